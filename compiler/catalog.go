@@ -1,0 +1,86 @@
+package compiler
+
+import (
+	"sort"
+
+	"github.com/rowguard/rowguard/policies"
+)
+
+// Catalog is what the compiler knows of a database's tables.
+type Catalog struct {
+	Tables map[policies.QualifiedTable]*Table
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog() *Catalog {
+	return &Catalog{Tables: map[policies.QualifiedTable]*Table{}}
+}
+
+// Table returns the named table, or nil.
+func (c *Catalog) Table(q policies.QualifiedTable) *Table { return c.Tables[q] }
+
+// Add puts t into the catalog, replacing a table of the same name.
+func (c *Catalog) Add(t *Table) { c.Tables[t.Name] = t }
+
+// SortedTables returns the tables ordered by schema and name.
+func (c *Catalog) SortedTables() []*Table {
+	out := make([]*Table, 0, len(c.Tables))
+	for _, t := range c.Tables {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name.Schema != out[j].Name.Schema {
+			return out[i].Name.Schema < out[j].Name.Schema
+		}
+		return out[i].Name.Name < out[j].Name.Name
+	})
+	return out
+}
+
+// Table is a table (or view) with its columns and keys.
+type Table struct {
+	Name        policies.QualifiedTable
+	IsView      bool
+	Columns     []*Column // in column order
+	PrimaryKey  []string
+	Uniques     [][]string // unique constraints and unique indexes, primary key excluded
+	ForeignKeys []*ForeignKey
+}
+
+// Column returns the named column, or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name string
+	// Type is the type as PostgreSQL's format_type() spells it: "integer",
+	// "text", "character varying(20)", "timestamp with time zone",
+	// "integer[]", "public.mood" (user types are schema-qualified unless in
+	// pg_catalog).
+	Type       string
+	NotNull    bool
+	HasDefault bool
+	// Sequence is the schema-qualified sequence a serial column draws from
+	// ("public.article_id_seq"), empty otherwise; inserting roles need
+	// USAGE on it.
+	Sequence string
+	// Identity is "a" (ALWAYS), "d" (BY DEFAULT) or "".
+	Identity string
+	// Generated is set for GENERATED ALWAYS AS (…) STORED columns.
+	Generated bool
+}
+
+// ForeignKey is a foreign key constraint of a table.
+type ForeignKey struct {
+	Name       string
+	Columns    []string
+	RefTable   policies.QualifiedTable
+	RefColumns []string
+}

@@ -1,0 +1,1 @@
+DROP TABLE article_tag, tag, article, organization_member, author, organization;

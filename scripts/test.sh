@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then runs every test against a
+# real PostgreSQL (a private throwaway cluster, or DATABASE_URL when set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+scripts/ensure-postgres.sh
+go vet ./...
+go test -count=1 ./... "$@"
