@@ -267,9 +267,13 @@ func (c *compiler) columns(t *Table, p *policies.Permission) []*Column {
 		return append([]*Column(nil), t.Columns...)
 	}
 	want := map[string]bool{}
-	for _, name := range p.Columns {
+	for i, name := range p.Columns {
 		if t.Column(name) == nil {
-			c.errorf(p.ColumnsPos, "%s permission for role %q lists column %q, which %s does not have (columns: %s)",
+			pos := p.ColumnsPos
+			if i < len(p.ColumnPos) {
+				pos = p.ColumnPos[i]
+			}
+			c.errorf(pos, "%s permission for role %q lists column %q, which %s does not have (columns: %s)",
 				p.Op, p.Role, name, t.Name, columnNames(t))
 			continue
 		}

@@ -578,6 +578,9 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 				p.AllColumns = true
 			} else {
 				p.Columns = l.strings(e.val, file, "columns")
+				for _, c := range e.val.Content {
+					p.ColumnPos = append(p.ColumnPos, l.pos(file, c))
+				}
 			}
 		case "filter":
 			p.Filter = l.boolExp(e.val, file)

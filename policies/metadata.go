@@ -111,6 +111,8 @@ type Permission struct {
 	Columns    []string
 	AllColumns bool
 	ColumnsPos Pos
+	// ColumnPos holds the position of each entry of Columns.
+	ColumnPos []Pos
 
 	// Filter is the row filter of select, update and delete; nil when the
 	// metadata has none (delete and update require one in Hasura; an

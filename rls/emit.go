@@ -141,10 +141,8 @@ func (e *emitter) roles() {
 // registry records the installed roles, so the next install can revoke
 // exactly what this one granted, and the server can map roles back.
 func (e *emitter) registry() {
-	if len(e.prog.Roles) == 0 {
-		return
-	}
-	var rows []string
+	// The definer is recorded too, so the next install revokes its grants.
+	rows := []string{"(" + compiler.QuoteLiteral("(definer)") + ", " + compiler.QuoteLiteral(e.opts.definer()) + ")"}
 	for _, r := range e.prog.Roles {
 		rows = append(rows, "("+compiler.QuoteLiteral(r.Name)+", "+compiler.QuoteLiteral(r.PGName)+")")
 	}
