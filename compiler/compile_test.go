@@ -63,7 +63,7 @@ func TestCompileRendersRules(t *testing.T) {
 		{"array var", `{id: {_nin: X-Hasura-Ids}}`, `a."id" <> ALL ((SELECT NULLIF(current_setting('hasura.x_hasura_ids', true), ''))::integer[])`},
 		{"not or", `{_not: {_or: [{published: {_eq: true}}, {title: {_is_null: true}}]}}`,
 			`NOT ((a."published" = 'true'::boolean) OR (a."title" IS NULL))`},
-		{"quote in literal", `{title: {_eq: "it's"}}`, `a."title" = 'it''s'::character varying(200)`},
+		{"quote in literal", `{title: {_eq: "it's"}}`, `a."title" = 'it''s'::character varying`},
 		{"root column", `{author: {id: {_ceq: ["$", author_id]}}}`,
 			`EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = a."author_id" AND (_rg1."id" = a."author_id"))`},
 		{"jsonb", `{author: {meta: {_contains: {a: 1}}}}`,
@@ -135,6 +135,18 @@ func TestCompileTableErrors(t *testing.T) {
 	for _, w := range want {
 		if !strings.Contains(errs.Error(), w) {
 			t.Errorf("errors:\n%v\nwant one containing:\n%s", errs, w)
+		}
+	}
+}
+
+func TestCastType(t *testing.T) {
+	for in, want := range map[string]string{
+		"character varying(200)": "character varying", "numeric(4,2)": "numeric", "character(3)": "bpchar",
+		"timestamp(3) with time zone": "timestamp with time zone", "integer[]": "integer[]", "character varying(5)[]": "character varying[]",
+		"public.mood": "public.mood",
+	} {
+		if got := CastType(in); got != want {
+			t.Errorf("CastType(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

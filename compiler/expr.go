@@ -76,11 +76,12 @@ func (c *compiler) field(f *policies.Field, scope *TableInfo, root *Table) Expr 
 func (c *compiler) compare(col *Column, cmp *policies.Comparison, scope *TableInfo, root *Table) Expr {
 	out := &Compare{Pos: cmp.Pos, Column: col, Op: cmp.Op}
 	what := fmt.Sprintf("%s on %s", cmp.Op, col.Name)
+	typ := CastType(col.Type)
 	switch cmp.Op {
 	case "_eq", "_neq", "_gt", "_lt", "_gte", "_lte":
-		out.Right = c.operand(cmp.Value, col.Type, what)
+		out.Right = c.operand(cmp.Value, typ, what)
 	case "_in", "_nin":
-		out.Right = c.listOperand(cmp.Value, col.Type, what)
+		out.Right = c.listOperand(cmp.Value, typ, what)
 	case "_like", "_nlike", "_ilike", "_nilike", "_similar", "_nsimilar", "_regex", "_nregex", "_iregex", "_niregex":
 		if !isTextType(col.Type) {
 			c.errorf(cmp.Pos, "%s needs a text column; %s is %s", cmp.Op, col.Name, col.Type)
@@ -254,6 +255,26 @@ func constText(v any, typ string) (string, error) {
 		}
 	}
 	return text, nil
+}
+
+// CastType is the type a comparison's operand is cast to for a column of
+// type t: t without its modifier, since casting a constant to
+// character varying(3) or numeric(4,2) would truncate or round it and change
+// what the rule means. character(n) becomes bpchar, which has no length.
+func CastType(t string) string {
+	arr := ""
+	for strings.HasSuffix(t, "[]") {
+		t, arr = strings.TrimSuffix(t, "[]"), arr+"[]"
+	}
+	if i := strings.IndexByte(t, '('); i >= 0 {
+		if j := strings.IndexByte(t[i:], ')'); j >= 0 {
+			t = strings.TrimSpace(t[:i] + t[i+j+1:])
+		}
+	}
+	if t == "character" {
+		t = "bpchar"
+	}
+	return t + arr
 }
 
 func isIntType(t string) bool { return t == "integer" || t == "bigint" || t == "smallint" }
