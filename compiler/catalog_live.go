@@ -3,6 +3,8 @@ package compiler
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,112 +17,212 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// systemSchemas are never read into the catalog; rowguard's own schema is
-// among them, since its tables are not the user's.
-const systemSchemaFilter = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard')
-	AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'`
+// relsCTE selects the relations LoadCatalog reads: tables, partitioned
+// tables, views, materialized views and foreign tables of the schemas in $1,
+// or of every schema but the system ones and rowguard's own when $1 is
+// empty.
+const relsCTE = `
+WITH rels AS (
+  SELECT c.oid, n.nspname, c.relname, c.relkind IN ('v', 'm') AS isview
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+     AND CASE WHEN cardinality($1::text[]) = 0
+              THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard')
+                   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+              ELSE n.nspname = ANY ($1::text[]) END
+)`
 
-const columnsQuery = `
-SELECT n.nspname, c.relname, c.relkind IN ('v', 'm'), a.attname,
-       CASE WHEN tn.nspname = 'pg_catalog' OR t.typtype = 'b' AND et.oid IS NULL THEN format_type(a.atttypid, a.atttypmod)
-            WHEN et.oid IS NOT NULL AND etn.nspname <> 'pg_catalog' THEN quote_ident(etn.nspname) || '.' || quote_ident(et.typname) || '[]'
-            WHEN et.oid IS NOT NULL THEN format_type(a.atttypid, a.atttypmod)
-            ELSE quote_ident(tn.nspname) || '.' || quote_ident(t.typname) END,
+const relationsQuery = relsCTE + `
+SELECT nspname, relname, isview FROM rels`
+
+// columnsQuery returns, per column, format_type's spelling of its type with
+// the quoted schema of the type (of the element type for arrays) and
+// whether that type belongs to an extension; typeName turns them into
+// Column.Type. The sequence is that of a serial column: the one the column
+// owns (pg_depend 'a', which is what pg_get_serial_sequence follows), when
+// its default calls nextval.
+const columnsQuery = relsCTE + `
+SELECT r.nspname, r.relname, a.attname,
+       pg_catalog.format_type(a.atttypid, a.atttypmod), tn.nspname, quote_ident(tn.nspname),
+       EXISTS (SELECT FROM pg_catalog.pg_depend d
+                WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e'
+                  AND d.objid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END),
        a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attidentity::text, a.attgenerated = 's',
-       coalesce(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname), '')
-  FROM pg_catalog.pg_attribute a
-  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       CASE WHEN a.attidentity = '' AND pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%' THEN
+         coalesce((SELECT sn.nspname || '.' || s.relname
+                     FROM pg_catalog.pg_depend d
+                     JOIN pg_catalog.pg_class s ON s.oid = d.objid
+                     JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+                    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                      AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'a' AND s.relkind = 'S'
+                    ORDER BY s.relname LIMIT 1), '')
+       ELSE '' END
+  FROM rels r
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid
   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
   JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
-  LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
-  LEFT JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
- WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY ($1)) AND ` + systemSchemaFilter + `
- ORDER BY n.nspname, c.relname, a.attnum`
+  LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+ WHERE a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY r.nspname, r.relname, a.attnum`
 
-const constraintsQuery = `
-SELECT n.nspname, c.relname, k.conname, k.contype::text,
-       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[],
-       coalesce(rn.nspname, ''), coalesce(r.relname, ''),
-       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)::text[]
-  FROM pg_catalog.pg_constraint k
-  JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_catalog.pg_class r ON r.oid = k.confrelid
-  LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+// keysQuery returns primary keys ('p'), unique constraints ('u'), foreign
+// keys ('f') and the unique indexes that back no constraint ('i'; only
+// those on plain columns, without predicate), columns in key order.
+const keysQuery = relsCTE + `
+SELECT r.nspname, r.relname, k.conname::text, k.contype::text,
+       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
+       coalesce(fn.nspname::text, ''), coalesce(f.relname::text, ''),
+       ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)
+  FROM rels r
+  JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid
+  LEFT JOIN pg_catalog.pg_class f ON f.oid = k.confrelid
+  LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
  WHERE k.contype IN ('p', 'u', 'f')
-   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY ($1)) AND ` + systemSchemaFilter + `
 UNION ALL
-SELECT n.nspname, c.relname, i.relname, 'i',
-       ARRAY(SELECT a.attname FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.o)::text[],
+SELECT r.nspname, r.relname, i.relname::text, 'i',
+       ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
+              WHERE u.o <= x.indnkeyatts ORDER BY u.o),
        '', '', '{}'::text[]
-  FROM pg_catalog.pg_index x
+  FROM rels r
+  JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
   JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-  JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE x.indisunique AND x.indpred IS NULL AND x.indexprs IS NULL
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid)
-   AND (cardinality($1::text[]) = 0 OR n.nspname = ANY ($1)) AND ` + systemSchemaFilter + `
- ORDER BY 1, 2, 3`
+ WHERE x.indisunique AND x.indpred IS NULL AND x.indexprs IS NULL AND NOT (0 = ANY (x.indkey::int2[]))
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)`
 
 // LoadCatalog reads the tables and views of the given schemas (every
-// non-system schema when schemas is empty) from a live database, in two
-// queries.
+// non-system schema when schemas is empty: all but pg_catalog,
+// information_schema, pg_toast*, pg_temp* and rowguard) from a live
+// database, in three queries. ParseDDL builds the same Catalog from the DDL
+// of the same schema.
 func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, error) {
 	if schemas == nil {
 		schemas = []string{}
 	}
 	cat := NewCatalog()
-	rows, err := q.Query(ctx, columnsQuery, schemas)
+	err := query(ctx, q, relationsQuery, schemas, "relations", func(rows pgx.Rows) error {
+		t := &Table{}
+		if err := rows.Scan(&t.Name.Schema, &t.Name.Name, &t.IsView); err != nil {
+			return err
+		}
+		cat.Add(t)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read catalog columns: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
+	err = query(ctx, q, columnsQuery, schemas, "columns", func(rows pgx.Rows) error {
 		var name policies.QualifiedTable
-		var isView bool
+		var formatted, typSchema, quotedTypSchema string
+		var fromExtension bool
 		col := &Column{}
-		if err := rows.Scan(&name.Schema, &name.Name, &isView, &col.Name, &col.Type, &col.NotNull, &col.HasDefault, &col.Identity, &col.Generated, &col.Sequence); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read catalog columns: %w", err)
+		if err := rows.Scan(&name.Schema, &name.Name, &col.Name, &formatted, &typSchema, &quotedTypSchema,
+			&fromExtension, &col.NotNull, &col.HasDefault, &col.Identity, &col.Generated, &col.Sequence); err != nil {
+			return err
 		}
-		t := cat.Table(name)
-		if t == nil {
-			t = &Table{Name: name, IsView: isView}
-			cat.Add(t)
+		col.Type = liveTypeName(formatted, typSchema, quotedTypSchema, fromExtension)
+		if t := cat.Table(name); t != nil {
+			t.Columns = append(t.Columns, col)
 		}
-		t.Columns = append(t.Columns, col)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read catalog columns: %w", err)
-	}
-	rows, err = q.Query(ctx, constraintsQuery, schemas)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read catalog constraints: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	uniques := map[*Table][]namedKey{}
+	err = query(ctx, q, keysQuery, schemas, "keys", func(rows pgx.Rows) error {
 		var name, ref policies.QualifiedTable
 		var conname, kind string
 		var cols, refCols []string
 		if err := rows.Scan(&name.Schema, &name.Name, &conname, &kind, &cols, &ref.Schema, &ref.Name, &refCols); err != nil {
-			return nil, fmt.Errorf("read catalog constraints: %w", err)
+			return err
 		}
 		t := cat.Table(name)
-		if t == nil {
-			continue
+		if t == nil || len(cols) == 0 {
+			return nil
 		}
 		switch kind {
 		case "p":
 			t.PrimaryKey = cols
 		case "u", "i":
-			t.Uniques = append(t.Uniques, cols)
+			uniques[t] = append(uniques[t], namedKey{conname, cols})
 		case "f":
 			t.ForeignKeys = append(t.ForeignKeys, &ForeignKey{Name: conname, Columns: cols, RefTable: ref, RefColumns: refCols})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return cat, rows.Err()
+	for t, keys := range uniques {
+		t.Uniques = sortedKeys(keys)
+	}
+	for _, t := range cat.Tables {
+		sortForeignKeys(t.ForeignKeys)
+	}
+	return cat, nil
+}
+
+// query runs one catalog query and hands each row to scan.
+func query(ctx context.Context, q Querier, sql string, schemas []string, what string, scan func(pgx.Rows) error) error {
+	rows, err := q.Query(ctx, sql, schemas)
+	if err != nil {
+		return fmt.Errorf("read catalog %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("read catalog %s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read catalog %s: %w", what, err)
+	}
+	return nil
+}
+
+// liveTypeName turns format_type's spelling into Column.Type: unchanged for
+// pg_catalog types, schema-qualified for user types (enums, domains,
+// composites, ranges) wherever they live, and unqualified for extension
+// types (citext, geometry), which format_type qualifies only when their
+// schema is not on the search path.
+func liveTypeName(formatted, typSchema, quotedTypSchema string, fromExtension bool) string {
+	if typSchema == "pg_catalog" {
+		return formatted
+	}
+	prefix := quotedTypSchema + "."
+	bare := strings.TrimPrefix(formatted, prefix)
+	if fromExtension {
+		return bare
+	}
+	return prefix + bare
+}
+
+// namedKey is a unique key with the name of its constraint or index, which
+// orders a table's Uniques.
+type namedKey struct {
+	name string
+	cols []string
+}
+
+// sortedKeys returns the keys' columns ordered by key name (bytewise, as
+// PostgreSQL's name type sorts), or nil when there are none.
+func sortedKeys(keys []namedKey) [][]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
+	out := make([][]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.cols
+	}
+	return out
+}
+
+// sortForeignKeys orders foreign keys by constraint name.
+func sortForeignKeys(fks []*ForeignKey) {
+	sort.SliceStable(fks, func(i, j int) bool { return fks[i].Name < fks[j].Name })
 }

@@ -1,0 +1,941 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/pganalyze/pg_query_go/v5/parser"
+
+	"github.com/rowguard/rowguard/policies"
+)
+
+// DDLFile is one SQL file of schema definitions.
+type DDLFile struct {
+	Name string
+	SQL  string
+}
+
+// ParseDDL builds a catalog offline by replaying the files' CREATE SCHEMA,
+// CREATE TABLE, CREATE [MATERIALIZED] VIEW, ALTER TABLE (columns,
+// defaults, NOT NULL, identity, keys), CREATE [UNIQUE] INDEX, CREATE
+// TYPE/DOMAIN, CREATE/ALTER SEQUENCE … OWNED BY, DROP and SET search_path
+// statements in order, the way PostgreSQL would, to the Catalog that
+// LoadCatalog reads from a database built from the same files: types as
+// format_type spells them (user types schema-qualified, types it does not
+// know, such as an extension's citext, as written), PostgreSQL's names for
+// unnamed constraints and serial sequences. Unqualified names resolve
+// through SET search_path (public by default). A view gets columns only
+// when its query is a plain select of columns. Other statements (INSERT,
+// CREATE FUNCTION, COMMENT, GRANT, …) are skipped. Errors are reported at
+// file:line:col.
+func ParseDDL(files []DDLFile) (*Catalog, error) {
+	b := &ddlBuilder{
+		cat: NewCatalog(), path: []string{"public"}, schemas: map[string]bool{"public": true},
+		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
+		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
+		owners: map[policies.QualifiedTable]colRef{},
+	}
+	for i := range files {
+		b.f = &files[i]
+		tree, err := pg_query.Parse(b.f.SQL)
+		if err != nil {
+			var pe *parser.Error
+			if errors.As(err, &pe) && pe.Cursorpos > 0 {
+				return nil, b.errorf(int32(charOffset(b.f.SQL, pe.Cursorpos-1)), "%w (the file must be SQL that PostgreSQL accepts)", err)
+			}
+			return nil, fmt.Errorf("%s: %w", b.f.Name, err)
+		}
+		for _, raw := range tree.Stmts {
+			b.stmtLoc = raw.StmtLocation
+			if err := b.stmt(raw.Stmt); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b.finish()
+}
+
+type ddlBuilder struct {
+	cat     *Catalog
+	f       *DDLFile
+	stmtLoc int32 // byte offset of the current statement in f
+	path    []string
+	schemas map[string]bool
+	types   map[policies.QualifiedTable]bool // user-defined types
+	rels    map[policies.QualifiedTable]bool // names taken in pg_class: tables, views, sequences, indexes, composite types
+	cons    map[policies.QualifiedTable]bool // names taken in pg_constraint
+	meta    map[*Table]*tableMeta
+	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
+	pending []pendingFK
+}
+
+type colRef struct {
+	table policies.QualifiedTable
+	col   string
+}
+
+// tableMeta is what ParseDDL tracks of a table beyond Table.
+type tableMeta struct {
+	pkName  string
+	keys    []ddlKey                           // unique constraints and unique indexes
+	nextval map[string]policies.QualifiedTable // column → sequence its default draws from
+}
+
+type ddlKey struct {
+	name       string
+	cols, all  []string // key columns; with INCLUDE columns
+	constraint bool
+}
+
+type pendingFK struct {
+	t   *Table
+	fk  *ForeignKey
+	f   *DDLFile
+	loc int32
+}
+
+// errorf reports an error at byte offset loc of the current file (at the
+// current statement when loc is unknown).
+func (b *ddlBuilder) errorf(loc int32, format string, args ...any) error {
+	if loc < 0 {
+		loc = b.stmtLoc
+	}
+	line, col := lineCol(b.f.SQL, int(loc))
+	return fmt.Errorf("%s:%d:%d: "+format, append([]any{b.f.Name, line, col}, args...)...)
+}
+
+func (b *ddlBuilder) stmt(n *pg_query.Node) error {
+	switch s := n.GetNode().(type) {
+	case *pg_query.Node_CreateSchemaStmt:
+		name := s.CreateSchemaStmt.Schemaname
+		if name == "" && s.CreateSchemaStmt.Authrole != nil {
+			name = s.CreateSchemaStmt.Authrole.Rolename
+		}
+		b.schemas[name] = true
+		saved := b.path
+		b.path = []string{name}
+		defer func() { b.path = saved }()
+		for _, e := range s.CreateSchemaStmt.SchemaElts {
+			if err := b.stmt(e); err != nil {
+				return err
+			}
+		}
+	case *pg_query.Node_CreateStmt:
+		return b.createTable(s.CreateStmt)
+	case *pg_query.Node_CreateForeignTableStmt:
+		return b.createTable(s.CreateForeignTableStmt.BaseStmt)
+	case *pg_query.Node_ViewStmt:
+		v := s.ViewStmt
+		return b.createView(v.View, v.Query, v.Aliases, true, v.Replace, false)
+	case *pg_query.Node_CreateTableAsStmt:
+		c := s.CreateTableAsStmt
+		return b.createView(c.Into.Rel, c.Query, c.Into.ColNames, c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW, false, c.IfNotExists)
+	case *pg_query.Node_AlterTableStmt:
+		return b.alterTable(s.AlterTableStmt)
+	case *pg_query.Node_IndexStmt:
+		return b.createIndex(s.IndexStmt)
+	case *pg_query.Node_DropStmt:
+		return b.drop(s.DropStmt)
+	case *pg_query.Node_CreateEnumStmt:
+		b.types[b.typeQName(strs(s.CreateEnumStmt.TypeName))] = true
+	case *pg_query.Node_CreateDomainStmt:
+		b.types[b.typeQName(strs(s.CreateDomainStmt.Domainname))] = true
+	case *pg_query.Node_CreateRangeStmt:
+		b.types[b.typeQName(strs(s.CreateRangeStmt.TypeName))] = true
+	case *pg_query.Node_CompositeTypeStmt:
+		q := b.creationName(s.CompositeTypeStmt.Typevar)
+		b.types[q], b.rels[q] = true, true
+	case *pg_query.Node_CreateSeqStmt:
+		q := b.creationName(s.CreateSeqStmt.Sequence)
+		b.rels[q] = true
+		b.seqOptions(q, s.CreateSeqStmt.Options)
+	case *pg_query.Node_AlterSeqStmt:
+		b.seqOptions(b.lookupRel(s.AlterSeqStmt.Sequence), s.AlterSeqStmt.Options)
+	case *pg_query.Node_VariableSetStmt:
+		v := s.VariableSetStmt
+		if strings.EqualFold(v.Name, "search_path") && !v.IsLocal {
+			var vals []string
+			for _, a := range v.Args {
+				if c := a.GetAConst(); c != nil && c.GetSval() != nil {
+					vals = append(vals, c.GetSval().Sval)
+				}
+			}
+			b.setPath(v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE, vals)
+		}
+	case *pg_query.Node_SelectStmt: // pg_dump's SELECT pg_catalog.set_config('search_path', '', false);
+		for _, t := range s.SelectStmt.TargetList {
+			fc := t.GetResTarget().GetVal().GetFuncCall()
+			if fc == nil || len(fc.Args) < 2 || last(strs(fc.Funcname)) != "set_config" {
+				continue
+			}
+			if name, val := fc.Args[0].GetAConst().GetSval(), fc.Args[1].GetAConst().GetSval(); name != nil && val != nil && name.Sval == "search_path" {
+				b.setPath(true, strings.Split(val.Sval, ","))
+			}
+		}
+	}
+	return nil
+}
+
+// setPath sets the search path ("$user" and empty entries dropped); the
+// default is public.
+func (b *ddlBuilder) setPath(set bool, vals []string) {
+	b.path = nil
+	if !set {
+		b.path = []string{"public"}
+	}
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if strings.HasPrefix(v, `"`) {
+			v = strings.ReplaceAll(strings.Trim(v, `"`), `""`, `"`)
+		} else {
+			v = strings.ToLower(v)
+		}
+		if v != "" && v != "$user" {
+			b.path = append(b.path, v)
+		}
+	}
+}
+
+// creationSchema is where an unqualified new object goes: the first
+// existing schema of the search path.
+func (b *ddlBuilder) creationSchema() string {
+	for _, s := range b.path {
+		if b.schemas[s] {
+			return s
+		}
+	}
+	if len(b.path) > 0 {
+		return b.path[0]
+	}
+	return "public"
+}
+
+func (b *ddlBuilder) creationName(rv *pg_query.RangeVar) policies.QualifiedTable {
+	if rv.Schemaname != "" {
+		return policies.QualifiedTable{Schema: rv.Schemaname, Name: rv.Relname}
+	}
+	return policies.QualifiedTable{Schema: b.creationSchema(), Name: rv.Relname}
+}
+
+// lookupRel resolves an existing relation's name through the search path.
+func (b *ddlBuilder) lookupRel(rv *pg_query.RangeVar) policies.QualifiedTable {
+	if rv.Schemaname == "" {
+		for _, s := range b.path {
+			if q := (policies.QualifiedTable{Schema: s, Name: rv.Relname}); b.rels[q] {
+				return q
+			}
+		}
+	}
+	return b.creationName(rv)
+}
+
+func (b *ddlBuilder) typeQName(names []string) policies.QualifiedTable {
+	if len(names) > 1 {
+		return policies.QualifiedTable{Schema: names[len(names)-2], Name: last(names)}
+	}
+	return policies.QualifiedTable{Schema: b.creationSchema(), Name: last(names)}
+}
+
+// seqOptions records OWNED BY table.column (or NONE) of sequence q.
+func (b *ddlBuilder) seqOptions(q policies.QualifiedTable, opts []*pg_query.Node) {
+	for _, o := range opts {
+		if d := o.GetDefElem(); d != nil && d.Defname == "owned_by" {
+			names := strs(d.Arg.GetList().GetItems())
+			delete(b.owners, q)
+			if len(names) >= 2 {
+				rv := &pg_query.RangeVar{Relname: names[len(names)-2]}
+				if len(names) > 2 {
+					rv.Schemaname = names[len(names)-3]
+				}
+				b.owners[q] = colRef{b.lookupRel(rv), last(names)}
+			}
+		}
+	}
+}
+
+func (b *ddlBuilder) newTable(rv *pg_query.RangeVar, ifNotExists bool) (*Table, bool, error) {
+	q := b.creationName(rv)
+	if b.rels[q] {
+		if ifNotExists {
+			return nil, false, nil
+		}
+		return nil, false, b.errorf(rv.Location, "relation %s already exists: drop it first, or use IF NOT EXISTS", q)
+	}
+	t := &Table{Name: q}
+	b.meta[t] = &tableMeta{nextval: map[string]policies.QualifiedTable{}}
+	return t, true, nil
+}
+
+func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
+	if s.Relation.Relpersistence == "t" {
+		return nil // temporary tables are not part of the schema
+	}
+	if len(s.InhRelations) > 0 || s.Partbound != nil || s.OfTypename != nil {
+		return b.errorf(s.Relation.Location, "create table %s: INHERITS, PARTITION OF and OF type are not supported offline; read the catalog from the database instead", s.Relation.Relname)
+	}
+	t, ok, err := b.newTable(s.Relation, s.IfNotExists)
+	if !ok {
+		return err
+	}
+	var keys, fks []*pg_query.Constraint
+	for _, e := range s.TableElts {
+		switch e := e.GetNode().(type) {
+		case *pg_query.Node_ColumnDef:
+			k, f, err := b.addColumn(t, e.ColumnDef)
+			if err != nil {
+				return err
+			}
+			keys, fks = append(keys, k...), append(fks, f...)
+		case *pg_query.Node_Constraint:
+			switch e.Constraint.Contype {
+			case pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE:
+				keys = append(keys, e.Constraint)
+			case pg_query.ConstrType_CONSTR_FOREIGN:
+				fks = append(fks, e.Constraint)
+			}
+		case *pg_query.Node_TableLikeClause:
+			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not supported offline; list the columns, or read the catalog from the database", t.Name)
+		}
+	}
+	b.rels[t.Name] = true
+	b.cat.Add(t)
+	// As PostgreSQL: the primary key's index first, then the unique ones,
+	// less those on the same columns as an earlier one; then foreign keys.
+	var final []*pg_query.Constraint
+	for _, k := range keys {
+		if k.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+			final = append(final, k)
+		}
+	}
+	for _, k := range keys {
+		if k.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+			continue
+		}
+		dup := false
+		for _, p := range final {
+			if sameIndex(p, k) {
+				dup = true
+				if p.Conname == "" {
+					p.Conname = k.Conname
+				}
+				break
+			}
+		}
+		if !dup {
+			final = append(final, k)
+		}
+	}
+	for _, k := range final {
+		if err := b.addKey(t, k); err != nil {
+			return err
+		}
+	}
+	for _, fk := range fks {
+		if err := b.addForeignKey(t, fk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameIndex(a, b *pg_query.Constraint) bool {
+	return strings.Join(strs(a.Keys), ",") == strings.Join(strs(b.Keys), ",") &&
+		strings.Join(strs(a.Including), ",") == strings.Join(strs(b.Including), ",") &&
+		a.Deferrable == b.Deferrable && a.Initdeferred == b.Initdeferred && a.NullsNotDistinct == b.NullsNotDistinct
+}
+
+// addColumn adds a column to t and returns its key and foreign key
+// constraints, for the caller to add once all columns are there.
+func (b *ddlBuilder) addColumn(t *Table, d *pg_query.ColumnDef) (keys, fks []*pg_query.Constraint, err error) {
+	if t.Column(d.Colname) != nil {
+		return nil, nil, b.errorf(d.Location, "column %q of %s is defined twice", d.Colname, t.Name)
+	}
+	typ, serial, err := b.typeName(d.TypeName)
+	if err != nil {
+		return nil, nil, err
+	}
+	col := &Column{Name: d.Colname, Type: typ}
+	m := b.meta[t]
+	if serial {
+		seq := policies.QualifiedTable{Schema: t.Name.Schema, Name: b.chooseName(t.Name.Schema, t.Name.Name, d.Colname, "seq", true, false)}
+		b.rels[seq] = true
+		b.owners[seq] = colRef{t.Name, col.Name}
+		m.nextval[col.Name] = seq
+		col.NotNull, col.HasDefault = true, true
+	}
+	for _, n := range d.Constraints {
+		c := n.GetConstraint()
+		if c == nil {
+			continue
+		}
+		switch c.Contype {
+		case pg_query.ConstrType_CONSTR_NOTNULL:
+			col.NotNull = true
+		case pg_query.ConstrType_CONSTR_DEFAULT:
+			b.setDefault(t, col, c.RawExpr)
+		case pg_query.ConstrType_CONSTR_IDENTITY:
+			col.Identity, col.HasDefault, col.NotNull = c.GeneratedWhen, true, true
+		case pg_query.ConstrType_CONSTR_GENERATED:
+			col.Generated, col.HasDefault = true, true
+		case pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE:
+			c.Keys = []*pg_query.Node{pg_query.MakeStrNode(col.Name)}
+			keys = append(keys, c)
+		case pg_query.ConstrType_CONSTR_FOREIGN:
+			c.FkAttrs = []*pg_query.Node{pg_query.MakeStrNode(col.Name)}
+			fks = append(fks, c)
+		}
+	}
+	t.Columns = append(t.Columns, col)
+	return keys, fks, nil
+}
+
+// setDefault gives col a default (none when expr is nil), remembering the
+// sequence of a nextval('seq') default.
+func (b *ddlBuilder) setDefault(t *Table, col *Column, expr *pg_query.Node) {
+	m := b.meta[t]
+	delete(m.nextval, col.Name)
+	col.HasDefault = expr != nil || col.Identity != "" || col.Generated
+	fc := expr.GetFuncCall()
+	if fc == nil || last(strs(fc.Funcname)) != "nextval" || len(fc.Args) != 1 {
+		return
+	}
+	arg := fc.Args[0]
+	if tc := arg.GetTypeCast(); tc != nil {
+		arg = tc.Arg
+	}
+	if s := arg.GetAConst().GetSval(); s != nil {
+		names := splitQualified(s.Sval)
+		rv := &pg_query.RangeVar{Relname: last(names)}
+		if len(names) > 1 {
+			rv.Schemaname = names[len(names)-2]
+		}
+		m.nextval[col.Name] = b.lookupRel(rv)
+	}
+}
+
+// addKey adds a PRIMARY KEY or UNIQUE constraint to t.
+func (b *ddlBuilder) addKey(t *Table, c *pg_query.Constraint) error {
+	if c.Indexname != "" {
+		return b.errorf(c.Location, "%s: constraints USING INDEX are not supported offline; declare the key's columns", t.Name)
+	}
+	cols, all := strs(c.Keys), append(strs(c.Keys), strs(c.Including)...)
+	for _, name := range all {
+		if t.Column(name) == nil {
+			return b.errorf(c.Location, "key of %s names column %q, which it does not have", t.Name, name)
+		}
+	}
+	schema, name := t.Name.Schema, c.Conname
+	m := b.meta[t]
+	if c.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
+		if t.PrimaryKey != nil {
+			return b.errorf(c.Location, "%s has two primary keys: keep one, and make the other UNIQUE", t.Name)
+		}
+		if name == "" {
+			name = b.chooseName(schema, t.Name.Name, "", "pkey", true, true)
+		}
+		t.PrimaryKey, m.pkName = cols, name
+		for _, n := range cols {
+			t.Column(n).NotNull = true
+		}
+	} else {
+		if name == "" {
+			name = b.chooseName(schema, t.Name.Name, nameAddition(indexColumnNames(all)), "key", true, true)
+		}
+		m.keys = append(m.keys, ddlKey{name: name, cols: cols, all: all, constraint: true})
+	}
+	b.rels[policies.QualifiedTable{Schema: schema, Name: name}] = true
+	b.cons[policies.QualifiedTable{Schema: schema, Name: name}] = true
+	return nil
+}
+
+// addForeignKey adds a FOREIGN KEY constraint to t; the referenced columns
+// default to the referenced table's primary key.
+func (b *ddlBuilder) addForeignKey(t *Table, c *pg_query.Constraint) error {
+	cols := strs(c.FkAttrs)
+	for _, name := range cols {
+		if t.Column(name) == nil {
+			return b.errorf(c.Location, "foreign key of %s names column %q, which it does not have", t.Name, name)
+		}
+	}
+	name := c.Conname
+	if name == "" {
+		name = b.chooseName(t.Name.Schema, t.Name.Name, nameAddition(cols), "fkey", false, true)
+	}
+	b.cons[policies.QualifiedTable{Schema: t.Name.Schema, Name: name}] = true
+	fk := &ForeignKey{Name: name, Columns: cols, RefTable: b.lookupRel(c.Pktable), RefColumns: strs(c.PkAttrs)}
+	if ref := b.cat.Table(fk.RefTable); ref != nil && len(fk.RefColumns) == 0 {
+		fk.RefColumns = append([]string(nil), ref.PrimaryKey...)
+	}
+	t.ForeignKeys = append(t.ForeignKeys, fk)
+	b.pending = append(b.pending, pendingFK{t, fk, b.f, c.Location})
+	return nil
+}
+
+func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, replace, ifNotExists bool) error {
+	if rv.Relpersistence == "t" {
+		return nil
+	}
+	old := b.cat.Table(b.creationName(rv))
+	if old != nil && replace && old.IsView {
+		b.dropTable(old)
+	}
+	t, ok, err := b.newTable(rv, ifNotExists)
+	if !ok {
+		return err
+	}
+	t.IsView = isView
+	t.Columns = b.selectColumns(query.GetSelectStmt())
+	for i, a := range strs(aliases) {
+		if i < len(t.Columns) {
+			t.Columns[i].Name = a
+		}
+	}
+	b.rels[t.Name] = true
+	b.cat.Add(t)
+	return nil
+}
+
+// selectColumns returns the columns of a plain select of columns (and
+// casts of columns) from tables, or nil when the query is anything more.
+func (b *ddlBuilder) selectColumns(sel *pg_query.SelectStmt) []*Column {
+	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 {
+		return nil
+	}
+	type item struct {
+		alias string
+		t     *Table
+	}
+	var from []item
+	var walk func(n *pg_query.Node) bool
+	walk = func(n *pg_query.Node) bool {
+		if j := n.GetJoinExpr(); j != nil {
+			return j.Alias == nil && !j.IsNatural && len(j.UsingClause) == 0 && walk(j.Larg) && walk(j.Rarg)
+		}
+		rv := n.GetRangeVar()
+		if rv == nil {
+			return false
+		}
+		t := b.cat.Table(b.lookupRel(rv))
+		if t == nil || t.Columns == nil || rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
+			return false
+		}
+		alias := rv.Relname
+		if rv.Alias != nil {
+			alias = rv.Alias.Aliasname
+		}
+		from = append(from, item{alias, t})
+		return true
+	}
+	for _, n := range sel.FromClause {
+		if !walk(n) {
+			return nil
+		}
+	}
+	var out []*Column
+	for _, n := range sel.TargetList {
+		rt := n.GetResTarget()
+		val, typ := rt.GetVal(), ""
+		if tc := val.GetTypeCast(); tc != nil {
+			t, serial, err := b.typeName(tc.TypeName)
+			if err != nil || serial {
+				return nil
+			}
+			val, typ = tc.Arg, t
+		}
+		cr := val.GetColumnRef()
+		if cr == nil {
+			return nil
+		}
+		fields := cr.Fields
+		var cols []*Column
+		qual := ""
+		if len(fields) > 1 {
+			qual = last(strs(fields[:len(fields)-1]))
+		}
+		for _, it := range from {
+			if qual != "" && it.alias != qual {
+				continue
+			}
+			if fields[len(fields)-1].GetAStar() != nil {
+				cols = append(cols, it.t.Columns...)
+			} else if c := it.t.Column(last(strs(fields))); c != nil {
+				cols = append(cols, c)
+			}
+		}
+		if star := fields[len(fields)-1].GetAStar() != nil; len(cols) == 0 || !star && len(cols) > 1 || star && (typ != "" || rt.Name != "") {
+			return nil
+		}
+		for _, c := range cols {
+			nc := &Column{Name: c.Name, Type: c.Type}
+			if rt.Name != "" {
+				nc.Name = rt.Name
+			}
+			if typ != "" {
+				nc.Type = typ
+			}
+			out = append(out, nc)
+		}
+	}
+	return out
+}
+
+func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
+	switch s.Objtype {
+	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_FOREIGN_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW:
+	default:
+		return nil
+	}
+	t := b.cat.Table(b.lookupRel(s.Relation))
+	for _, n := range s.Cmds {
+		cmd := n.GetAlterTableCmd()
+		if t == nil {
+			switch cmd.Subtype {
+			case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_AddConstraint,
+				pg_query.AlterTableType_AT_ColumnDefault, pg_query.AlterTableType_AT_SetNotNull, pg_query.AlterTableType_AT_AddIdentity,
+				pg_query.AlterTableType_AT_AlterColumnType:
+				if s.MissingOk || s.Relation.Relpersistence == "t" {
+					return nil
+				}
+				return b.errorf(s.Relation.Location, "alter table: %s is not defined; create it in an earlier statement or file", b.lookupRel(s.Relation))
+			}
+			continue
+		}
+		col := t.Column(cmd.Name)
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_ColumnDefault, pg_query.AlterTableType_AT_SetNotNull,
+			pg_query.AlterTableType_AT_DropNotNull, pg_query.AlterTableType_AT_AddIdentity, pg_query.AlterTableType_AT_SetIdentity,
+			pg_query.AlterTableType_AT_DropIdentity, pg_query.AlterTableType_AT_DropExpression, pg_query.AlterTableType_AT_AlterColumnType:
+			if col == nil && cmd.MissingOk {
+				continue
+			} else if col == nil {
+				return b.errorf(s.Relation.Location, "alter table %s: no column %q; add it first", t.Name, cmd.Name)
+			}
+		}
+		var err error
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_AddColumn:
+			d := cmd.Def.GetColumnDef()
+			if cmd.MissingOk && t.Column(d.Colname) != nil {
+				continue
+			}
+			var keys, fks []*pg_query.Constraint
+			if keys, fks, err = b.addColumn(t, d); err == nil {
+				err = b.addKeys(t, keys, fks)
+			}
+		case pg_query.AlterTableType_AT_DropColumn:
+			b.dropColumn(t, col)
+		case pg_query.AlterTableType_AT_AddConstraint:
+			c := cmd.Def.GetConstraint()
+			err = b.addKeys(t, []*pg_query.Constraint{c}, []*pg_query.Constraint{c})
+		case pg_query.AlterTableType_AT_DropConstraint:
+			b.dropConstraint(t, cmd.Name, false)
+		case pg_query.AlterTableType_AT_ColumnDefault:
+			b.setDefault(t, col, cmd.Def)
+		case pg_query.AlterTableType_AT_SetNotNull, pg_query.AlterTableType_AT_DropNotNull:
+			col.NotNull = cmd.Subtype == pg_query.AlterTableType_AT_SetNotNull
+		case pg_query.AlterTableType_AT_AddIdentity:
+			col.Identity, col.HasDefault, col.NotNull = cmd.Def.GetConstraint().GetGeneratedWhen(), true, true
+		case pg_query.AlterTableType_AT_SetIdentity:
+			for _, o := range cmd.Def.GetList().GetItems() {
+				if d := o.GetDefElem(); d != nil && d.Defname == "generated" {
+					col.Identity = string(rune(d.Arg.GetInteger().GetIval()))
+				}
+			}
+		case pg_query.AlterTableType_AT_DropIdentity:
+			col.Identity, col.HasDefault = "", false
+		case pg_query.AlterTableType_AT_DropExpression:
+			col.Generated, col.HasDefault = false, false
+		case pg_query.AlterTableType_AT_AlterColumnType:
+			col.Type, _, err = b.typeName(cmd.Def.GetColumnDef().GetTypeName())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addKeys adds the PRIMARY KEY and UNIQUE constraints among keys, then the
+// FOREIGN KEY ones among fks.
+func (b *ddlBuilder) addKeys(t *Table, keys, fks []*pg_query.Constraint) error {
+	for _, k := range keys {
+		if k.Contype == pg_query.ConstrType_CONSTR_PRIMARY || k.Contype == pg_query.ConstrType_CONSTR_UNIQUE {
+			if err := b.addKey(t, k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range fks {
+		if k.Contype == pg_query.ConstrType_CONSTR_FOREIGN {
+			if err := b.addForeignKey(t, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *ddlBuilder) createIndex(s *pg_query.IndexStmt) error {
+	if s.Relation.Relpersistence == "t" {
+		return nil
+	}
+	q := b.lookupRel(s.Relation)
+	t := b.cat.Table(q)
+	var names, cols, all []string
+	plain := s.WhereClause == nil
+	for i, n := range append(append([]*pg_query.Node{}, s.IndexParams...), s.IndexIncludingParams...) {
+		e := n.GetIndexElem()
+		name := e.Name
+		if name == "" {
+			plain, name = false, exprName(e.Expr)
+		}
+		if e.Indexcolname != "" {
+			name = e.Indexcolname
+		}
+		names = append(names, name)
+		if e.Name != "" && i < len(s.IndexParams) {
+			cols = append(cols, e.Name)
+		}
+		all = append(all, e.Name)
+	}
+	name := policies.QualifiedTable{Schema: q.Schema, Name: s.Idxname}
+	if s.Idxname == "" {
+		name.Name = b.chooseName(q.Schema, q.Name, nameAddition(indexColumnNames(names)), "idx", true, false)
+	} else if b.rels[name] && s.IfNotExists {
+		return nil
+	}
+	if s.Unique && t == nil {
+		return b.errorf(s.Relation.Location, "create unique index %s: table %s is not defined; create it first", name.Name, q)
+	}
+	if s.Unique && plain {
+		for _, c := range all {
+			if t.Columns != nil && t.Column(c) == nil {
+				return b.errorf(s.Relation.Location, "create unique index %s: %s has no column %q", name.Name, q, c)
+			}
+		}
+		b.meta[t].keys = append(b.meta[t].keys, ddlKey{name: name.Name, cols: cols, all: all})
+	}
+	b.rels[name] = true
+	return nil
+}
+
+// exprName is the column name PostgreSQL gives an index expression when
+// it names the index.
+func exprName(n *pg_query.Node) string {
+	switch {
+	case n.GetColumnRef() != nil:
+		if s := last(strs(n.GetColumnRef().Fields)); s != "" {
+			return s
+		}
+	case n.GetFuncCall() != nil:
+		return last(strs(n.GetFuncCall().Funcname))
+	case n.GetTypeCast() != nil:
+		if s := exprName(n.GetTypeCast().Arg); s != "expr" {
+			return s
+		}
+		return last(strs(n.GetTypeCast().TypeName.Names))
+	}
+	return "expr"
+}
+
+func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
+	for _, o := range s.Objects {
+		names := strs(o.GetList().GetItems())
+		if sv := o.GetString_(); sv != nil {
+			names = []string{sv.Sval}
+		}
+		if tn := o.GetTypeName(); tn != nil {
+			names = strs(tn.Names)
+		}
+		if len(names) == 0 {
+			continue
+		}
+		rv := &pg_query.RangeVar{Relname: last(names)}
+		if len(names) > 1 {
+			rv.Schemaname = names[len(names)-2]
+		}
+		q := b.lookupRel(rv)
+		switch s.RemoveType {
+		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
+			if t := b.cat.Table(q); t != nil {
+				b.dropTable(t)
+			}
+		case pg_query.ObjectType_OBJECT_INDEX:
+			for t := range b.meta {
+				if t.Name.Schema == q.Schema {
+					b.dropConstraint(t, q.Name, true)
+				}
+			}
+			delete(b.rels, q)
+		case pg_query.ObjectType_OBJECT_SEQUENCE:
+			delete(b.rels, q)
+			delete(b.owners, q)
+		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
+			q, _ := b.lookupType(names)
+			delete(b.types, q)
+		case pg_query.ObjectType_OBJECT_SCHEMA:
+			for _, t := range b.cat.Tables {
+				if t.Name.Schema == names[0] {
+					b.dropTable(t)
+				}
+			}
+			delete(b.schemas, names[0])
+		}
+	}
+	return nil
+}
+
+// dropTable removes t with its keys, the sequences its columns own and the
+// foreign keys that reference it (PostgreSQL's DROP … CASCADE).
+func (b *ddlBuilder) dropTable(t *Table) {
+	for len(t.Columns) > 0 {
+		b.dropColumn(t, t.Columns[0])
+	}
+	for _, fk := range t.ForeignKeys {
+		delete(b.cons, policies.QualifiedTable{Schema: t.Name.Schema, Name: fk.Name})
+	}
+	delete(b.cat.Tables, t.Name)
+	delete(b.rels, t.Name)
+	delete(b.meta, t)
+}
+
+// dropColumn removes col from t, with the keys that use it and the foreign
+// keys that use or reference it.
+func (b *ddlBuilder) dropColumn(t *Table, col *Column) {
+	m := b.meta[t]
+	has := func(cols []string) bool {
+		for _, c := range cols {
+			if c == col.Name {
+				return true
+			}
+		}
+		return false
+	}
+	if has(t.PrimaryKey) {
+		b.dropConstraint(t, m.pkName, false)
+	}
+	for i := len(m.keys) - 1; i >= 0; i-- {
+		if i < len(m.keys) && has(m.keys[i].all) {
+			b.dropConstraint(t, m.keys[i].name, true)
+		}
+	}
+	for _, other := range b.cat.Tables {
+		for i := len(other.ForeignKeys) - 1; i >= 0; i-- {
+			if fk := other.ForeignKeys[i]; other == t && has(fk.Columns) || fk.RefTable == t.Name && has(fk.RefColumns) {
+				b.dropConstraint(other, fk.Name, false)
+			}
+		}
+	}
+	for seq, owner := range b.owners {
+		if owner == (colRef{t.Name, col.Name}) {
+			delete(b.owners, seq)
+			delete(b.rels, seq)
+		}
+	}
+	delete(m.nextval, col.Name)
+	for i, c := range t.Columns {
+		if c == col {
+			t.Columns = append(t.Columns[:i], t.Columns[i+1:]...)
+			break
+		}
+	}
+}
+
+// dropConstraint removes t's key or foreign key of that name (a unique
+// index too when index is set), and the foreign keys that reference the key.
+func (b *ddlBuilder) dropConstraint(t *Table, name string, index bool) {
+	m, q := b.meta[t], policies.QualifiedTable{Schema: t.Name.Schema, Name: name}
+	var cols []string
+	isPK := name == m.pkName && t.PrimaryKey != nil
+	if isPK {
+		cols, t.PrimaryKey, m.pkName = t.PrimaryKey, nil, ""
+	}
+	for i, k := range m.keys {
+		if (k.constraint || index) && k.name == name {
+			cols, m.keys = k.cols, append(m.keys[:i], m.keys[i+1:]...)
+			break
+		}
+	}
+	if cols != nil {
+		delete(b.rels, q)
+		delete(b.cons, q)
+		for _, other := range b.cat.Tables {
+			for _, fk := range append([]*ForeignKey(nil), other.ForeignKeys...) {
+				if fk.RefTable == t.Name && (isPK && len(fk.RefColumns) == 0 || strings.Join(fk.RefColumns, ",") == strings.Join(cols, ",")) {
+					b.dropConstraint(other, fk.Name, false)
+				}
+			}
+		}
+		return
+	}
+	for i, fk := range t.ForeignKeys {
+		if fk.Name == name {
+			t.ForeignKeys = append(t.ForeignKeys[:i], t.ForeignKeys[i+1:]...)
+			delete(b.cons, q)
+			break
+		}
+	}
+}
+
+// finish resolves foreign keys, serial sequences and key order.
+func (b *ddlBuilder) finish() (*Catalog, error) {
+	for _, p := range b.pending {
+		if b.cat.Tables[p.t.Name] != p.t || !containsFK(p.t.ForeignKeys, p.fk) {
+			continue // dropped since
+		}
+		b.f = p.f
+		ref := b.cat.Table(p.fk.RefTable)
+		if ref == nil {
+			return nil, b.errorf(p.loc, "foreign key %s of %s references %s, which is not defined; create it, or load the file that does", p.fk.Name, p.t.Name, p.fk.RefTable)
+		}
+		if len(p.fk.RefColumns) == 0 {
+			if p.fk.RefColumns = append([]string(nil), ref.PrimaryKey...); ref.PrimaryKey == nil {
+				return nil, b.errorf(p.loc, "foreign key %s of %s references %s, which has no primary key: name the referenced columns", p.fk.Name, p.t.Name, ref.Name)
+			}
+		}
+		if len(p.fk.RefColumns) != len(p.fk.Columns) {
+			return nil, b.errorf(p.loc, "foreign key %s of %s has %d columns but references %d", p.fk.Name, p.t.Name, len(p.fk.Columns), len(p.fk.RefColumns))
+		}
+		for _, c := range p.fk.RefColumns {
+			if ref.Column(c) == nil {
+				return nil, b.errorf(p.loc, "foreign key %s of %s references column %q, which %s does not have", p.fk.Name, p.t.Name, c, ref.Name)
+			}
+		}
+	}
+	for _, t := range b.cat.Tables {
+		if s := t.Name.Schema; s == "rowguard" || s == "information_schema" || strings.HasPrefix(s, "pg_") {
+			delete(b.cat.Tables, t.Name) // as LoadCatalog, which does not read them
+			continue
+		}
+		m := b.meta[t]
+		for _, c := range t.Columns {
+			if seq, ok := m.nextval[c.Name]; ok && c.Identity == "" && b.owners[seq] == (colRef{t.Name, c.Name}) {
+				c.Sequence = seq.Schema + "." + seq.Name
+			}
+		}
+		keys := make([]namedKey, len(m.keys))
+		for i, k := range m.keys {
+			keys[i] = namedKey{k.name, k.cols}
+		}
+		t.Uniques = sortedKeys(keys)
+		sortForeignKeys(t.ForeignKeys)
+		if len(t.ForeignKeys) == 0 {
+			t.ForeignKeys = nil
+		}
+		if len(t.Columns) == 0 {
+			t.Columns = nil
+		}
+	}
+	return b.cat, nil
+}
+
+func containsFK(fks []*ForeignKey, fk *ForeignKey) bool {
+	for _, f := range fks {
+		if f == fk {
+			return true
+		}
+	}
+	return false
+}
