@@ -17,10 +17,6 @@ type Options struct {
 	// NOLOGIN BYPASSRLS, so the helpers read related tables as Hasura does,
 	// without those tables' own permissions. Default "rowguard_definer".
 	DefinerRole string
-	// JIT leaves PostgreSQL's JIT on for API roles; by default it is turned
-	// off for them, since JIT compilation makes short policy-heavy queries
-	// slower.
-	JIT bool
 }
 
 func (o Options) definer() string {
@@ -130,9 +126,6 @@ func (e *emitter) roles() {
 	for _, r := range e.prog.Roles {
 		role := compiler.QuoteIdent(r.PGName)
 		e.printf("COMMENT ON ROLE %s IS %s;\n", role, compiler.QuoteLiteral("rowguard: Hasura role "+r.Name))
-		if !e.opts.JIT {
-			e.printf("ALTER ROLE %s SET jit = off;\n", role)
-		}
 		e.printf("GRANT USAGE ON SCHEMA rowguard TO %s;\n", role)
 	}
 	e.printf("\n")
