@@ -237,7 +237,18 @@ func Down(ctx context.Context, cfg Config) error {
 
 // Current returns the newest policy install, or nil when there is none.
 func Current(ctx context.Context, q compiler.Querier) (*Installed, error) {
-	rows, err := q.Query(ctx, `SELECT version, hash, sql, source FROM rowguard.policy_history ORDER BY version DESC LIMIT 1`)
+	rows, err := q.Query(ctx, `SELECT to_regclass('rowguard.policy_history') IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read installed policies: %w", err)
+	}
+	exists, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
+	if err != nil {
+		return nil, fmt.Errorf("read installed policies: %w", err)
+	}
+	if !exists {
+		return nil, nil
+	}
+	rows, err = q.Query(ctx, `SELECT version, hash, sql, source FROM rowguard.policy_history ORDER BY version DESC LIMIT 1`)
 	if err != nil {
 		return nil, fmt.Errorf("read installed policies: %w", err)
 	}

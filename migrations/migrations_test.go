@@ -232,3 +232,24 @@ func TestSchemaMigrationUnderPolicies(t *testing.T) {
 		t.Errorf("status = %+v, %v; want schema 3, policies 2 (the cast type changed)", st, err)
 	}
 }
+
+func TestLoadProgram(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	conn := pgtest.Connect(t, cfg.DatabaseURL)
+	if _, err := LoadProgram(ctx, conn, "", cfg.Compile); err == nil || !strings.Contains(err.Error(), "rowguard migrate up") {
+		t.Errorf("without an install: %v", err)
+	}
+	if err := Up(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"", cfg.Metadata} {
+		prog, err := LoadProgram(ctx, conn, dir, cfg.Compile)
+		if err != nil {
+			t.Fatalf("%q: %v", dir, err)
+		}
+		if len(prog.Tables) != 6 || prog.Role("user") == nil || prog.Role("user").PGName != cfg.Compile.RolePrefix+"user" {
+			t.Errorf("%q: %d tables, roles %v", dir, len(prog.Tables), prog.Roles)
+		}
+	}
+}
