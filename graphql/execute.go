@@ -1,0 +1,162 @@
+package graphql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/compiler"
+)
+
+// backendOnlySetting carries x-hasura-use-backend-only-permissions, which
+// the RLS policies of backend_only permissions read.
+const backendOnlySetting = "hasura.x_hasura_use_backend_only_permissions"
+
+// setting is a transaction-local setting set for every request.
+type setting struct {
+	name string // "hasura.x_hasura_user_id"
+	vr   string // the session variable it carries: "x-hasura-user-id"
+}
+
+// programSettings lists every setting the compiled permissions read, so
+// each request sets all of them: to its session's value, or to ” (read as
+// unset) when the session has none. A value a rogue function left at
+// session level on a pooled connection can then never reach a request.
+func programSettings(prog *compiler.Program) []setting {
+	seen := map[string]string{backendOnlySetting: "x-hasura-use-backend-only-permissions"}
+	add := func(o compiler.Operand) {
+		if sv, ok := o.(*compiler.SessionValue); ok {
+			seen[sv.Setting] = sv.Name
+		}
+	}
+	for _, t := range prog.Tables {
+		for _, p := range t.Permissions {
+			walkOperands(p.Filter, add)
+			walkOperands(p.Check, add)
+			for _, pr := range p.Presets {
+				add(pr.Value)
+			}
+		}
+	}
+	out := make([]setting, 0, len(seen))
+	for name, vr := range seen {
+		out = append(out, setting{name: name, vr: vr})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// setConfigSQL renders the SELECT that switches role and sets every
+// setting, transaction-locally: $1 is the role, $2… the settings' values.
+func setConfigSQL(settings []setting, jitOff bool) string {
+	var b strings.Builder
+	b.WriteString("SELECT set_config('role', $1, true)")
+	for i, s := range settings {
+		fmt.Fprintf(&b, ", set_config(%s, $%d, true)", compiler.QuoteLiteral(s.name), i+2)
+	}
+	if jitOff {
+		b.WriteString(", set_config('jit', 'off', true)")
+	}
+	return b.String()
+}
+
+// missingVariable reports the first session variable (in name order) that
+// the role's policies on the tables p reads need and sess lacks.
+func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
+	if rs.admin {
+		return nil
+	}
+	var missing []string
+	for _, v := range rs.views {
+		if !p.tables[v.info.Table] {
+			continue
+		}
+		for _, name := range v.vars {
+			if _, ok := sess.Vars[name]; !ok {
+				missing = append(missing, name)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return errorf(CodeNotFound, "$", "missing session variable: %q", missing[0])
+}
+
+// execute runs st for the session in one transaction, sent as one
+// pipelined batch (one network round trip): BEGIN READ ONLY; the role
+// switch and every setting; the statement; COMMIT. It returns the
+// statement's json columns.
+func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, st *statement) ([][]byte, *Error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
+	}
+	defer conn.Release()
+	pg := conn.Conn().PgConn()
+
+	role := rs.pgRole
+	if rs.admin || role == "" {
+		// The login role itself; "none" also undoes any session-level
+		// SET ROLE left on the connection.
+		role = "none"
+	}
+	setValues := [][]byte{[]byte(role)}
+	for _, s := range settings {
+		v, ok := sess.Vars[s.vr]
+		switch {
+		case s.name == backendOnlySetting:
+			v, ok = "", true
+			if sess.BackendOnly {
+				v = "true"
+			}
+		case !ok && s.vr == auth.VarRole:
+			v = sess.Role
+		}
+		setValues = append(setValues, []byte(v))
+	}
+	params := make([][]byte, len(st.params))
+	for i, p := range st.params {
+		params[i] = []byte(p)
+	}
+
+	batch := &pgconn.Batch{}
+	batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	batch.ExecParams(setConfigSQL(settings, jitOff && !rs.admin), setValues, nil, nil, nil)
+	batch.ExecParams(st.sql, params, nil, nil, nil)
+	batch.ExecParams("COMMIT", nil, nil, nil, nil)
+	results, err := pg.ExecBatch(ctx, batch).ReadAll()
+	if err == nil {
+		for _, r := range results {
+			if r.Err != nil {
+				err = r.Err
+				break
+			}
+		}
+	}
+	if err != nil {
+		if pg.TxStatus() != 'I' && !pg.IsClosed() {
+			// The failed statement left the transaction open (aborted);
+			// end it before the connection goes back to the pool.
+			if _, rerr := pg.Exec(ctx, "ROLLBACK").ReadAll(); rerr != nil {
+				conn.Conn().Close(context.Background())
+			}
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
+		}
+		return nil, dbError(err, rs.admin)
+	}
+	if len(results) != 4 || len(results[2].Rows) != 1 {
+		return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
+	}
+	return results[2].Rows[0], nil
+}

@@ -1,0 +1,118 @@
+package graphql
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/rowguard/rowguard/auth"
+)
+
+// serveGraphQL answers POST /v1/graphql: one request object, or a JSON
+// array of them (a batch, answered with an array). GraphQL errors,
+// authentication errors included, are answered with status 200 as Hasura
+// does on this endpoint.
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody(errorf("method-not-allowed", "$", "only POST is allowed on /v1/graphql")))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody(errorf(CodeBadRequest, "$", "request body is larger than %d bytes", tooLarge.Limit)))
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody(errorf(CodeBadRequest, "$", "could not read the request body")))
+		return
+	}
+	sess, err := s.cfg.Auth.Authenticate(r.Context(), r)
+	if err != nil {
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			writeJSON(w, http.StatusOK, marshal(struct {
+				Errors []*auth.Error `json:"errors"`
+			}{[]*auth.Error{ae}}))
+			return
+		}
+		s.cfg.Log.Error("graphql: authentication", "error", err)
+		writeJSON(w, http.StatusOK, errorBody(errorf(CodeUnexpected, "$", "authentication failed")))
+		return
+	}
+
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var reqs []json.RawMessage
+		if err := json.Unmarshal(body, &reqs); err != nil {
+			writeJSON(w, http.StatusOK, errorBody(invalidJSON(err)))
+			return
+		}
+		var out bytes.Buffer
+		out.WriteByte('[')
+		for i, raw := range reqs {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			req, gerr := decodeRequest(raw)
+			if gerr != nil {
+				out.Write(errorBody(gerr))
+				continue
+			}
+			out.Write(s.Do(r.Context(), sess, req))
+		}
+		out.WriteByte(']')
+		writeJSON(w, http.StatusOK, out.Bytes())
+		return
+	}
+	req, gerr := decodeRequest(body)
+	if gerr != nil {
+		writeJSON(w, http.StatusOK, errorBody(gerr))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Do(r.Context(), sess, req))
+}
+
+// decodeRequest decodes one request, keeping numbers exact (a bigint
+// variable must not pass through float64).
+func decodeRequest(data []byte) (*Request, *Error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var req Request
+	if err := dec.Decode(&req); err != nil {
+		return nil, invalidJSON(err)
+	}
+	if req.Query == "" {
+		return nil, errorf(CodeBadRequest, "$", "the request has no query")
+	}
+	return &req, nil
+}
+
+func invalidJSON(err error) *Error {
+	return errorf("invalid-json", "$", "Error in $: %s", err.Error())
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// serveHealth answers GET /healthz with "OK" when the database answers.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Pool.Ping(r.Context()); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "ERROR")
+		return
+	}
+	io.WriteString(w, "OK")
+}
+
+// serveVersion answers GET /v1/version with {"version": …}.
+func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
+	out, _ := json.Marshal(map[string]string{"version": s.cfg.Version})
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,575 @@
+package graphql
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/policies"
+)
+
+// AdminRole is the role that sees every tracked table and column.
+const AdminRole = "admin"
+
+// Root operation type names, as Hasura spells them.
+const (
+	queryRootName    = "query_root"
+	mutationRootName = "mutation_root"
+)
+
+// noQueriesField is the one field of an otherwise empty query_root (a
+// GraphQL object needs at least one field), as Hasura publishes it.
+const noQueriesField = "no_queries_available"
+
+const noQueriesMessage = "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions."
+
+// numericAggregates take numeric columns and return Float, except sum,
+// which keeps the column's type. orderedAggregates take any ordered column.
+var (
+	numericAggregates = []string{"avg", "stddev", "stddev_pop", "stddev_samp", "sum", "var_pop", "var_samp", "variance"}
+	orderedAggregates = []string{"max", "min"}
+	// aggregateOrder is the field order of <t>_aggregate_fields and
+	// <t>_aggregate_order_by (Hasura's: alphabetical, count among them).
+	aggregateOrder = []string{"avg", "count", "max", "min", "stddev", "stddev_pop", "stddev_samp", "sum", "var_pop", "var_samp", "variance"}
+)
+
+// tableView is what one role may do with one table: the columns it reads,
+// the relationships it may follow, and the limits the planner applies.
+type tableView struct {
+	info *compiler.TableInfo
+	perm *compiler.Permission // the role's select permission; nil for admin
+	name string               // GraphQL type name
+
+	columns      []*compiler.Column
+	rels         []*relView
+	fields       map[string]*rowField // fields of the row type by name
+	aggregations bool
+	limit        *int
+	pk           []*compiler.Column // nil unless every key column is readable
+
+	rootSelect, rootByPK, rootAggregate bool
+	// vars lists the session variables the role's filter on this table
+	// reads, sorted.
+	vars []string
+}
+
+// column returns the readable column of that name, or nil.
+func (v *tableView) column(name string) *compiler.Column {
+	if f := v.fields[name]; f != nil && f.kind == fieldColumn {
+		return f.column
+	}
+	return nil
+}
+
+// relView is a relationship the role may follow.
+type relView struct {
+	rel    *compiler.Relationship
+	remote *tableView
+}
+
+// fieldKind tells what a field of a table's row type reads.
+type fieldKind int
+
+const (
+	fieldColumn fieldKind = iota
+	fieldObjectRel
+	fieldArrayRel
+	fieldArrayAggregate
+)
+
+type rowField struct {
+	kind   fieldKind
+	column *compiler.Column
+	rel    *relView
+}
+
+// rootKind tells what a query_root field selects.
+type rootKind int
+
+const (
+	rootList rootKind = iota
+	rootByPK
+	rootAggregate
+)
+
+type rootField struct {
+	kind rootKind
+	view *tableView
+}
+
+// roleSchema is one role's published schema and what each of its names
+// means to the planner.
+type roleSchema struct {
+	role   string
+	admin  bool
+	pgRole string // empty for admin, and for roles without permissions
+	sdl    string
+	schema *ast.Schema
+
+	views  []*tableView
+	roots  map[string]*rootField // query_root field name → meaning
+	noRoot bool                  // query_root only has no_queries_available
+}
+
+// buildSchema builds the schema of role (AdminRole for the admin) from prog.
+func buildSchema(prog *compiler.Program, role string) (*roleSchema, error) {
+	rs := &roleSchema{
+		role:  role,
+		admin: role == AdminRole,
+		roots: map[string]*rootField{},
+	}
+	if r := prog.Role(role); r != nil && !rs.admin {
+		rs.pgRole = r.PGName
+	}
+	rs.views = tableViews(prog, role)
+	b := &schemaBuilder{rs: rs}
+	rs.sdl = b.build()
+	s, err := gqlparser.LoadSchema(&ast.Source{Name: "role " + role, Input: rs.sdl})
+	if err != nil {
+		return nil, fmt.Errorf("schema of role %q: %w", role, err)
+	}
+	rs.schema = s
+	return rs, nil
+}
+
+// tableViews lists the tables role may select, with their relationships
+// resolved against each other.
+func tableViews(prog *compiler.Program, role string) []*tableView {
+	admin := role == AdminRole
+	byTable := map[*compiler.TableInfo]*tableView{}
+	var views []*tableView
+	for _, info := range prog.Tables {
+		name := typeName(info.Name())
+		if !validName(name) {
+			continue
+		}
+		v := &tableView{info: info, name: name, fields: map[string]*rowField{}}
+		if admin {
+			v.columns = info.Table.Columns
+			v.aggregations = true
+			v.rootSelect, v.rootByPK, v.rootAggregate = true, true, true
+		} else {
+			p := info.Permission(role, policies.Select)
+			if p == nil {
+				continue
+			}
+			v.perm = p
+			v.columns = p.Columns
+			v.aggregations = p.AllowAggregations
+			v.limit = p.Limit
+			v.rootSelect, v.rootByPK, v.rootAggregate = true, true, true
+			if p.QueryRootFields != nil {
+				v.rootSelect = contains(p.QueryRootFields, "select")
+				v.rootByPK = contains(p.QueryRootFields, "select_by_pk")
+				v.rootAggregate = contains(p.QueryRootFields, "select_aggregate")
+			}
+			v.vars = sessionVars(p.Filter)
+		}
+		var cols []*compiler.Column
+		for _, c := range v.columns {
+			if validName(c.Name) {
+				cols = append(cols, c)
+				v.fields[c.Name] = &rowField{kind: fieldColumn, column: c}
+			}
+		}
+		v.columns = cols
+		if len(cols) == 0 {
+			// A GraphQL object needs a field; Hasura hides such tables too.
+			continue
+		}
+		if !v.aggregations {
+			v.rootAggregate = false
+		}
+		for _, k := range info.Table.PrimaryKey {
+			c := v.column(k)
+			if c == nil {
+				v.pk = nil
+				break
+			}
+			v.pk = append(v.pk, c)
+		}
+		if v.pk == nil {
+			v.rootByPK = false
+		}
+		byTable[info] = v
+		views = append(views, v)
+	}
+	for _, v := range views {
+		for _, rel := range v.info.Relationships {
+			remote := byTable[prog.Table(rel.Remote.Name)]
+			if remote == nil || !validName(rel.Name) || v.fields[rel.Name] != nil {
+				continue
+			}
+			joinable := true
+			for _, m := range rel.Mapping {
+				if v.column(m.Local.Name) == nil || remote.column(m.Remote.Name) == nil {
+					joinable = false
+				}
+			}
+			if !joinable {
+				continue
+			}
+			rv := &relView{rel: rel, remote: remote}
+			v.rels = append(v.rels, rv)
+			if rel.Kind == policies.ObjectRel {
+				v.fields[rel.Name] = &rowField{kind: fieldObjectRel, rel: rv}
+				continue
+			}
+			v.fields[rel.Name] = &rowField{kind: fieldArrayRel, rel: rv}
+			if remote.aggregations && v.fields[rel.Name+"_aggregate"] == nil {
+				v.fields[rel.Name+"_aggregate"] = &rowField{kind: fieldArrayAggregate, rel: rv}
+			}
+		}
+	}
+	return views
+}
+
+// typeName is Hasura's GraphQL name for a table: its name in the public
+// schema, schema_name elsewhere.
+func typeName(q policies.QualifiedTable) string {
+	if q.Schema == "public" || q.Schema == "" {
+		return q.Name
+	}
+	return q.Schema + "_" + q.Name
+}
+
+// sessionVars lists the session variables e reads, sorted and unique.
+func sessionVars(e compiler.Expr) []string {
+	seen := map[string]bool{}
+	walkOperands(e, func(o compiler.Operand) {
+		if sv, ok := o.(*compiler.SessionValue); ok {
+			seen[sv.Name] = true
+		}
+	})
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// walkOperands calls fn for every operand of every comparison in e.
+func walkOperands(e compiler.Expr, fn func(compiler.Operand)) {
+	var operand func(o compiler.Operand)
+	operand = func(o compiler.Operand) {
+		fn(o)
+		if l, ok := o.(*compiler.ListValue); ok {
+			for _, it := range l.Items {
+				operand(it)
+			}
+		}
+	}
+	var walk func(compiler.Expr)
+	walk = func(e compiler.Expr) {
+		switch e := e.(type) {
+		case *compiler.And:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Or:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Not:
+			walk(e.Item)
+		case *compiler.RelExists:
+			walk(e.Where)
+		case *compiler.TableExists:
+			walk(e.Where)
+		case *compiler.Compare:
+			operand(e.Right)
+		}
+	}
+	if e != nil {
+		walk(e)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// schemaBuilder writes a role's schema as SDL.
+type schemaBuilder struct {
+	rs      *roleSchema
+	b       strings.Builder
+	scalars map[string]bool // scalars whose comparison_exp is needed
+}
+
+func (b *schemaBuilder) printf(format string, args ...any) {
+	fmt.Fprintf(&b.b, format, args...)
+}
+
+func (b *schemaBuilder) build() string {
+	b.scalars = map[string]bool{}
+	var body strings.Builder
+	for _, v := range b.rs.views {
+		body.WriteString(b.table(v))
+	}
+	query := b.queryRoot()
+	mutation := b.mutationRoot()
+
+	b.printf("schema {\n  query: %s\n", queryRootName)
+	if mutation != "" {
+		b.printf("  mutation: %s\n", mutationRootName)
+	}
+	b.printf("}\n\n")
+	var scalars []string
+	for s := range b.scalars {
+		scalars = append(scalars, s)
+	}
+	sort.Strings(scalars)
+	for _, s := range scalars {
+		if !isBuiltinScalar(s) {
+			b.printf("scalar %s\n\n", s)
+		}
+	}
+	if len(b.rs.views) > 0 {
+		b.printf("\"\"\"column ordering options\"\"\"\nenum order_by {\n")
+		for _, d := range []struct{ name, desc string }{
+			{"asc", "in ascending order, nulls last"},
+			{"asc_nulls_first", "in ascending order, nulls first"},
+			{"asc_nulls_last", "in ascending order, nulls last"},
+			{"desc", "in descending order, nulls first"},
+			{"desc_nulls_first", "in descending order, nulls first"},
+			{"desc_nulls_last", "in descending order, nulls last"},
+		} {
+			b.printf("  %s\n  %s\n", describe(d.desc), d.name)
+		}
+		b.printf("}\n\n")
+	}
+	for _, s := range scalars {
+		b.comparisonExp(s)
+	}
+	b.b.WriteString(body.String())
+	b.b.WriteString(query)
+	b.b.WriteString(mutation)
+	return b.b.String()
+}
+
+// describe renders a description as an SDL string.
+func describe(s string) string { return strconv.Quote(s) }
+
+// listArgs are the arguments of every list of rows of v.
+func listArgs(v *tableView) string {
+	return fmt.Sprintf("(\n    %s\n    distinct_on: [%s_select_column!]\n    %s\n    limit: Int\n    %s\n    offset: Int\n    %s\n    order_by: [%s_order_by!]\n    %s\n    where: %s_bool_exp\n  )",
+		describe("distinct select on columns"), v.name,
+		describe("limit the number of rows returned"),
+		describe("skip the first n rows. Use only with order_by"),
+		describe("sort the rows by one or more columns"), v.name,
+		describe("filter the rows returned"), v.name)
+}
+
+func gqlType(c *compiler.Column) string {
+	s := scalarFor(c.Type)
+	if c.NotNull {
+		return s + "!"
+	}
+	return s
+}
+
+// table writes every type of one table.
+func (b *schemaBuilder) table(v *tableView) string {
+	var w strings.Builder
+	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	name := v.name
+	q := v.info.Name().Name
+
+	pr("%s\ntype %s {\n", describe(fmt.Sprintf("columns and relationships of %q", q)), name)
+	for _, c := range v.columns {
+		b.scalars[scalarFor(c.Type)] = true
+		pr("  %s: %s\n", c.Name, gqlType(c))
+	}
+	for _, r := range v.rels {
+		if r.rel.Kind == policies.ObjectRel {
+			pr("  %s\n  %s: %s\n", describe("An object relationship"), r.rel.Name, r.remote.name)
+			continue
+		}
+		pr("  %s\n  %s%s: [%s!]!\n", describe("An array relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
+		if v.fields[r.rel.Name+"_aggregate"] != nil {
+			pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe("An aggregate relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
+		}
+	}
+	pr("}\n\n")
+
+	// Boolean expression.
+	pr("%s\ninput %s_bool_exp {\n  _and: [%s_bool_exp!]\n  _not: %s_bool_exp\n  _or: [%s_bool_exp!]\n",
+		describe(fmt.Sprintf("Boolean expression to filter rows from the table %q. All fields are combined with a logical 'AND'.", q)),
+		name, name, name, name)
+	for _, c := range v.columns {
+		pr("  %s: %s_comparison_exp\n", c.Name, scalarFor(c.Type))
+	}
+	for _, r := range v.rels {
+		pr("  %s: %s_bool_exp\n", r.rel.Name, r.remote.name)
+	}
+	pr("}\n\n")
+
+	// Ordering.
+	pr("%s\ninput %s_order_by {\n", describe(fmt.Sprintf("Ordering options when selecting data from %q.", q)), name)
+	for _, c := range v.columns {
+		pr("  %s: order_by\n", c.Name)
+	}
+	for _, r := range v.rels {
+		switch {
+		case r.rel.Kind == policies.ObjectRel:
+			pr("  %s: %s_order_by\n", r.rel.Name, r.remote.name)
+		case r.remote.aggregations:
+			pr("  %s_aggregate: %s_aggregate_order_by\n", r.rel.Name, r.remote.name)
+		}
+	}
+	pr("}\n\n")
+
+	pr("%s\nenum %s_select_column {\n", describe(fmt.Sprintf("select columns of table %q", q)), name)
+	for _, c := range v.columns {
+		pr("  %s\n  %s\n", describe("column name"), c.Name)
+	}
+	pr("}\n\n")
+
+	if v.aggregations {
+		w.WriteString(b.aggregateTypes(v))
+	}
+	return w.String()
+}
+
+// aggregateColumns returns the columns an aggregate function takes.
+func aggregateColumns(v *tableView, fn string) []*compiler.Column {
+	var out []*compiler.Column
+	for _, c := range v.columns {
+		s := scalarFor(c.Type)
+		if contains(orderedAggregates, fn) && isOrderedScalar(s) || !contains(orderedAggregates, fn) && isNumericScalar(s) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// aggregateResultType is the GraphQL type of fn over column c.
+func aggregateResultType(fn string, c *compiler.Column) string {
+	if fn == "sum" || fn == "max" || fn == "min" {
+		return scalarFor(c.Type)
+	}
+	return scalarFloat
+}
+
+func (b *schemaBuilder) aggregateTypes(v *tableView) string {
+	var w strings.Builder
+	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	name, q := v.name, v.info.Name().Name
+
+	pr("%s\ntype %s_aggregate {\n  aggregate: %s_aggregate_fields\n  nodes: [%s!]!\n}\n\n",
+		describe(fmt.Sprintf("aggregated selection of %q", q)), name, name, name)
+
+	pr("%s\ntype %s_aggregate_fields {\n", describe(fmt.Sprintf("aggregate fields of %q", q)), name)
+	for _, fn := range aggregateOrder {
+		if fn == "count" {
+			pr("  count(columns: [%s_select_column!], distinct: Boolean): Int!\n", name)
+			continue
+		}
+		if len(aggregateColumns(v, fn)) > 0 {
+			pr("  %s: %s_%s_fields\n", fn, name, fn)
+		}
+	}
+	pr("}\n\n")
+
+	pr("%s\ninput %s_aggregate_order_by {\n", describe(fmt.Sprintf("order by aggregate values of table %q", q)), name)
+	for _, fn := range aggregateOrder {
+		if fn == "count" {
+			pr("  count: order_by\n")
+			continue
+		}
+		if len(aggregateColumns(v, fn)) > 0 {
+			pr("  %s: %s_%s_order_by\n", fn, name, fn)
+		}
+	}
+	pr("}\n\n")
+
+	for _, fn := range aggregateOrder {
+		cols := aggregateColumns(v, fn)
+		if fn == "count" || len(cols) == 0 {
+			continue
+		}
+		pr("%s\ntype %s_%s_fields {\n", describe(fmt.Sprintf("aggregate %s on columns", fn)), name, fn)
+		for _, c := range cols {
+			pr("  %s: %s\n", c.Name, aggregateResultType(fn, c))
+		}
+		pr("}\n\n")
+		pr("%s\ninput %s_%s_order_by {\n", describe(fmt.Sprintf("order by %s() on columns of table %q", fn, q)), name, fn)
+		for _, c := range cols {
+			pr("  %s: order_by\n", c.Name)
+		}
+		pr("}\n\n")
+	}
+	return w.String()
+}
+
+// comparisonExp writes <Scalar>_comparison_exp.
+func (b *schemaBuilder) comparisonExp(s string) {
+	b.printf("%s\ninput %s_comparison_exp {\n", describe(fmt.Sprintf("Boolean expression to compare columns of type %q. All fields are combined with logical 'AND'.", s)), s)
+	type op struct{ name, typ string }
+	ops := []op{{"_eq", s}, {"_gt", s}, {"_gte", s}}
+	switch s {
+	case scalarString:
+		ops = append(ops, op{"_ilike", s}, op{"_in", "[" + s + "!]"}, op{"_iregex", s}, op{"_is_null", scalarBoolean},
+			op{"_like", s}, op{"_lt", s}, op{"_lte", s}, op{"_neq", s}, op{"_nilike", s}, op{"_nin", "[" + s + "!]"},
+			op{"_niregex", s}, op{"_nlike", s}, op{"_nregex", s}, op{"_nsimilar", s}, op{"_regex", s}, op{"_similar", s})
+	case "jsonb":
+		ops = []op{{"_contained_in", s}, {"_contains", s}, {"_eq", s}, {"_gt", s}, {"_gte", s},
+			{"_has_key", scalarString}, {"_has_keys_all", "[String!]"}, {"_has_keys_any", "[String!]"},
+			{"_in", "[" + s + "!]"}, {"_is_null", scalarBoolean}, {"_lt", s}, {"_lte", s}, {"_neq", s}, {"_nin", "[" + s + "!]"}}
+	default:
+		ops = append(ops, op{"_in", "[" + s + "!]"}, op{"_is_null", scalarBoolean}, op{"_lt", s}, op{"_lte", s},
+			op{"_neq", s}, op{"_nin", "[" + s + "!]"})
+	}
+	for _, o := range ops {
+		b.printf("  %s: %s\n", o.name, o.typ)
+	}
+	b.printf("}\n\n")
+}
+
+// queryRoot writes query_root: for each table its list, aggregate and
+// by-primary-key fields, as the role's root-field settings allow.
+func (b *schemaBuilder) queryRoot() string {
+	var w strings.Builder
+	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	pr("type %s {\n", queryRootName)
+	n := 0
+	for _, v := range b.rs.views {
+		q := v.info.Name().Name
+		if v.rootSelect {
+			b.rs.roots[v.name] = &rootField{kind: rootList, view: v}
+			pr("  %s\n  %s%s: [%s!]!\n", describe(fmt.Sprintf("fetch data from the table: %q", q)), v.name, listArgs(v), v.name)
+			n++
+		}
+		if v.rootAggregate {
+			b.rs.roots[v.name+"_aggregate"] = &rootField{kind: rootAggregate, view: v}
+			pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe(fmt.Sprintf("fetch aggregated fields from the table: %q", q)), v.name, listArgs(v), v.name)
+			n++
+		}
+		if v.rootByPK {
+			b.rs.roots[v.name+"_by_pk"] = &rootField{kind: rootByPK, view: v}
+			var args []string
+			for _, c := range v.pk {
+				args = append(args, c.Name+": "+scalarFor(c.Type)+"!")
+			}
+			pr("  %s\n  %s_by_pk(%s): %s\n", describe(fmt.Sprintf("fetch data from the table: %q using primary key columns", q)), v.name, strings.Join(args, ", "), v.name)
+			n++
+		}
+	}
+	if n == 0 {
+		b.rs.noRoot = true
+		pr("  %s: String!\n", noQueriesField)
+	}
+	pr("}\n\n")
+	return w.String()
+}

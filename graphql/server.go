@@ -1,0 +1,296 @@
+package graphql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/compiler"
+)
+
+// Authenticator turns a request into a session: auth.Authenticator
+// satisfies it. An error that is an *auth.Error is answered in Hasura's
+// shape; any other error as an unexpected one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (*auth.Session, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Pool connects as the server's login role: a member of every role's
+	// PostgreSQL role, and (for the admin role) a superuser or BYPASSRLS.
+	Pool *pgxpool.Pool
+	// Program is the compiled metadata whose policies the database has
+	// installed.
+	Program *compiler.Program
+	// Auth authenticates requests.
+	Auth Authenticator
+	// Version is what GET /v1/version reports; "dev" when empty.
+	Version string
+	// MaxBodyBytes limits a request body; DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+	// PlanCacheSize bounds the cache of prepared operations;
+	// DefaultPlanCacheSize when zero, no cache when negative.
+	PlanCacheSize int
+	// Log receives one line per failed request; nil discards.
+	Log *slog.Logger
+	// JIT leaves PostgreSQL's JIT compiler on for requests of API roles.
+	// By default each such request turns it off (transaction-locally):
+	// compiling short policy-heavy statements costs more than it saves,
+	// and a role's own `ALTER ROLE … SET jit` does not apply after SET ROLE.
+	JIT bool
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes  = 4 << 20
+	DefaultPlanCacheSize = 1024
+)
+
+// Server is the GraphQL API: an http.Handler for /v1/graphql, /healthz and
+// /v1/version.
+type Server struct {
+	cfg   Config
+	state atomic.Pointer[state]
+	mux   *http.ServeMux
+}
+
+// state is everything derived from one Program; SetProgram replaces it
+// whole, so a request sees one consistent version.
+type state struct {
+	prog     *compiler.Program
+	schemas  map[string]*roleSchema
+	empty    *roleSchema // for roles without any permission
+	settings []setting
+	cache    *planCache
+}
+
+// NewServer builds every role's schema from cfg.Program and checks that the
+// pool can connect.
+func NewServer(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Pool == nil || cfg.Program == nil || cfg.Auth == nil {
+		return nil, errors.New("graphql: Config needs Pool, Program and Auth")
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.PlanCacheSize == 0 {
+		cfg.PlanCacheSize = DefaultPlanCacheSize
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := cfg.Pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("graphql: connect: %w", err)
+	}
+	s := &Server{cfg: cfg}
+	if err := s.SetProgram(cfg.Program); err != nil {
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/v1/graphql", s.serveGraphQL)
+	s.mux.HandleFunc("/healthz", s.serveHealth)
+	s.mux.HandleFunc("/v1/version", s.serveVersion)
+	return s, nil
+}
+
+// SetProgram switches the server to prog (after the database has installed
+// its policies): it rebuilds every role's schema and empties the plan
+// cache. Requests under way finish with the previous program.
+func (s *Server) SetProgram(prog *compiler.Program) error {
+	st := &state{
+		prog:     prog,
+		schemas:  map[string]*roleSchema{},
+		settings: programSettings(prog),
+		cache:    newPlanCache(s.cfg.PlanCacheSize),
+	}
+	roles := []string{AdminRole}
+	for _, r := range prog.Roles {
+		roles = append(roles, r.Name)
+	}
+	for _, role := range roles {
+		rs, err := buildSchema(prog, role)
+		if err != nil {
+			return fmt.Errorf("graphql: %w", err)
+		}
+		st.schemas[role] = rs
+	}
+	empty, err := buildSchema(prog, "")
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	st.empty = empty
+	s.state.Store(st)
+	return nil
+}
+
+// SDL returns the schema published to role, as GraphQL SDL.
+func (s *Server) SDL(role string) string {
+	return s.state.Load().schemaFor(role).sdl
+}
+
+// PGRole returns the PostgreSQL role requests of a Hasura role run as
+// ("" for the admin role, which runs as the server's login role, and for
+// roles the metadata does not name).
+func (s *Server) PGRole(role string) string {
+	return s.state.Load().schemaFor(role).pgRole
+}
+
+// ServeHTTP routes /v1/graphql, /healthz and /v1/version.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+func (st *state) schemaFor(role string) *roleSchema {
+	if rs := st.schemas[role]; rs != nil {
+		return rs
+	}
+	return st.empty
+}
+
+// Request is one GraphQL request as clients send it.
+type Request struct {
+	Query         string         `json:"query"`
+	Variables     map[string]any `json:"variables"`
+	OperationName string         `json:"operationName"`
+}
+
+// Do runs one request for a session and returns the response body:
+// {"data":…} or {"errors":[…]}.
+func (s *Server) Do(ctx context.Context, sess *auth.Session, req *Request) []byte {
+	data, gerr := s.do(ctx, sess, req)
+	if gerr != nil {
+		return errorBody(gerr)
+	}
+	return data
+}
+
+func errorBody(e *Error) []byte {
+	return marshal(struct {
+		Errors []*Error `json:"errors"`
+	}{[]*Error{e}})
+}
+
+func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]byte, *Error) {
+	st := s.state.Load()
+	role := sess.Role
+	if sess.IsAdmin {
+		role = AdminRole
+	}
+	rs := st.schemaFor(role)
+	key := cacheKey(role, req.Query, req.OperationName)
+	prep := st.cache.get(key)
+	if prep == nil {
+		doc, op, err := parseOperation(rs, req.Query, req.OperationName)
+		if err != nil {
+			return nil, err
+		}
+		prep = &prepared{doc: doc, op: op}
+		if len(op.VariableDefinitions) == 0 {
+			p, err := newPlan(st.prog, rs, op, nil)
+			if err != nil {
+				return nil, err
+			}
+			prep.plan, prep.stmt = p, render(p)
+		}
+		st.cache.put(key, prep)
+	}
+	p, stmt := prep.plan, prep.stmt
+	if p == nil {
+		vars, err := validator.VariableValues(rs.schema, prep.op, req.Variables)
+		if err != nil {
+			var ge *gqlerror.Error
+			if errors.As(err, &ge) {
+				return nil, variableError(ge)
+			}
+			return nil, validationf("$", "%s", err.Error())
+		}
+		var perr *Error
+		if p, perr = newPlan(st.prog, rs, prep.op, vars); perr != nil {
+			return nil, perr
+		}
+		stmt = render(p)
+	}
+	if err := missingVariable(rs, p, sess); err != nil {
+		return nil, err
+	}
+	var cols [][]byte
+	if stmt != nil {
+		var err *Error
+		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmt); err != nil {
+			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
+			return nil, err
+		}
+	}
+	return response(p, cols), nil
+}
+
+// variableError words a variable coercion error as Hasura does.
+func variableError(e *gqlerror.Error) *Error {
+	name := ""
+	if len(e.Path) >= 2 {
+		if n, ok := e.Path[1].(ast.PathName); ok {
+			name = string(n)
+		}
+	}
+	switch {
+	case name != "" && len(e.Path) == 2 && e.Message == "must be defined":
+		return validationf("$", "expecting a value for non-nullable variable: %q", name)
+	case name != "" && len(e.Path) == 2 && e.Message == "cannot be null":
+		return validationf("$", "null value found for non-nullable type: %q", name)
+	}
+	path := "$.variableValues"
+	for _, p := range e.Path[min(1, len(e.Path)):] {
+		switch p := p.(type) {
+		case ast.PathName:
+			path += "." + string(p)
+		case ast.PathIndex:
+			path += fmt.Sprintf("[%d]", int(p))
+		}
+	}
+	return validationf(path, "%s", e.Message)
+}
+
+// response assembles {"data":{…}} in the plan's key order from constant
+// values and the statement's columns, compacting PostgreSQL's JSON text.
+func response(p *plan, cols [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"data":{`)
+	i := 0
+	for n, r := range p.roots {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(jsonString(r.key))
+		b.WriteByte(':')
+		v := r.value
+		if r.sel != nil {
+			v = cols[i]
+			i++
+		}
+		if v == nil {
+			b.WriteString("null")
+			continue
+		}
+		if err := json.Compact(&b, v); err != nil {
+			b.Write(v)
+		}
+	}
+	b.WriteString("}}")
+	return b.Bytes()
+}

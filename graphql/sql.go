@@ -1,0 +1,316 @@
+package graphql
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/rowguard/rowguard/compiler"
+)
+
+// statement is a plan rendered as SQL: one SELECT with one json column per
+// root field the database answers, in the plan's order. Every value from
+// the request is a bound parameter (text; the SQL casts it).
+type statement struct {
+	sql    string
+	params []string
+}
+
+// maxJSONPairs is how many key/value pairs one json_build_object call may
+// take (PostgreSQL functions take at most 100 arguments).
+const maxJSONPairs = 50
+
+// render renders the database part of p, or returns nil when p has none.
+func render(p *plan) *statement {
+	if !p.hasSQL() {
+		return nil
+	}
+	w := &sqlWriter{}
+	var cols []string
+	for _, r := range p.roots {
+		if r.sel != nil {
+			cols = append(cols, w.selection(r.sel, ""))
+		}
+	}
+	st := &statement{sql: "SELECT " + strings.Join(cols, ", ")}
+	for _, v := range w.params {
+		st.params = append(st.params, v.(string))
+	}
+	return st
+}
+
+// sqlWriter accumulates parameters and hands out table aliases.
+type sqlWriter struct {
+	params []any
+	n      int
+}
+
+func (w *sqlWriter) alias(prefix string) string {
+	w.n++
+	return prefix + strconv.Itoa(w.n)
+}
+
+// param binds text as the next parameter, cast to typ.
+func (w *sqlWriter) param(text, typ string) string {
+	w.params = append(w.params, text)
+	return "$" + strconv.Itoa(len(w.params)) + "::" + typ
+}
+
+// jsonObject renders a JSON object with the keys in order.
+func jsonObject(keys, exprs []string) string {
+	if len(keys) <= maxJSONPairs {
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = compiler.QuoteLiteral(k) + ", " + exprs[i]
+		}
+		return "json_build_object(" + strings.Join(parts, ", ") + ")"
+	}
+	// row_to_json keeps the column order and has no argument limit.
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = exprs[i] + " AS " + compiler.QuoteIdent(k)
+	}
+	return "(SELECT row_to_json(_rgj) FROM (SELECT " + strings.Join(cols, ", ") + ") _rgj)"
+}
+
+func typenameLiteral(name string) string { return compiler.QuoteLiteral(name) + "::text" }
+
+// selection renders s as a scalar subquery yielding json; parent is the
+// alias of the enclosing row ("" at the root).
+func (w *sqlWriter) selection(s *selection, parent string) string {
+	switch s.kind {
+	case selOne:
+		a := w.alias("_t")
+		return "(SELECT " + w.row(s.fields, a) + " FROM " + w.from(s, a, parent) + " LIMIT 1)"
+	case selAggregate:
+		return w.aggregate(s, parent)
+	}
+	return w.list(s, s.fields, parent)
+}
+
+// row renders the JSON object of one row of alias a.
+func (w *sqlWriter) row(fields []*output, a string) string {
+	keys := make([]string, len(fields))
+	exprs := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+		switch f.kind {
+		case outTypename:
+			exprs[i] = typenameLiteral(f.text)
+		case outColumn:
+			exprs[i] = a + "." + compiler.QuoteIdent(f.column.Name)
+		case outSelection:
+			exprs[i] = w.selection(f.sel, a)
+		}
+	}
+	return jsonObject(keys, exprs)
+}
+
+// from renders the table of s with its conditions: the join to the parent
+// row, the primary key, the request's where. The role's own filter is not
+// here: PostgreSQL applies it.
+func (w *sqlWriter) from(s *selection, a, parent string) string {
+	var conds []string
+	if s.rel != nil {
+		for _, m := range s.rel.Mapping {
+			conds = append(conds, a+"."+compiler.QuoteIdent(m.Remote.Name)+" = "+parent+"."+compiler.QuoteIdent(m.Local.Name))
+		}
+	}
+	for _, pk := range s.pk {
+		conds = append(conds, a+"."+compiler.QuoteIdent(pk.column.Name)+" = "+w.param(pk.text, pk.column.Type))
+	}
+	if s.where != nil {
+		r := &compiler.Renderer{Params: &w.params}
+		if e := r.Expr(s.where, a); e != "true" {
+			conds = append(conds, "("+e+")")
+		}
+	}
+	sql := compiler.QuoteTable(s.view.info.Name()) + " " + a
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return sql
+}
+
+// tail renders ORDER BY, LIMIT and OFFSET; orderExprs are the rendered
+// sort keys of s.order.
+func tail(s *selection, orderExprs []string) string {
+	var b strings.Builder
+	if len(orderExprs) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, e := range orderExprs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(e + " " + s.order[i].dir)
+		}
+	}
+	if s.limit != nil {
+		b.WriteString(" LIMIT " + strconv.Itoa(*s.limit))
+	}
+	if s.offset != nil {
+		b.WriteString(" OFFSET " + strconv.Itoa(*s.offset))
+	}
+	return b.String()
+}
+
+// distinctOn renders DISTINCT ON for s, or "".
+func distinctOn(s *selection, a string) string {
+	if len(s.distinct) == 0 {
+		return ""
+	}
+	cols := make([]string, len(s.distinct))
+	for i, c := range s.distinct {
+		cols[i] = a + "." + compiler.QuoteIdent(c.Name)
+	}
+	return "DISTINCT ON (" + strings.Join(cols, ", ") + ") "
+}
+
+// list renders a JSON array of the rows of s, each rendered with fields.
+// The sort keys are projected next to each row's JSON so json_agg can keep
+// their order.
+func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
+	a, sub := w.alias("_t"), w.alias("_s")
+	orderExprs := w.orderExprs(s, a)
+	var inner strings.Builder
+	inner.WriteString("SELECT " + distinctOn(s, a) + w.row(fields, a) + " AS _e")
+	var aggOrder []string
+	for i, e := range orderExprs {
+		col := "_o" + strconv.Itoa(i)
+		inner.WriteString(", " + e + " AS " + col)
+		aggOrder = append(aggOrder, sub+"."+col+" "+s.order[i].dir)
+	}
+	inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs))
+	agg := "json_agg(" + sub + "._e"
+	if len(aggOrder) > 0 {
+		agg += " ORDER BY " + strings.Join(aggOrder, ", ")
+	}
+	agg += ")"
+	return "(SELECT coalesce(" + agg + ", '[]') FROM (" + inner.String() + ") " + sub + ")"
+}
+
+// aggregate renders a <t>_aggregate object: its aggregate fields are
+// computed over the same rows (where, order, limit, offset) as its nodes.
+func (w *sqlWriter) aggregate(s *selection, parent string) string {
+	keys := make([]string, len(s.fields))
+	exprs := make([]string, len(s.fields))
+	for i, f := range s.fields {
+		keys[i] = f.key
+		switch f.kind {
+		case outTypename:
+			exprs[i] = typenameLiteral(f.text)
+		case outNodes:
+			exprs[i] = w.list(s, f.fields, parent)
+		case outAggregateFields:
+			exprs[i] = w.aggregateFields(s, f.fields, parent)
+		}
+	}
+	return jsonObject(keys, exprs)
+}
+
+func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent string) string {
+	a, b := w.alias("_t"), w.alias("_b")
+	// Project only the columns the aggregates read: the role may not be
+	// allowed to read the others.
+	var cols []string
+	seen := map[*compiler.Column]bool{}
+	need := func(c *compiler.Column) {
+		if !seen[c] {
+			seen[c] = true
+			cols = append(cols, a+"."+compiler.QuoteIdent(c.Name))
+		}
+	}
+	keys := make([]string, len(fields))
+	exprs := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+		switch f.kind {
+		case outTypename:
+			exprs[i] = typenameLiteral(f.text)
+		case outCount:
+			for _, c := range f.columns {
+				need(c)
+			}
+			exprs[i] = countExpr(f, b)
+		case outAggregateFn:
+			fk := make([]string, len(f.fields))
+			fe := make([]string, len(f.fields))
+			for j, cf := range f.fields {
+				fk[j] = cf.key
+				if cf.kind == outTypename {
+					fe[j] = typenameLiteral(cf.text)
+					continue
+				}
+				need(cf.column)
+				fe[j] = f.fn + "(" + b + "." + compiler.QuoteIdent(cf.column.Name) + ")"
+			}
+			exprs[i] = jsonObject(fk, fe)
+		}
+	}
+	if len(cols) == 0 {
+		cols = []string{"1"}
+	}
+	var orderExprs []string
+	if s.limit != nil || s.offset != nil || len(s.distinct) > 0 {
+		orderExprs = w.orderExprs(s, a)
+	}
+	base := "SELECT " + distinctOn(s, a) + strings.Join(cols, ", ") + " FROM " + w.from(s, a, parent) + tail(s, orderExprs)
+	return "(SELECT " + jsonObject(keys, exprs) + " FROM (" + base + ") " + b + ")"
+}
+
+func countExpr(f *output, b string) string {
+	if len(f.columns) == 0 {
+		return "count(*)"
+	}
+	cols := make([]string, len(f.columns))
+	for i, c := range f.columns {
+		cols[i] = b + "." + compiler.QuoteIdent(c.Name)
+	}
+	arg := cols[0]
+	if len(cols) > 1 {
+		arg = "(" + strings.Join(cols, ", ") + ")"
+	}
+	if f.distinct {
+		return "count(DISTINCT " + arg + ")"
+	}
+	return "count(" + arg + ")"
+}
+
+// orderExprs renders the sort keys of s over alias a.
+func (w *sqlWriter) orderExprs(s *selection, a string) []string {
+	out := make([]string, len(s.order))
+	for i, t := range s.order {
+		out[i] = w.orderExpr(t, t.path, a)
+	}
+	return out
+}
+
+// orderExpr renders one sort key: object relationships on the path become
+// scalar subqueries (the related table's policy applies to them, as
+// Hasura applies the related table's permission).
+func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a string) string {
+	if len(path) > 0 {
+		rel := path[0]
+		b := w.alias("_r")
+		return "(SELECT " + w.orderExpr(t, path[1:], b) + " FROM " + compiler.QuoteTable(rel.Remote.Name) + " " + b +
+			" WHERE " + joinConds(rel, b, a) + " LIMIT 1)"
+	}
+	if t.aggRel != nil {
+		b := w.alias("_r")
+		expr := "count(*)"
+		if t.column != nil {
+			expr = t.fn + "(" + b + "." + compiler.QuoteIdent(t.column.Name) + ")"
+		}
+		return "(SELECT " + expr + " FROM " + compiler.QuoteTable(t.aggRel.Remote.Name) + " " + b + " WHERE " + joinConds(t.aggRel, b, a) + ")"
+	}
+	return a + "." + compiler.QuoteIdent(t.column.Name)
+}
+
+// joinConds renders the conditions joining rows b of rel's remote table to
+// the row a of its own table.
+func joinConds(rel *compiler.Relationship, b, a string) string {
+	conds := make([]string, len(rel.Mapping))
+	for i, m := range rel.Mapping {
+		conds[i] = b + "." + compiler.QuoteIdent(m.Remote.Name) + " = " + a + "." + compiler.QuoteIdent(m.Local.Name)
+	}
+	return strings.Join(conds, " AND ")
+}
