@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/policies"
+	"github.com/rowguard/rowguard/rls"
+)
+
+// programFlags are the flags every command that compiles metadata shares.
+type programFlags struct {
+	metadata    string
+	schemas     multiFlag
+	databaseURL string
+	rolePrefix  string
+	definerRole string
+}
+
+func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
+	fs.StringVar(&p.metadata, "metadata", envOr("ROWGUARD_METADATA", "metadata"), "Hasura metadata directory (or exported metadata JSON file)")
+	if withSchema {
+		fs.Var(&p.schemas, "schema", "DDL file describing the schema, read offline (repeatable; instead of --database-url)")
+	}
+	fs.StringVar(&p.databaseURL, "database-url", envOr("HASURA_GRAPHQL_DATABASE_URL", os.Getenv("DATABASE_URL")), "PostgreSQL connection URL")
+	fs.StringVar(&p.rolePrefix, "role-prefix", envOr("ROWGUARD_ROLE_PREFIX", compiler.DefaultRolePrefix), "prefix of the PostgreSQL role made for each Hasura role")
+	fs.StringVar(&p.definerRole, "definer-role", envOr("ROWGUARD_DEFINER_ROLE", "rowguard_definer"), "BYPASSRLS role owning the cross-table helper functions")
+}
+
+func (p *programFlags) rlsOptions() rls.Options { return rls.Options{DefinerRole: p.definerRole} }
+
+// compileWith loads the metadata and compiles it against cat.
+func (p *programFlags) compileWith(cat *compiler.Catalog) (*compiler.Program, error) {
+	md, err := policies.Load(p.metadata)
+	if err != nil {
+		return nil, err
+	}
+	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: p.rolePrefix})
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return prog, nil
+}
+
+func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
+	var pf programFlags
+	pf.register(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var cat *compiler.Catalog
+	switch {
+	case len(pf.schemas) > 0:
+		var files []compiler.DDLFile
+		for _, name := range pf.schemas {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("read schema: %w", err)
+			}
+			files = append(files, compiler.DDLFile{Name: name, SQL: string(b)})
+		}
+		c, err := compiler.ParseDDL(files)
+		if err != nil {
+			return err
+		}
+		cat = c
+	case pf.databaseURL != "":
+		conn, err := pgx.Connect(ctx, pf.databaseURL)
+		if err != nil {
+			return fmt.Errorf("connect: %w", err)
+		}
+		defer conn.Close(ctx)
+		c, err := compiler.LoadCatalog(ctx, conn, nil)
+		if err != nil {
+			return err
+		}
+		cat = c
+	default:
+		return usageError{"compile needs the schema: give --schema FILE.sql (offline) or --database-url"}
+	}
+	prog, err := pf.compileWith(cat)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, rls.Emit(prog, pf.rlsOptions()))
+	return err
+}

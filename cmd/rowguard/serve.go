@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/migrations"
+)
+
+// version is what GET /v1/version reports; set it with
+// -ldflags "-X main.version=…".
+var version = "dev"
+
+// shutdownGrace is how long requests under way may take to finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+func runServe(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	dbURL := fs.String("database-url", envOr("HASURA_GRAPHQL_DATABASE_URL", os.Getenv("DATABASE_URL")), "PostgreSQL connection URL of the server's login role")
+	metadata := fs.String("metadata", os.Getenv("ROWGUARD_METADATA"), "Hasura metadata directory; default: the metadata the database has installed (rowguard migrate up)")
+	host := fs.String("host", envOr("HASURA_GRAPHQL_SERVER_HOST", ""), "address to listen on (all interfaces when empty)")
+	port := fs.String("port", envOr("HASURA_GRAPHQL_SERVER_PORT", "8080"), "port to listen on")
+	rolePrefix := fs.String("role-prefix", envOr("ROWGUARD_ROLE_PREFIX", compiler.DefaultRolePrefix), "prefix of the PostgreSQL role of each Hasura role (as installed)")
+	adminSecret := fs.String("admin-secret", os.Getenv("HASURA_GRAPHQL_ADMIN_SECRET"), "admin secret; without one every request is admin")
+	jwtSecret := fs.String("jwt-secret", os.Getenv("HASURA_GRAPHQL_JWT_SECRET"), "Hasura JWT configuration (JSON)")
+	unauthRole := fs.String("unauthorized-role", os.Getenv("HASURA_GRAPHQL_UNAUTHORIZED_ROLE"), "role of requests without credentials")
+	hook := fs.String("auth-hook", os.Getenv("HASURA_GRAPHQL_AUTH_HOOK"), "authentication webhook URL")
+	hookMode := fs.String("auth-hook-mode", envOr("HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET"), "authentication webhook mode: GET or POST")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
+	}
+
+	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole}
+	if *jwtSecret != "" {
+		j, err := auth.ParseJWTConfig(*jwtSecret)
+		if err != nil {
+			return fmt.Errorf("HASURA_GRAPHQL_JWT_SECRET: %w", err)
+		}
+		acfg.JWT = j
+	}
+	if *hook != "" {
+		acfg.Webhook = &auth.WebhookConfig{URL: *hook, Mode: *hookMode}
+	}
+	authn, err := auth.New(acfg)
+	if err != nil {
+		return err
+	}
+	defer authn.Close()
+	if *adminSecret == "" {
+		fmt.Fprintln(stdout, "warning: no admin secret: every request runs as admin")
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pool, err := pgxpool.New(ctx, *dbURL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer pool.Close()
+	prog, err := migrations.LoadProgram(ctx, pool, *metadata, compiler.Options{RolePrefix: *rolePrefix})
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: prog, Auth: authn, Version: version, Log: log})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
