@@ -15,13 +15,17 @@ import (
 type Options struct {
 	// DefinerRole owns the cross-table helper functions. It is created
 	// NOLOGIN BYPASSRLS, so the helpers read related tables as Hasura does,
-	// without those tables' own permissions. Default "rowguard_definer".
+	// without those tables' own permissions. Default DefaultDefinerRole.
 	DefinerRole string
 }
 
+// DefaultDefinerRole is the owner of the helper functions when
+// Options.DefinerRole is empty.
+const DefaultDefinerRole = "rowguard_definer"
+
 func (o Options) definer() string {
 	if o.DefinerRole == "" {
-		return "rowguard_definer"
+		return DefaultDefinerRole
 	}
 	return o.DefinerRole
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,9 +42,15 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "use this PostgreSQL (superuser) instead of a throwaway cluster")
 	example := fs.String("example", "examples/blog", "example directory with migrations/ and metadata/")
+	listen := fs.String("listen", "127.0.0.1:8080", "address the demo GraphQL server listens on")
+	exit := fs.Bool("exit", false, "stop after the demo requests instead of serving until Ctrl-C")
+	database := fs.String("database", "rowguard_demo", "name of the database the demo (re)creates")
+	rolePrefix := fs.String("role-prefix", compiler.DefaultRolePrefix, "prefix of the PostgreSQL role of each Hasura role")
+	definer := fs.String("definer-role", rls.DefaultDefinerRole, "owner of the SECURITY DEFINER helpers relationship rules use")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	opts := compiler.Options{RolePrefix: *rolePrefix}
 	url := *dbURL
 	if url == "" {
 		fmt.Fprintln(stdout, "starting a throwaway PostgreSQL cluster …")
@@ -53,7 +61,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		defer cluster.Stop()
 		url = cluster.URL("postgres")
 	}
-	demoURL, cleanup, err := freshDatabase(ctx, url, "rowguard_demo")
+	demoURL, cleanup, err := freshDatabase(ctx, url, *database)
 	if err != nil {
 		return err
 	}
@@ -63,8 +71,8 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		DatabaseURL: demoURL,
 		Migrations:  filepath.Join(*example, "migrations"),
 		Metadata:    filepath.Join(*example, "metadata"),
-		Compile:     compiler.Options{},
-		RLS:         rls.Options{},
+		Compile:     opts,
+		RLS:         rls.Options{DefinerRole: *definer},
 		Log:         stdout,
 	}
 	if err := migrations.Up(ctx, cfg); err != nil {
@@ -84,13 +92,20 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "\n-- as %s %s: %s\n%s\n", s.role, formatVars(s.vars), s.note, s.query)
 		out, err := asRole(ctx, conn, cfg.Compile, s)
 		if err != nil {
-			fmt.Fprintf(stdout, "ERROR: %v\n", err)
+			fmt.Fprintf(stdout, "  %v\n", err)
 			continue
 		}
 		fmt.Fprint(stdout, out)
 	}
-	fmt.Fprintf(stdout, "\nTry it in psql (the same policies apply to every client):\n  psql '%s'\n  BEGIN; SET LOCAL ROLE hasura_user; SELECT set_config('hasura.x_hasura_user_id', '2', true);\n  SELECT id, title FROM article; ROLLBACK;\n", demoURL)
-	return nil
+	fmt.Fprintf(stdout, "\nTry it in psql (the same policies apply to every client):\n  psql '%s'\n  BEGIN; SET LOCAL ROLE %s; SELECT set_config('hasura.x_hasura_user_id', '2', true);\n  SELECT id, title FROM article; ROLLBACK;\n", demoURL, compiler.PGRoleName(*rolePrefix, "user"))
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	api, err := startDemoAPI(ctx, demoURL, opts, *listen, stdout)
+	if err != nil {
+		return err
+	}
+	return api.run(ctx, stdout, !*exit)
 }
 
 func formatVars(vars map[string]string) string {

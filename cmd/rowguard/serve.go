@@ -90,8 +90,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
+	return serveHTTP(ctx, ln, srv, stdout)
+}
+
+// serveHTTP serves h on ln until ctx ends, then lets requests under way
+// finish for up to shutdownGrace.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
