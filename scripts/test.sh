@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 scripts/ensure-postgres.sh
+scripts/ensure-node.sh
 go vet ./...
 go test -count=1 ./... "$@"
