@@ -70,7 +70,7 @@ func TestDemo(t *testing.T) {
 		// SQL as each role.
 		"id=1  title=Alice public\n  id=3  title=Bob public\n  (2 rows)",
 		"published FROM article ORDER BY id\n  ERROR: permission denied for table article (SQLSTATE 42501)", // not among anonymous's columns
-		"id=5  user_id=3",      // the preset
+		"id=5  user_id=3", // the preset
 		"UPDATE article SET title = 'hijacked' WHERE id = 1 RETURNING id\n  (0 rows)",
 		"id=4  title=Carol draft\n  (1 rows)", // the array session variable
 		// The same over HTTP, printed as curl.
