@@ -8,3 +8,4 @@ scripts/ensure-postgres.sh
 scripts/ensure-node.sh
 go vet ./...
 go test -count=1 ./... "$@"
+scripts/fuzz.sh
