@@ -24,6 +24,12 @@ func (p *Program) Table(q policies.QualifiedTable) *TableInfo {
 	return nil
 }
 
+// AdminPGRole is the PostgreSQL role admin requests run as: NOLOGIN and
+// BYPASSRLS, with every privilege on the tracked tables, so that the
+// server's login role needs neither superuser nor BYPASSRLS itself. Hasura
+// reserves the role name "admin", so no permission role can take the name.
+func (p *Program) AdminPGRole() string { return PGRoleName(p.Options.rolePrefix(), "admin") }
+
 // Role returns the role with that Hasura name, or nil.
 func (p *Program) Role(name string) *Role {
 	for _, r := range p.Roles {

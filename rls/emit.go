@@ -17,6 +17,10 @@ type Options struct {
 	// NOLOGIN BYPASSRLS, so the helpers read related tables as Hasura does,
 	// without those tables' own permissions. Default DefaultDefinerRole.
 	DefinerRole string
+	// LoginRole, when set, is the server's login role: it is granted every
+	// API role and the admin role (Program.AdminPGRole), so it can switch
+	// to them with SET ROLE and needs no privilege of its own.
+	LoginRole string
 }
 
 // DefaultDefinerRole is the owner of the helper functions when
@@ -69,6 +73,7 @@ func (e *emitter) emit() string {
 	e.printf("-- change the metadata and run `rowguard migrate up` again.\n\n")
 	e.b.WriteString(Teardown())
 	e.roles()
+	e.adminGrants()
 	e.helperFunctions()
 	e.b.WriteString(body.String())
 	e.registry()
@@ -111,14 +116,15 @@ $rg$;
 }
 
 func (e *emitter) roles() {
-	names := []string{e.opts.definer()}
+	admin := e.prog.AdminPGRole()
+	names := []string{e.opts.definer(), admin}
 	for _, r := range e.prog.Roles {
 		names = append(names, r.PGName)
 	}
 	e.printf("DO $rg$\nBEGIN\n")
 	for i, n := range names {
 		attrs := "NOLOGIN"
-		if i == 0 {
+		if i < 2 {
 			attrs = "NOLOGIN BYPASSRLS"
 		}
 		e.printf("  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = %s) THEN\n    CREATE ROLE %s %s;\n  END IF;\n",
@@ -127,10 +133,39 @@ func (e *emitter) roles() {
 	e.printf("END\n$rg$;\n")
 	e.printf("ALTER ROLE %s NOLOGIN BYPASSRLS;\n", compiler.QuoteIdent(e.opts.definer()))
 	e.printf("GRANT USAGE ON SCHEMA rowguard TO %s;\n", compiler.QuoteIdent(e.opts.definer()))
+	e.printf("ALTER ROLE %s NOLOGIN BYPASSRLS;\n", compiler.QuoteIdent(admin))
+	e.printf("COMMENT ON ROLE %s IS %s;\n", compiler.QuoteIdent(admin), compiler.QuoteLiteral("rowguard: Hasura role admin"))
 	for _, r := range e.prog.Roles {
 		role := compiler.QuoteIdent(r.PGName)
 		e.printf("COMMENT ON ROLE %s IS %s;\n", role, compiler.QuoteLiteral("rowguard: Hasura role "+r.Name))
 		e.printf("GRANT USAGE ON SCHEMA rowguard TO %s;\n", role)
+	}
+	if e.opts.LoginRole != "" {
+		granted := []string{compiler.QuoteIdent(admin)}
+		for _, r := range e.prog.Roles {
+			granted = append(granted, compiler.QuoteIdent(r.PGName))
+		}
+		e.printf("GRANT %s TO %s;\n", strings.Join(granted, ", "), compiler.QuoteIdent(e.opts.LoginRole))
+	}
+	e.printf("\n")
+}
+
+// adminGrants gives the admin role every privilege on the tracked tables
+// and their sequences.
+func (e *emitter) adminGrants() {
+	admin := compiler.QuoteIdent(e.prog.AdminPGRole())
+	schemas := map[string]bool{}
+	for _, t := range e.prog.Tables {
+		if s := t.Name().Schema; !schemas[s] {
+			schemas[s] = true
+			e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), admin)
+		}
+		e.printf("GRANT ALL ON %s TO %s;\n", compiler.QuoteTable(t.Name()), admin)
+		for _, c := range t.Table.Columns {
+			if c.Sequence != "" {
+				e.printf("GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO %s;\n", quoteQualified(c.Sequence), admin)
+			}
+		}
 	}
 	e.printf("\n")
 }
@@ -139,7 +174,10 @@ func (e *emitter) roles() {
 // exactly what this one granted, and the server can map roles back.
 func (e *emitter) registry() {
 	// The definer is recorded too, so the next install revokes its grants.
-	rows := []string{"(" + compiler.QuoteLiteral("(definer)") + ", " + compiler.QuoteLiteral(e.opts.definer()) + ")"}
+	rows := []string{
+		"(" + compiler.QuoteLiteral("(definer)") + ", " + compiler.QuoteLiteral(e.opts.definer()) + ")",
+		"(" + compiler.QuoteLiteral("admin") + ", " + compiler.QuoteLiteral(e.prog.AdminPGRole()) + ")",
+	}
 	for _, r := range e.prog.Roles {
 		rows = append(rows, "("+compiler.QuoteLiteral(r.Name)+", "+compiler.QuoteLiteral(r.PGName)+")")
 	}

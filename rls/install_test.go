@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/internal/pgtest"
 	"github.com/rowguard/rowguard/policies"
@@ -76,7 +78,10 @@ func TestGoldenInstalls(t *testing.T) {
 func dropRoles(t *testing.T, prog *compiler.Program, opts Options) {
 	ctx := context.Background()
 	conn := pgtest.Connect(t, pgtest.ServerURL(t))
-	names := []string{opts.definer()}
+	names := []string{opts.definer(), prog.AdminPGRole()}
+	if opts.LoginRole != "" {
+		names = append(names, opts.LoginRole)
+	}
 	for _, r := range prog.Roles {
 		names = append(names, r.PGName)
 	}
@@ -84,5 +89,83 @@ func dropRoles(t *testing.T, prog *compiler.Program, opts Options) {
 		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(n)); err != nil {
 			t.Errorf("drop role %s: %v", n, err)
 		}
+	}
+}
+
+// TestLoginRole installs a case with Options.LoginRole and logs in as that
+// role, an ordinary NOINHERIT login: it reads nothing by itself, sees all
+// rows after SET ROLE to the admin role (despite FORCE ROW LEVEL SECURITY)
+// and the permitted rows after SET ROLE to an API role.
+func TestLoginRole(t *testing.T) {
+	ctx := context.Background()
+	prefix := pgtest.UniqueName("login") + "_"
+	opts := Options{DefinerRole: prefix + "definer", LoginRole: prefix + "server"}
+	var prog *compiler.Program
+	t.Cleanup(func() {
+		if prog != nil {
+			dropRoles(t, prog, opts)
+		}
+	})
+	url := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, url)
+	_, schema := goldenCase{dir: filepath.Join(goldenDir, "op_eq")}.schema(t)
+	if _, err := conn.Exec(ctx, schema+`;
+		CREATE ROLE `+compiler.QuoteIdent(opts.LoginRole)+` LOGIN NOINHERIT;
+		INSERT INTO organization (id, name) VALUES (1, 'o');
+		INSERT INTO author (id, name, organization_id) VALUES (1, 'a', 1), (2, 'b', 1);
+		INSERT INTO article (id, title, author_id) VALUES (1, 'a1', 1), (2, 'b1', 2);`); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	md, err := policies.Load(filepath.Join(goldenDir, "op_eq", "metadata.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := compiler.LoadCatalog(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	prog = compiled
+	if _, err := conn.Exec(ctx, Emit(prog, opts)); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User = opts.LoginRole
+	login, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("log in as %s: %v", opts.LoginRole, err)
+	}
+	defer login.Close(ctx)
+	count := func(setup string) (int, error) {
+		tx, err := login.Begin(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback(ctx)
+		if setup != "" {
+			if _, err := tx.Exec(ctx, setup); err != nil {
+				return 0, err
+			}
+		}
+		var n int
+		err = tx.QueryRow(ctx, "SELECT count(*) FROM article").Scan(&n)
+		return n, err
+	}
+	if n, err := count(""); err == nil {
+		t.Errorf("the login role read %d articles by itself; want permission denied", n)
+	}
+	if n, err := count("SET LOCAL ROLE " + compiler.QuoteIdent(prog.AdminPGRole())); err != nil || n != 2 {
+		t.Errorf("as admin: %d articles, %v; want 2", n, err)
+	}
+	user := "SET LOCAL ROLE " + compiler.QuoteIdent(prog.Role("user").PGName) + "; SELECT set_config('hasura.x_hasura_user_id', '1', true)"
+	if n, err := count(user); err != nil || n != 1 {
+		t.Errorf("as user 1: %d articles, %v; want 1", n, err)
 	}
 }

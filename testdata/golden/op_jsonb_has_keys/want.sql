@@ -33,6 +33,9 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rowguard_definer') THEN
     CREATE ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_admin') THEN
+    CREATE ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+  END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_user') THEN
     CREATE ROLE "hasura_user" NOLOGIN;
   END IF;
@@ -40,8 +43,20 @@ END
 $rg$;
 ALTER ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
 GRANT USAGE ON SCHEMA rowguard TO "rowguard_definer";
+ALTER ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+COMMENT ON ROLE "hasura_admin" IS 'rowguard: Hasura role admin';
 COMMENT ON ROLE "hasura_user" IS 'rowguard: Hasura role user';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_user";
+
+GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
+GRANT ALL ON "public"."article" TO "hasura_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."article_id_seq" TO "hasura_admin";
+GRANT ALL ON "public"."author" TO "hasura_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."author_id_seq" TO "hasura_admin";
+GRANT ALL ON "public"."comment" TO "hasura_admin";
+GRANT ALL ON "public"."member" TO "hasura_admin";
+GRANT ALL ON "public"."organization" TO "hasura_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
 -- public.article
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
@@ -70,4 +85,5 @@ ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),
+  ('admin', 'hasura_admin'),
   ('user', 'hasura_user');

@@ -33,6 +33,9 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rowguard_definer') THEN
     CREATE ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_admin') THEN
+    CREATE ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+  END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a') THEN
     CREATE ROLE "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a" NOLOGIN;
   END IF;
@@ -40,8 +43,14 @@ END
 $rg$;
 ALTER ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
 GRANT USAGE ON SCHEMA rowguard TO "rowguard_definer";
+ALTER ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+COMMENT ON ROLE "hasura_admin" IS 'rowguard: Hasura role admin';
 COMMENT ON ROLE "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a" IS 'rowguard: Hasura role a_role_name_that_is_far_too_long_to_fit_in_a_postgresql_identifier_of_63_bytes';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a";
+
+GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
+GRANT ALL ON "public"."organization" TO "hasura_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
 -- public.organization
 ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
@@ -54,4 +63,5 @@ COMMENT ON POLICY "rg_organization_select_a_role_name_that_is_far_too_lon_34de6d
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),
+  ('admin', 'hasura_admin'),
   ('a_role_name_that_is_far_too_long_to_fit_in_a_postgresql_identifier_of_63_bytes', 'hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a');

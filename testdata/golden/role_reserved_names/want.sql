@@ -33,6 +33,9 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rowguard_definer') THEN
     CREATE ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_admin') THEN
+    CREATE ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+  END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hasura_Mixed Case-Role') THEN
     CREATE ROLE "hasura_Mixed Case-Role" NOLOGIN;
   END IF;
@@ -46,12 +49,18 @@ END
 $rg$;
 ALTER ROLE "rowguard_definer" NOLOGIN BYPASSRLS;
 GRANT USAGE ON SCHEMA rowguard TO "rowguard_definer";
+ALTER ROLE "hasura_admin" NOLOGIN BYPASSRLS;
+COMMENT ON ROLE "hasura_admin" IS 'rowguard: Hasura role admin';
 COMMENT ON ROLE "hasura_Mixed Case-Role" IS 'rowguard: Hasura role Mixed Case-Role';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_Mixed Case-Role";
 COMMENT ON ROLE "hasura_public" IS 'rowguard: Hasura role public';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_public";
 COMMENT ON ROLE "hasura_user" IS 'rowguard: Hasura role user';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_user";
+
+GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
+GRANT ALL ON "public"."organization" TO "hasura_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
 -- public.organization
 ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
@@ -74,6 +83,7 @@ COMMENT ON POLICY "rg_organization_select_user" ON "public"."organization" IS 'r
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),
+  ('admin', 'hasura_admin'),
   ('Mixed Case-Role', 'hasura_Mixed Case-Role'),
   ('public', 'hasura_public'),
   ('user', 'hasura_user');
