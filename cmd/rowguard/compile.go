@@ -21,6 +21,7 @@ type programFlags struct {
 	databaseURL string
 	rolePrefix  string
 	definerRole string
+	loginRole   string
 }
 
 func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
@@ -30,10 +31,13 @@ func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
 	}
 	fs.StringVar(&p.databaseURL, "database-url", envOr("HASURA_GRAPHQL_DATABASE_URL", os.Getenv("DATABASE_URL")), "PostgreSQL connection URL")
 	fs.StringVar(&p.rolePrefix, "role-prefix", envOr("ROWGUARD_ROLE_PREFIX", compiler.DefaultRolePrefix), "prefix of the PostgreSQL role made for each Hasura role")
-	fs.StringVar(&p.definerRole, "definer-role", envOr("ROWGUARD_DEFINER_ROLE", "rowguard_definer"), "BYPASSRLS role owning the cross-table helper functions")
+	fs.StringVar(&p.definerRole, "definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions")
+	fs.StringVar(&p.loginRole, "login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "the server's login role, to be granted every API role and the admin role")
 }
 
-func (p *programFlags) rlsOptions() rls.Options { return rls.Options{DefinerRole: p.definerRole} }
+func (p *programFlags) rlsOptions() rls.Options {
+	return rls.Options{DefinerRole: p.definerRole, LoginRole: p.loginRole}
+}
 
 // compileWith loads the metadata and compiles it against cat.
 func (p *programFlags) compileWith(cat *compiler.Catalog) (*compiler.Program, error) {
