@@ -145,7 +145,11 @@ func (e *emitter) roles() {
 		for _, r := range e.prog.Roles {
 			granted = append(granted, compiler.QuoteIdent(r.PGName))
 		}
-		e.printf("GRANT %s TO %s;\n", strings.Join(granted, ", "), compiler.QuoteIdent(e.opts.LoginRole))
+		login := compiler.QuoteIdent(e.opts.LoginRole)
+		e.printf("GRANT %s TO %s;\n", strings.Join(granted, ", "), login)
+		// The server loads the installed metadata from the rowguard schema.
+		e.printf("GRANT USAGE ON SCHEMA rowguard TO %s;\n", login)
+		e.printf("GRANT SELECT ON ALL TABLES IN SCHEMA rowguard TO %s;\n", login)
 	}
 	e.printf("\n")
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	unauthRole := fs.String("unauthorized-role", os.Getenv("HASURA_GRAPHQL_UNAUTHORIZED_ROLE"), "role of requests without credentials")
 	hook := fs.String("auth-hook", os.Getenv("HASURA_GRAPHQL_AUTH_HOOK"), "authentication webhook URL")
 	hookMode := fs.String("auth-hook-mode", envOr("HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET"), "authentication webhook mode: GET or POST")
+	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +81,18 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	prog, err := migrations.LoadProgram(ctx, pool, *metadata, compiler.Options{RolePrefix: *rolePrefix})
 	if err != nil {
 		return err
+	}
+	problems, err := loginProblems(ctx, pool, prog)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		if !*privileged {
+			return fmt.Errorf("the database would not enforce the permissions on this server's requests:\n  %s\n(--allow-privileged-login serves anyway, for development only)", strings.Join(problems, "\n  "))
+		}
+		for _, p := range problems {
+			fmt.Fprintf(stdout, "warning: %s\n", p)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: prog, Auth: authn, Version: version, Log: log})

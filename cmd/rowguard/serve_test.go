@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/internal/pgtest"
@@ -28,8 +30,15 @@ import (
 )
 
 // blogDatabase installs examples/blog in a fresh database and returns its
-// URL and the role prefix it was installed with.
+// URL (as superuser) and the role prefix it was installed with.
 func blogDatabase(t *testing.T) (string, string) {
+	url, _, prefix := blogDatabaseWithLogin(t)
+	return url, prefix
+}
+
+// blogDatabaseWithLogin is blogDatabase that also makes a login role for
+// the server, as README describes, and returns its URL too.
+func blogDatabaseWithLogin(t *testing.T) (superuser, login, prefix string) {
 	t.Helper()
 	n := newDemoNames(t)
 	ctx := context.Background()
@@ -37,16 +46,26 @@ func blogDatabase(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	loginRole := n.prefix + "server"
+	conn := pgtest.Connect(t, url)
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+compiler.QuoteIdent(loginRole)+" LOGIN NOINHERIT PASSWORD 'pw'"); err != nil {
+		t.Fatal(err)
+	}
 	if err := migrations.Up(ctx, migrations.Config{
 		DatabaseURL: url,
 		Migrations:  "../../examples/blog/migrations",
 		Metadata:    "../../examples/blog/metadata",
 		Compile:     compiler.Options{RolePrefix: n.prefix},
-		RLS:         rls.Options{DefinerRole: n.definer},
+		RLS:         rls.Options{DefinerRole: n.definer, LoginRole: loginRole},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return url, n.prefix
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login = fmt.Sprintf("postgres://%s:pw@%s:%d/%s?sslmode=disable", loginRole, cfg.Host, cfg.Port, cfg.Database)
+	return url, login, n.prefix
 }
 
 // startServe runs `rowguard serve` with args on a free port until the test
@@ -154,7 +173,7 @@ func pemPublic(t *testing.T, pub crypto.PublicKey) string {
 // Hasura supports and checks that a token signed with it is the user it
 // names, and that a token signed with another key of the same kind is not.
 func TestServeJWTAlgorithms(t *testing.T) {
-	db, prefix := blogDatabase(t)
+	_, db, prefix := blogDatabaseWithLogin(t)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	otherRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ec := map[string]*ecdsa.PrivateKey{}
@@ -226,7 +245,7 @@ func TestServeAuthPaths(t *testing.T) {
 	db, prefix := blogDatabase(t)
 	const key = "0123456789abcdef0123456789abcdef"
 	url := startServe(t, "--database-url", db, "--role-prefix", prefix, "--admin-secret", "s3cret",
-		"--unauthorized-role", "anonymous",
+		"--allow-privileged-login", "--unauthorized-role", "anonymous",
 		"--jwt-secret", `{"type":"HS256","key":"`+key+`","allowed_skew":60}`)
 	sign := func(claims jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(key))
@@ -302,7 +321,7 @@ func TestServeAuthPaths(t *testing.T) {
 
 // TestServeWebhook authenticates through a webhook in GET and POST mode.
 func TestServeWebhook(t *testing.T) {
-	db, prefix := blogDatabase(t)
+	_, db, prefix := blogDatabaseWithLogin(t)
 	var lastMethod string
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lastMethod = r.Method
@@ -336,5 +355,20 @@ func TestServeWebhook(t *testing.T) {
 			}
 			wantError(t, post(t, url, articlesQuery, "Authorization", "Bearer nobody"), "access-denied", "Authentication hook unauthorized this request")
 		})
+	}
+}
+
+// TestServeLoginCheck: serve refuses a login role that could read past the
+// policies, and serves with the login role README describes.
+func TestServeLoginCheck(t *testing.T) {
+	superuser, login, prefix := blogDatabaseWithLogin(t)
+	var out strings.Builder
+	err := runServe(context.Background(), []string{"--database-url", superuser, "--role-prefix", prefix, "--port", "0"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "is a superuser") {
+		t.Errorf("serving as a superuser: %v", err)
+	}
+	url := startServe(t, "--database-url", login, "--role-prefix", prefix, "--admin-secret", "s3cret", "--unauthorized-role", "anonymous")
+	if got := articleIDs(t, post(t, url, articlesQuery)); !equalIDs(got, 1, 3) {
+		t.Errorf("anonymous through the login role sees %v, want [1 3]", got)
 	}
 }
