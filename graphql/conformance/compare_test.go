@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 	"gopkg.in/yaml.v3"
 )
 
@@ -142,11 +144,85 @@ func decodeValue(dec *json.Decoder) (*value, error) {
 	return nil, fmt.Errorf("unexpected JSON token %v", tok)
 }
 
+// selection is the shape of a GraphQL operation's selection sets, by
+// response key. An object in the response whose selection is known is a
+// selection set, whose key order counts; any other object (a json column's
+// value, an error) is compared as a set of keys, as in Hasura's harness
+// (collapse_order_not_selset).
+type selection struct {
+	fields map[string]*selection // nil for a leaf field
+}
+
+// selectionOf parses a request body's query; nil when there is none or it
+// does not parse (then every object under data is taken as ordered).
+func selectionOf(body []byte) *selection {
+	var req struct {
+		Query string `json:"query"`
+	}
+	if json.Unmarshal(body, &req) != nil || req.Query == "" {
+		return nil
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if err != nil {
+		return nil
+	}
+	root := &selection{fields: map[string]*selection{}}
+	for _, op := range doc.Operations {
+		addSelections(root, op.SelectionSet, doc, 0)
+	}
+	return root
+}
+
+func addSelections(into *selection, set ast.SelectionSet, doc *ast.QueryDocument, depth int) {
+	if depth > 50 {
+		return
+	}
+	for _, s := range set {
+		switch x := s.(type) {
+		case *ast.Field:
+			key := x.Alias
+			if key == "" {
+				key = x.Name
+			}
+			if len(x.SelectionSet) == 0 {
+				if _, ok := into.fields[key]; !ok {
+					into.fields[key] = nil
+				}
+				continue
+			}
+			child := into.fields[key]
+			if child == nil {
+				child = &selection{fields: map[string]*selection{}}
+				into.fields[key] = child
+			}
+			addSelections(child, x.SelectionSet, doc, depth+1)
+		case *ast.InlineFragment:
+			addSelections(into, x.SelectionSet, doc, depth+1)
+		case *ast.FragmentSpread:
+			if f := doc.Fragments.ForName(x.Name); f != nil {
+				addSelections(into, f.SelectionSet, doc, depth+1)
+			}
+		}
+	}
+}
+
+// anySelection stands for "order counts everywhere below".
+var anySelection = &selection{}
+
+func (s *selection) child(key string) *selection {
+	if s == anySelection {
+		return anySelection
+	}
+	if s == nil {
+		return nil
+	}
+	return s.fields[key]
+}
+
 // diff compares want with got and describes the first difference, or
-// returns "". ordered says whether object key order matters here: it does
-// under "data" of a GraphQL response (selection sets), as in Hasura's
-// harness, and nowhere else.
-func diff(path string, want, got *value, ordered bool) string {
+// returns "". sel is the selection set the values answer, when they answer
+// one: then object key order counts.
+func diff(path string, want, got *value, sel *selection) string {
 	if want.kind != got.kind {
 		return fmt.Sprintf("%s: want %s, got %s", path, want.short(), got.short())
 	}
@@ -162,17 +238,17 @@ func diff(path string, want, got *value, ordered bool) string {
 				return fmt.Sprintf("%s: unexpected key %q: %s", path, k, got.fields[k].short())
 			}
 		}
-		if ordered && strings.Join(want.keys, "\x00") != strings.Join(got.keys, "\x00") {
+		if sel != nil && strings.Join(want.keys, "\x00") != strings.Join(got.keys, "\x00") {
 			return fmt.Sprintf("%s: selection set order: want %s, got %s", path, strings.Join(want.keys, ", "), strings.Join(got.keys, ", "))
 		}
 		for _, k := range want.keys {
-			if d := diff(path+"."+k, want.fields[k], got.fields[k], ordered); d != "" {
+			if d := diff(path+"."+k, want.fields[k], got.fields[k], sel.child(k)); d != "" {
 				return d
 			}
 		}
 	case 'a':
 		for i := 0; i < len(want.items) && i < len(got.items); i++ {
-			if d := diff(fmt.Sprintf("%s[%d]", path, i), want.items[i], got.items[i], ordered); d != "" {
+			if d := diff(fmt.Sprintf("%s[%d]", path, i), want.items[i], got.items[i], sel); d != "" {
 				return d
 			}
 		}
@@ -197,12 +273,17 @@ func diff(path string, want, got *value, ordered bool) string {
 	return ""
 }
 
-// compareResponse compares a whole response: selection-set key order
-// counts only under "data" of GraphQL endpoints.
-func compareResponse(url string, want, got *value) string {
+// compareResponse compares a whole response to the request body: key
+// order counts only in the selection sets under "data" of GraphQL
+// endpoints.
+func compareResponse(url string, request []byte, want, got *value) string {
 	graphql := strings.HasSuffix(url, "/graphql")
 	if !graphql || want.kind != 'o' || got.kind != 'o' {
-		return diff("$", want, got, false)
+		return diff("$", want, got, nil)
+	}
+	sel := selectionOf(request)
+	if sel == nil {
+		sel = anySelection
 	}
 	keys := func(v *value) string {
 		k := append([]string{}, v.keys...)
@@ -213,7 +294,11 @@ func compareResponse(url string, want, got *value) string {
 		return fmt.Sprintf("$: want keys %s, got %s", keys(want), got.short())
 	}
 	for _, k := range want.keys {
-		if d := diff("$."+k, want.fields[k], got.fields[k], k == "data"); d != "" {
+		var under *selection
+		if k == "data" {
+			under = sel
+		}
+		if d := diff("$."+k, want.fields[k], got.fields[k], under); d != "" {
 			return d
 		}
 	}
@@ -265,6 +350,8 @@ func TestCompareResponse(t *testing.T) {
 	}{
 		{"equal", "/v1/graphql", "data: {a: [{x: 1, y: two}]}", `{"data":{"a":[{"x":1,"y":"two"}]}}`, true},
 		{"selection set order counts", "/v1/graphql", "data: {a: {x: 1, y: 2}}", `{"data":{"a":{"y":2,"x":1}}}`, false},
+		{"json value order does not", "/v1/graphql", "data: {a: {x: {p: 1, q: 2}, y: 2}}", `{"data":{"a":{"x":{"q":2,"p":1},"y":2}}}`, true},
+		{"aliases and fragments", "/v1/graphql", "data: {a: {x: 1, z: 2}}", `{"data":{"a":{"z":2,"x":1}}}`, false},
 		{"error object order does not", "/v1/graphql", "errors: [{message: m, extensions: {path: $, code: c}}]",
 			`{"errors":[{"extensions":{"code":"c","path":"$"},"message":"m"}]}`, true},
 		{"metadata endpoints ignore order", "/v1/query", "{message: success, x: 1}", `{"x":1,"message":"success"}`, true},
@@ -290,7 +377,8 @@ func TestCompareResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := compareResponse(tt.url, want, got)
+			query := `{"query":"{ a { x ...F y z: w } } fragment F on T { x }"}`
+			d := compareResponse(tt.url, []byte(query), want, got)
 			if (d == "") != tt.same {
 				t.Errorf("compareResponse(%s, %s) = %q, want same=%v", tt.want, tt.got, d, tt.same)
 			}

@@ -270,7 +270,7 @@ func (s *server) applyFile(dir string, e *entry) error {
 		return fmt.Errorf("%s: %w", e.path, err)
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("%s (%s): status %d: %s", e.path, e.endpoint, status, cut(string(resp), 600))
+		return fmt.Errorf("%s (%s): status %d: %s", e.path, e.endpoint, status, cut(string(resp), 4000))
 	}
 	return nil
 }
@@ -441,7 +441,7 @@ func (s *server) check(c *conf, addAuth, secretOnly bool) string {
 	if err != nil {
 		return fmt.Sprintf("response is not JSON (%v): %s", err, cut(string(body), 400))
 	}
-	if d := compareResponse(c.url, c.response, got); d != "" {
+	if d := compareResponse(c.url, c.query, c.response, got); d != "" {
 		return fmt.Sprintf("%s\n      want: %s\n      got:  %s", d, c.response.short(), got.short())
 	}
 	return ""

@@ -231,17 +231,28 @@ func (h *Handler) install(t *txn) *apiError {
 		return aerr
 	}
 	compiled, incons := expand(t.doc)
-	compiledJSON, err := json.MarshalIndent(compiled.export(), "", " ")
-	if err != nil {
-		return unexpected(err)
-	}
-	md, err := policies.Parse(metadataFile, compiledJSON)
-	if err != nil {
-		return apiErr(400, "invalid-configuration", "$.args", "%s", describe(err))
-	}
-	prog, errs := compiler.Compile(cat, md, h.cfg.Compile)
-	if len(errs) > 0 {
-		return apiErr(400, "invalid-configuration", "$.args", "%s", describe(errs))
+	var compiledJSON []byte
+	var prog *compiler.Program
+	for {
+		var err error
+		compiledJSON, err = json.MarshalIndent(compiled.export(), "", " ")
+		if err != nil {
+			return unexpected(err)
+		}
+		md, err := policies.Parse(metadataFile, compiledJSON)
+		if err != nil {
+			return apiErr(400, "invalid-configuration", "$.args", "%s", describe(err))
+		}
+		var errs policies.ErrorList
+		prog, errs = compiler.Compile(cat, md, h.cfg.Compile)
+		if len(errs) == 0 {
+			break
+		}
+		aside, ok := setAside(compiled, compiledJSON, errs)
+		if !ok || len(aside) == 0 {
+			return apiErr(400, "invalid-configuration", "$.args", "%s", describe(errs))
+		}
+		incons = append(incons, aside...)
 	}
 	apiJSON, err := json.Marshal(t.doc.export())
 	if err != nil {
@@ -336,6 +347,18 @@ func (t *txn) reconcile(cat *compiler.Catalog) *apiError {
 // response with errors and no data has status 400, as Hasura's v1alpha1
 // endpoint does.
 func (h *Handler) serveV1Alpha1(w http.ResponseWriter, r *http.Request) {
+	// Authentication errors keep their own status (401 for a wrong admin
+	// secret) here, where /v1/graphql answers 200.
+	if _, err := h.cfg.Auth.Authenticate(r.Context(), r); err != nil {
+		var ae *auth.Error
+		if errors.As(err, &ae) && ae.Status != 0 {
+			body, _ := json.Marshal(struct {
+				Errors []*auth.Error `json:"errors"`
+			}{[]*auth.Error{ae}})
+			writeJSON(w, ae.Status, body)
+			return
+		}
+	}
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/v1/graphql"
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
