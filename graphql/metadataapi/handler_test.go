@@ -2,6 +2,7 @@ package metadataapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -159,5 +160,147 @@ func TestSetupQueryAndRelationships(t *testing.T) {
 	want := `{"data":{"article":[{"id":1,"title":"a1","author":{"name":"Ann"}},{"id":3,"title":"b1","author":{"name":"Bob"}}]}}`
 	if got != want {
 		t.Errorf("anonymous articles:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestErrorCodes(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	tests := []struct {
+		name, path, body string
+		headers          []string
+		status           int
+		code             string
+	}{
+		{"unknown table", "/v1/query", `{"type":"track_table","args":{"table":"nope"}}`, nil, 400, "not-exists"},
+		{"tracked twice", "/v1/query", `{"type":"track_table","args":{"table":"author"}}`, nil, 400, "already-tracked"},
+		{"permission twice", "/v1/metadata", `{"type":"pg_create_select_permission","args":{"table":"author","role":"anonymous","permission":{"columns":"*","filter":{}}}}`, nil, 400, "already-exists"},
+		{"drop missing permission", "/v1/metadata", `{"type":"pg_drop_select_permission","args":{"table":"author","role":"nobody"}}`, nil, 400, "not-exists"},
+		{"relationship twice", "/v1/query", `{"type":"create_object_relationship","args":{"table":"article","name":"author","using":{"foreign_key_constraint_on":"author_id"}}}`, nil, 400, "already-exists"},
+		{"unknown column", "/v1/query", `{"type":"create_select_permission","args":{"table":"article","role":"r","permission":{"columns":["nope"],"filter":{}}}}`, nil, 400, "invalid-configuration"},
+		{"not admin", "/v1/query", `{"type":"export_metadata","args":{}}`, []string{"X-Hasura-Role: anonymous"}, 400, "access-denied"},
+		{"wrong secret", "/v1/metadata", `{"type":"export_metadata","args":{}}`, []string{"X-Hasura-Admin-Secret: wrong"}, 401, "access-denied"},
+		{"v2 query is SQL only", "/v2/query", `{"type":"track_table","args":{"table":"author"}}`, nil, 400, "not-supported"},
+		{"bad SQL", "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT FROM nope"}}`, nil, 400, "postgres-error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := a.post(t, tt.path, tt.body, tt.headers...)
+			var e struct {
+				Path, Error, Code string
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil || status != tt.status || e.Code != tt.code || e.Error == "" || e.Path == "" {
+				t.Errorf("POST %s %s: status %d %s; want status %d code %q in Hasura's shape", tt.path, tt.body, status, body, tt.status, tt.code)
+			}
+		})
+	}
+}
+
+// TestRejectedChangeLeavesNothing: a request whose last step is invalid
+// applies none of its steps, SQL included.
+func TestRejectedChangeLeavesNothing(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	before := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	status, body := a.post(t, "/v1/query", `{"type":"bulk","args":[
+		{"type":"run_sql","args":{"sql":"CREATE TABLE extra (id int PRIMARY KEY)"}},
+		{"type":"track_table","args":{"table":"extra"}},
+		{"type":"create_select_permission","args":{"table":"article","role":"editor","permission":{"columns":"*","filter":{"no_such_column":{"_eq":1}}}}}]}`)
+	if status != 400 || !strings.Contains(body, "invalid-configuration") {
+		t.Fatalf("invalid bulk: status %d: %s", status, body)
+	}
+	after := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	if after != before {
+		t.Errorf("metadata changed by a rejected request:\nbefore %s\nafter  %s", before, after)
+	}
+	got := a.mustPost(t, "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT to_regclass('extra') IS NULL AS gone"}}`)
+	if want := `{"result_type":"TuplesOk","result":[["gone"],["t"]]}`; got != want {
+		t.Errorf("run_sql of a rejected request: got %s, want %s", got, want)
+	}
+}
+
+// TestMetadataSurvivesRestart: a new server over the same database serves
+// what the API installed.
+func TestMetadataSurvivesRestart(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	before := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	a.start(t)
+	if after := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`); after != before {
+		t.Errorf("metadata after restart:\n got %s\nwant %s", after, before)
+	}
+	got := a.mustPost(t, "/v1/graphql", `{"query":"{ author(order_by: {id: asc}) { name } }"}`, "X-Hasura-Role: anonymous")
+	if want := `{"data":{"author":[{"name":"Ann"},{"name":"Bob"}]}}`; got != want {
+		t.Errorf("after restart: got %s, want %s", got, want)
+	}
+}
+
+func TestRunSQLCascade(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	status, body := a.post(t, "/v1/query", `{"type":"run_sql","args":{"sql":"DROP TABLE article"}}`)
+	if status != 400 || !strings.Contains(body, "dependency-error") {
+		t.Fatalf("drop of a tracked table without cascade: status %d: %s", status, body)
+	}
+	a.mustPost(t, "/v1/query", `{"type":"run_sql","args":{"sql":"DROP TABLE article","cascade":true}}`)
+	md := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	if strings.Contains(md, `"article"`) {
+		t.Errorf("metadata still names the dropped table or its relationship: %s", md)
+	}
+	got := a.mustPost(t, "/v1/graphql", `{"query":"{ author(order_by: {id: asc}) { id } }"}`, "X-Hasura-Role: anonymous")
+	if want := `{"data":{"author":[{"id":1},{"id":2}]}}`; got != want {
+		t.Errorf("after cascade: got %s, want %s", got, want)
+	}
+}
+
+func TestLegacyInsertAndV1Alpha1(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	got := a.mustPost(t, "/v1/query", `{"type":"insert","args":{"table":"article","objects":[{"title":"c1","published":true,"author_id":2},{"title":"c2","author_id":2}],"returning":["id","published"]}}`)
+	if want := `{"affected_rows":2,"returning":[{"id":4,"published":true},{"id":5,"published":false}]}`; got != want {
+		t.Errorf("insert: got %s, want %s", got, want)
+	}
+	status, body := a.post(t, "/v1alpha1/graphql", `{"query":"{ nope }"}`, "X-Hasura-Role: anonymous")
+	if status != 400 || !strings.Contains(body, "validation-failed") {
+		t.Errorf("v1alpha1 error: status %d: %s", status, body)
+	}
+	status, body = a.post(t, "/v1alpha1/graphql", `{"query":"{ article_by_pk(id: 4) { title } }"}`, "X-Hasura-Role: anonymous")
+	if status != 200 || body != `{"data":{"article_by_pk":{"title":"c1"}}}` {
+		t.Errorf("v1alpha1 query: status %d: %s", status, body)
+	}
+}
+
+// TestInheritedRoles: the inherited role reads the union of its members'
+// rows; members that disagree on an update permission make it
+// inconsistent until the inherited role gets its own.
+func TestInheritedRoles(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	a.mustPost(t, "/v1/metadata", `{"type":"bulk","args":[
+		{"type":"pg_create_select_permission","args":{"table":"article","role":"ann","permission":{"columns":["id","title"],"filter":{"author_id":{"_eq":1}}}}},
+		{"type":"pg_create_select_permission","args":{"table":"article","role":"bob","permission":{"columns":["id"],"filter":{"author_id":{"_eq":2}}}}},
+		{"type":"pg_create_update_permission","args":{"table":"article","role":"ann","permission":{"columns":["title"],"filter":{"author_id":{"_eq":1}}}}},
+		{"type":"pg_create_update_permission","args":{"table":"article","role":"bob","permission":{"columns":["title"],"filter":{"author_id":{"_eq":2}}}}},
+		{"type":"add_inherited_role","args":{"role_name":"both","role_set":["ann","bob"]}}]}`)
+	got := a.mustPost(t, "/v1/graphql", `{"query":"{ article(order_by: {id: asc}) { id } }"}`, "X-Hasura-Role: both")
+	if want := `{"data":{"article":[{"id":1},{"id":2},{"id":3}]}}`; got != want {
+		t.Errorf("inherited role rows: got %s, want %s", got, want)
+	}
+	incons := a.mustPost(t, "/v1/metadata", `{"type":"get_inconsistent_metadata","args":{}}`)
+	if !strings.Contains(incons, `"is_consistent":false`) || !strings.Contains(incons, "update permission, table: article") {
+		t.Errorf("get_inconsistent_metadata: %s", incons)
+	}
+	a.mustPost(t, "/v1/metadata", `{"type":"pg_create_update_permission","args":{"table":"article","role":"both","permission":{"columns":["title"],"filter":{}}}}`)
+	if incons := a.mustPost(t, "/v1/metadata", `{"type":"get_inconsistent_metadata","args":{}}`); incons != `{"is_consistent":true,"inconsistent_objects":[]}` {
+		t.Errorf("after overriding: %s", incons)
+	}
+	status, body := a.post(t, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"ann","role_set":["both"]}}`)
+	if status != 400 || !strings.Contains(body, "cycle") {
+		t.Errorf("cyclic inherited role: status %d: %s", status, body)
+	}
+	a.mustPost(t, "/v1/metadata", `{"type":"drop_inherited_role","args":{"role_name":"both"}}`)
+	got = a.mustPost(t, "/v1/graphql", `{"query":"{ article { id } }"}`, "X-Hasura-Role: both")
+	if !strings.Contains(got, "not found in type") {
+		t.Errorf("dropped inherited role still reads: %s", got)
 	}
 }
