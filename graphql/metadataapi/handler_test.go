@@ -18,7 +18,6 @@ import (
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
 	"github.com/rowguard/rowguard/internal/pgtest"
-	"github.com/rowguard/rowguard/policies"
 	"github.com/rowguard/rowguard/rls"
 )
 
@@ -56,13 +55,9 @@ func (a *api) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	cat, err := compiler.LoadCatalog(ctx, pool, nil)
+	prog, err := metadataapi.Program(ctx, pool, a.opts)
 	if err != nil {
 		t.Fatal(err)
-	}
-	prog, errs := compiler.Compile(cat, &policies.Metadata{}, a.opts)
-	if len(errs) > 0 {
-		t.Fatal(errs)
 	}
 	authn, err := auth.New(auth.Config{AdminSecret: secret})
 	if err != nil {
