@@ -10,7 +10,7 @@ import (
 // permission bodies and relationship definitions stay raw JSON, so export
 // returns what was given and policies.Parse reads it back with positions.
 type document struct {
-	Sources        []string // the source names added (always "default" first)
+	Sources        []string // the one source's name ("default")
 	Tables         []*tableMeta
 	Functions      []*functionMeta
 	InheritedRoles []*inheritedRole
@@ -207,13 +207,12 @@ func parseExport(data []byte) (*document, error) {
 			if s.Kind != "" && s.Kind != "postgres" && s.Kind != "pg" && s.Kind != "citus" {
 				return nil, fmt.Errorf("source %q of kind %q: rowguard serves PostgreSQL sources only", s.Name, s.Kind)
 			}
-			d.Sources = append(d.Sources, s.Name)
-			if i == 0 {
-				d.Tables = s.Tables
-				d.Functions = s.Functions
-			} else if len(s.Tables) > 0 {
-				return nil, fmt.Errorf("source %q has tables: rowguard serves one PostgreSQL database", s.Name)
+			if i > 0 {
+				return nil, fmt.Errorf("a second source %q: rowguard serves one PostgreSQL database", s.Name)
 			}
+			d.Sources = []string{s.Name}
+			d.Tables = s.Tables
+			d.Functions = s.Functions
 		}
 	} else {
 		d.Sources = []string{"default"}

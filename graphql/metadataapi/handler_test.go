@@ -299,3 +299,21 @@ func TestInheritedRoles(t *testing.T) {
 		t.Errorf("dropped inherited role still reads: %s", got)
 	}
 }
+
+func TestAddSource(t *testing.T) {
+	a := newAPI(t)
+	for _, tt := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"type":"pg_add_source","args":{"name":"default","configuration":{}}}`, 400, "already-exists"},
+		{`{"type":"pg_add_source","args":{"name":"default","configuration":{},"replace_configuration":true}}`, 200, "success"},
+		{`{"type":"pg_add_source","args":{"name":"other","configuration":{}}}`, 400, "not-supported"},
+	} {
+		status, body := a.post(t, "/v1/metadata", tt.body)
+		if status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: status %d %s; want %d %s", tt.body, status, body, tt.status, tt.want)
+		}
+	}
+}

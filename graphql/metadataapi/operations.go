@@ -90,8 +90,6 @@ func (t *txn) run(ep endpoint, typ string, args json.RawMessage, path string) (j
 		return t.trackTable(args, argPath)
 	case "untrack_table":
 		return t.untrackTable(args, argPath)
-	case "set_table_customization", "set_table_is_enum":
-		return success, nil
 	case "create_object_relationship", "create_array_relationship":
 		return t.createRelationship(strings.TrimSuffix(strings.TrimPrefix(name, "create_"), "_relationship"), args, argPath)
 	case "drop_relationship":
@@ -627,23 +625,20 @@ func (t *txn) replaceMetadata(args json.RawMessage, path string) (json.RawMessag
 
 func (t *txn) addSource(args json.RawMessage, path string) (json.RawMessage, *apiError) {
 	var v struct {
-		Name         string `json:"name"`
-		ReplaceIfExt bool   `json:"replace_configuration"`
+		Name    string `json:"name"`
+		Replace bool   `json:"replace_configuration"`
 	}
 	if err := strictDecode(args, &v); err != nil {
 		return nil, parseFailed(path, err)
 	}
-	for _, s := range t.doc.Sources {
-		if s == v.Name {
-			if v.ReplaceIfExt {
-				return success, nil
-			}
-			return nil, apiErr(400, "already-exists", path, "source with name %q already exists", v.Name)
+	if len(t.doc.Sources) > 0 && v.Name == t.doc.Sources[0] {
+		if v.Replace {
+			// The connection is the server's own; there is nothing else
+			// to configure.
+			return success, nil
 		}
+		return nil, apiErr(400, "already-exists", path, "source with name %q already exists", v.Name)
 	}
-	// rowguard serves the database its pool connects to; a second source
-	// can only be an alias of it with no tables.
-	t.doc.Sources = append(t.doc.Sources, v.Name)
-	t.changed = true
-	return success, nil
+	return nil, apiErr(400, "not-supported", path+".name",
+		"rowguard serves the one database it connects to, as source %q; a second source %q is not supported", t.doc.Sources[0], v.Name)
 }
