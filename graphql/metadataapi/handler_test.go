@@ -317,3 +317,34 @@ func TestAddSource(t *testing.T) {
 		}
 	}
 }
+
+// TestExportClearReplace: export_metadata's output, given back to
+// replace_metadata after clear_metadata, restores the same metadata and
+// the same access.
+func TestExportClearReplace(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	exported := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	var doc struct {
+		Version int `json:"version"`
+		Sources []struct {
+			Name   string            `json:"name"`
+			Tables []json.RawMessage `json:"tables"`
+		} `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(exported), &doc); err != nil || doc.Version != 3 || len(doc.Sources) != 1 || doc.Sources[0].Name != "default" || len(doc.Sources[0].Tables) != 2 {
+		t.Fatalf("export_metadata: %v: %s", err, exported)
+	}
+	query := `{"query":"{ author(order_by: {id: asc}) { id } }"}`
+	a.mustPost(t, "/v1/metadata", `{"type":"clear_metadata","args":{}}`)
+	if got := a.mustPost(t, "/v1/graphql", query, "X-Hasura-Role: anonymous"); !strings.Contains(got, "not found in type") {
+		t.Errorf("after clear_metadata the role still reads: %s", got)
+	}
+	a.mustPost(t, "/v1/metadata", `{"type":"replace_metadata","args":`+exported+`}`)
+	if again := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`); again != exported {
+		t.Errorf("replace_metadata(export) exports\n%s\nwant\n%s", again, exported)
+	}
+	if got, want := a.mustPost(t, "/v1/graphql", query, "X-Hasura-Role: anonymous"), `{"data":{"author":[{"id":1},{"id":2}]}}`; got != want {
+		t.Errorf("after replace_metadata: got %s, want %s", got, want)
+	}
+}
