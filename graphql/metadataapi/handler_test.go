@@ -348,3 +348,30 @@ func TestExportClearReplace(t *testing.T) {
 		t.Errorf("after replace_metadata: got %s, want %s", got, want)
 	}
 }
+
+// TestBackendOnlyHeader: x-hasura-use-backend-only-permissions sent with
+// the admin secret reaches the policies as their setting (here read by a
+// select filter, so it is observable without a mutation); false admits
+// no row, and a rule that reads it without the header fails as Hasura's
+// missing session variables do.
+func TestBackendOnlyHeader(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	a.mustPost(t, "/v1/query", `{"type":"create_select_permission","args":{"table":"article","role":"backend","permission":{"columns":["id"],"filter":{"published":{"_eq":"X-Hasura-Use-Backend-Only-Permissions"}}}}}`)
+	query := `{"query":"{ article(order_by: {id: asc}) { id } }"}`
+	for _, tt := range []struct {
+		header, want string
+	}{
+		{"true", `{"data":{"article":[{"id":1},{"id":3}]}}`},
+		{"false", `{"data":{"article":[]}}`},
+		{"", `{"errors":[{"extensions":{"path":"$","code":"not-found"},"message":"missing session variable: \"x-hasura-use-backend-only-permissions\""}]}`},
+	} {
+		headers := []string{"X-Hasura-Role: backend"}
+		if tt.header != "" {
+			headers = append(headers, "X-Hasura-Use-Backend-Only-Permissions: "+tt.header)
+		}
+		if got := a.mustPost(t, "/v1/graphql", query, headers...); got != tt.want {
+			t.Errorf("backend-only header %q: got %s, want %s", tt.header, got, tt.want)
+		}
+	}
+}
