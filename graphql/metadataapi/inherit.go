@@ -17,7 +17,8 @@ type inconsistency struct {
 
 // expand returns the document the compiler sees: every inherited role
 // becomes an ordinary role whose permissions are derived from its members'
-// (Hasura's semantics), and the inherited_roles list is dropped. A role's
+// (Hasura's semantics). The inherited_roles list is kept, so the compiled
+// program still records each inherited role's members. A role's
 // own permission on a table overrides the derived one. Select permissions
 // are combined (union of columns, OR of filters); insert, update and
 // delete are inherited only when every member that has one has the same
@@ -25,7 +26,6 @@ type inconsistency struct {
 // as Hasura does.
 func expand(d *document) (*document, []inconsistency) {
 	out := d.clone()
-	out.InheritedRoles = nil
 	if len(d.InheritedRoles) == 0 {
 		return out, nil
 	}
