@@ -248,9 +248,21 @@ func (h *Handler) install(t *txn) *apiError {
 		if len(errs) == 0 {
 			break
 		}
+		if t.cascade && t.dropBroken(compiled, compiledJSON, errs) {
+			// SQL with cascade: the permissions that relied on what it
+			// dropped go too, as in Hasura.
+			compiled, incons = expand(t.doc)
+			continue
+		}
 		aside, ok := setAside(compiled, compiledJSON, errs)
 		if !ok || len(aside) == 0 {
-			return apiErr(400, "invalid-configuration", "$.args", "%s", describe(errs))
+			// Metadata that compiled before and was not edited broke
+			// because of the request's SQL.
+			code := "invalid-configuration"
+			if t.ddl && !t.changed {
+				code = "dependency-error"
+			}
+			return apiErr(400, code, "$.args", "%s", describe(errs))
 		}
 		incons = append(incons, aside...)
 	}

@@ -176,6 +176,7 @@ func TestErrorCodes(t *testing.T) {
 		{"not admin", "/v1/query", `{"type":"export_metadata","args":{}}`, []string{"X-Hasura-Role: anonymous"}, 400, "access-denied"},
 		{"wrong secret", "/v1/metadata", `{"type":"export_metadata","args":{}}`, []string{"X-Hasura-Admin-Secret: wrong"}, 401, "access-denied"},
 		{"v2 query is SQL only", "/v2/query", `{"type":"track_table","args":{"table":"author"}}`, nil, 400, "not-supported"},
+		{"unknown source", "/v1/metadata", `{"type":"pg_track_table","args":{"source":"other","table":"author"}}`, nil, 400, "not-exists"},
 		{"bad SQL", "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT FROM nope"}}`, nil, 400, "postgres-error"},
 	}
 	for _, tt := range tests {
@@ -373,5 +374,21 @@ func TestBackendOnlyHeader(t *testing.T) {
 		if got := a.mustPost(t, "/v1/graphql", query, headers...); got != tt.want {
 			t.Errorf("backend-only header %q: got %s, want %s", tt.header, got, tt.want)
 		}
+	}
+}
+
+// TestDropColumnCascade: SQL that drops a column a permission reads is
+// refused, unless it cascades, which drops that permission too.
+func TestDropColumnCascade(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	status, body := a.post(t, "/v1/query", `{"type":"run_sql","args":{"sql":"ALTER TABLE article DROP COLUMN published CASCADE"}}`)
+	if status != 400 || !strings.Contains(body, "dependency-error") {
+		t.Fatalf("dropping a column a permission reads: status %d: %s", status, body)
+	}
+	a.mustPost(t, "/v1/query", `{"type":"run_sql","args":{"sql":"ALTER TABLE article DROP COLUMN published CASCADE","cascade":true}}`)
+	md := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	if strings.Contains(md, "published") || !strings.Contains(md, `"select_permissions":[{"role":"anonymous"`) {
+		t.Errorf("after the cascade the article permission should be gone and the author one kept: %s", md)
 	}
 }

@@ -59,6 +59,14 @@ func (t *txn) run(ep endpoint, typ string, args json.RawMessage, path string) (j
 		return nil, apiErr(400, "not-supported", "$.type", "unknown type %q for /v2/query: only run_sql and bulk are served", typ)
 	}
 	argPath := path + ".args"
+	if name != "bulk" && name != "add_source" {
+		var src struct {
+			Source *string `json:"source"`
+		}
+		if json.Unmarshal(args, &src) == nil && src.Source != nil && len(t.doc.Sources) > 0 && *src.Source != t.doc.Sources[0] {
+			return nil, apiErr(400, "not-exists", argPath+".source", "source with name %q does not exist", *src.Source)
+		}
+	}
 	switch name {
 	case "bulk":
 		var items []struct {

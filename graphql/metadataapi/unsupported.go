@@ -171,3 +171,45 @@ func setAside(compiled *document, rendered []byte, errs policies.ErrorList) ([]i
 	}
 	return out, true
 }
+
+// dropBroken removes from t's metadata every permission a compile error
+// points at, for a run_sql with cascade. It returns false, removing
+// nothing, when some error is not inside a permission the metadata holds.
+func (t *txn) dropBroken(compiled *document, rendered []byte, errs policies.ErrorList) bool {
+	spans := permissionSpans(rendered)
+	type target struct {
+		table tableName
+		kind  string
+		role  string
+	}
+	var targets []target
+	for _, e := range errs {
+		found := false
+		for _, sp := range spans {
+			if e.Pos.Line < sp.start || e.Pos.Line > sp.end {
+				continue
+			}
+			tm := compiled.Tables[sp.table]
+			p := (*tm.permissions(sp.kind))[sp.index]
+			if findPermission(t.doc.table(tm.Table), sp.kind, p.Role) == nil {
+				continue // derived for an inherited role: goes with its source
+			}
+			targets = append(targets, target{tm.Table, sp.kind, p.Role})
+			found = true
+		}
+		if !found {
+			return false
+		}
+	}
+	for _, tg := range targets {
+		list := t.doc.table(tg.table).permissions(tg.kind)
+		for i, p := range *list {
+			if p.Role == tg.role {
+				*list = append((*list)[:i], (*list)[i+1:]...)
+				break
+			}
+		}
+	}
+	t.changed = true
+	return len(targets) > 0
+}
