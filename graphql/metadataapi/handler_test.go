@@ -177,6 +177,7 @@ func TestErrorCodes(t *testing.T) {
 		{"wrong secret", "/v1/metadata", `{"type":"export_metadata","args":{}}`, []string{"X-Hasura-Admin-Secret: wrong"}, 401, "access-denied"},
 		{"v2 query is SQL only", "/v2/query", `{"type":"track_table","args":{"table":"author"}}`, nil, 400, "not-supported"},
 		{"unknown source", "/v1/metadata", `{"type":"pg_track_table","args":{"source":"other","table":"author"}}`, nil, 400, "not-exists"},
+		{"transaction control", "/v2/query", `{"type":"run_sql","args":{"sql":"COMMIT; DROP TABLE article"}}`, nil, 400, "bad-request"},
 		{"bad SQL", "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT FROM nope"}}`, nil, 400, "postgres-error"},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,10 @@ func (t *txn) runSQL(args json.RawMessage, path string) (json.RawMessage, *apiEr
 	if err := strictDecode(args, &v); err != nil {
 		return nil, parseFailed(path, err)
 	}
+	if transactionControl(v.SQL) {
+		return nil, apiErr(400, "bad-request", path+".sql",
+			"run_sql cannot begin, commit or roll back transactions: each request already runs in one transaction, applied whole or not at all")
+	}
 	if !dmlOnly(v.SQL) {
 		t.ddl = true
 		t.cat = nil
@@ -83,6 +87,21 @@ func dmlOnly(sql string) bool {
 		}
 	}
 	return true
+}
+
+// transactionControl reports whether sql has BEGIN, COMMIT, ROLLBACK or
+// the like, which would end the request's transaction early.
+func transactionControl(sql string) bool {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return false // PostgreSQL reports the syntax error
+	}
+	for _, s := range tree.Stmts {
+		if s.GetStmt().GetTransactionStmt() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // insert is the legacy /v1/query `insert`: rows as JSON objects, each
