@@ -393,3 +393,20 @@ func TestDropColumnCascade(t *testing.T) {
 		t.Errorf("after the cascade the article permission should be gone and the author one kept: %s", md)
 	}
 }
+
+// TestDropRelationshipCascade: a relationship a permission's rule goes
+// through can be dropped only with cascade, which drops that permission.
+func TestDropRelationshipCascade(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	a.mustPost(t, "/v1/query", `{"type":"create_select_permission","args":{"table":"author","role":"reader","permission":{"columns":["name"],"filter":{"articles":{"published":{"_eq":true}}}}}}`)
+	status, body := a.post(t, "/v1/query", `{"type":"drop_relationship","args":{"table":"author","relationship":"articles"}}`)
+	if status != 400 || !strings.Contains(body, "articles") {
+		t.Fatalf("dropping a relationship a rule uses: status %d: %s", status, body)
+	}
+	a.mustPost(t, "/v1/query", `{"type":"drop_relationship","args":{"table":"author","relationship":"articles","cascade":true}}`)
+	md := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	if strings.Contains(md, `"reader"`) || strings.Contains(md, `"articles"`) {
+		t.Errorf("after the cascade the relationship and the reader permission should be gone: %s", md)
+	}
+}

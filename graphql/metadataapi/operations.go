@@ -231,6 +231,9 @@ func (t *txn) untrackTable(args json.RawMessage, path string) (json.RawMessage, 
 		return nil, apiErr(400, "dependency-error", path, "cannot drop due to the following dependent objects : %s", strings.Join(deps, ", "))
 	}
 	t.removeTable(n)
+	// Permissions whose rules go through the removed relationships are
+	// dropped at compile time (see install).
+	t.cascade = t.cascade || v.Cascade
 	t.changed = true
 	return success, nil
 }
@@ -339,6 +342,7 @@ func (t *txn) dropRelationship(args json.RawMessage, path string) (json.RawMessa
 	}
 	var v struct {
 		Relationship string `json:"relationship"`
+		Cascade      bool   `json:"cascade"`
 	}
 	if err := strictDecode(args, &v); err != nil {
 		return nil, parseFailed(path, err)
@@ -352,6 +356,7 @@ func (t *txn) dropRelationship(args json.RawMessage, path string) (json.RawMessa
 		return nil, apiErr(400, "not-exists", path+".relationship", "relationship %q does not exist in table %q", v.Relationship, n.hasuraString())
 	}
 	*list = append((*list)[:i], (*list)[i+1:]...)
+	t.cascade = t.cascade || v.Cascade
 	t.changed = true
 	return success, nil
 }
