@@ -256,10 +256,10 @@ func (h *Handler) install(t *txn) *apiError {
 		}
 		aside, ok := setAside(compiled, compiledJSON, errs)
 		if !ok || len(aside) == 0 {
-			// Metadata that compiled before and was not edited broke
-			// because of the request's SQL.
+			// Metadata that compiled before broke because the request's
+			// SQL or a drop removed what it depends on.
 			code := "invalid-configuration"
-			if t.ddl && !t.changed {
+			if (t.ddl && !t.changed) || t.dropped {
 				code = "dependency-error"
 			}
 			return apiErr(400, code, "$.args", "%s", describe(errs))

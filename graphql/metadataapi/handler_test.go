@@ -401,7 +401,7 @@ func TestDropRelationshipCascade(t *testing.T) {
 	a.mustPost(t, "/v1/query", blogSetup)
 	a.mustPost(t, "/v1/query", `{"type":"create_select_permission","args":{"table":"author","role":"reader","permission":{"columns":["name"],"filter":{"articles":{"published":{"_eq":true}}}}}}`)
 	status, body := a.post(t, "/v1/query", `{"type":"drop_relationship","args":{"table":"author","relationship":"articles"}}`)
-	if status != 400 || !strings.Contains(body, "articles") {
+	if status != 400 || !strings.Contains(body, "articles") || !strings.Contains(body, "dependency-error") {
 		t.Fatalf("dropping a relationship a rule uses: status %d: %s", status, body)
 	}
 	a.mustPost(t, "/v1/query", `{"type":"drop_relationship","args":{"table":"author","relationship":"articles","cascade":true}}`)

@@ -21,7 +21,8 @@ type txn struct {
 	doc     *document
 	changed bool // the metadata changed
 	ddl     bool // some SQL may have changed the schema
-	cascade bool // a run_sql asked to drop dependent metadata
+	cascade bool // the request asked to drop dependent metadata
+	dropped bool // the request removed a table, relationship or computed field
 	cat     *compiler.Catalog
 	incons  []inconsistency // current, for get_inconsistent_metadata
 }
@@ -231,6 +232,7 @@ func (t *txn) untrackTable(args json.RawMessage, path string) (json.RawMessage, 
 		return nil, apiErr(400, "dependency-error", path, "cannot drop due to the following dependent objects : %s", strings.Join(deps, ", "))
 	}
 	t.removeTable(n)
+	t.dropped = true
 	// Permissions whose rules go through the removed relationships are
 	// dropped at compile time (see install).
 	t.cascade = t.cascade || v.Cascade
@@ -357,6 +359,7 @@ func (t *txn) dropRelationship(args json.RawMessage, path string) (json.RawMessa
 	}
 	*list = append((*list)[:i], (*list)[i+1:]...)
 	t.cascade = t.cascade || v.Cascade
+	t.dropped = true
 	t.changed = true
 	return success, nil
 }
@@ -484,6 +487,7 @@ func (t *txn) dropComputedField(args json.RawMessage, path string) (json.RawMess
 		return nil, apiErr(400, "not-exists", path+".name", "computed field %q does not exist", v.Name)
 	}
 	tm.ComputedFields = append(tm.ComputedFields[:i], tm.ComputedFields[i+1:]...)
+	t.dropped = true
 	t.changed = true
 	return success, nil
 }
