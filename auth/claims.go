@@ -110,6 +110,9 @@ func (v *jwtVerifier) hasuraClaims(claims map[string]any) (map[string]any, *Erro
 		if !ok {
 			return nil, invalidClaims("expecting a string when claims_format is stringified_json")
 		}
+		if key, dup := duplicateKey([]byte(s)); dup {
+			return nil, invalidClaims(fmt.Sprintf("duplicate key '%s' in the stringified json at: '%s'", key, where))
+		}
 		var parsed map[string]any
 		if err := decodeJSON([]byte(s), &parsed); err != nil || parsed == nil {
 			return nil, invalidClaims(fmt.Sprintf("expecting stringified json at: '%s', but found: %s", where, s))
@@ -122,9 +125,16 @@ func (v *jwtVerifier) hasuraClaims(claims map[string]any) (map[string]any, *Erro
 	}
 	out := make(map[string]any)
 	for _, k := range sortedKeys(obj) {
-		if isSessionVar(k) {
-			out[strings.ToLower(k)] = obj[k]
+		if !isSessionVar(k) {
+			continue
 		}
+		lk := strings.ToLower(k)
+		if _, dup := out[lk]; dup {
+			// Keys are case-insensitive: two spellings of one claim leave
+			// its value up to whichever this code happens to read last.
+			return nil, invalidClaims(fmt.Sprintf("duplicate claim %s: the claims set spells it in more than one case", lk))
+		}
+		out[lk] = obj[k]
 	}
 	return out, nil
 }

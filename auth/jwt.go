@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -216,6 +217,9 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any,
 		return nil, zero, invalidJWT("JWSError (CompactDecodeError Invalid base64url encoding)")
 	}
 
+	if key, dup := duplicateKey(hdrJSON); dup {
+		return nil, zero, invalidJWT(fmt.Sprintf("JWSError (JSONDecodeError %q)", "duplicate key "+strconv.Quote(key)))
+	}
 	var hdr map[string]json.RawMessage
 	if err := decodeJSON(hdrJSON, &hdr); err != nil || hdr == nil {
 		return nil, zero, invalidJWT("JWSError (JSONDecodeError \"the JOSE header is not a JSON object\")")
@@ -269,6 +273,9 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any,
 		return nil, zero, invalidJWT("JWSError JWSInvalidSignature")
 	}
 
+	if key, dup := duplicateKey(payload); dup {
+		return nil, zero, claimsDecodeError("$", "duplicate key '"+key+"'")
+	}
 	var claims map[string]any
 	if err := decodeJSON(payload, &claims); err != nil || claims == nil {
 		return nil, zero, claimsDecodeError("$", "the claims set is not a JSON object")

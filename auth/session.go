@@ -195,6 +195,59 @@ func decodeJSON(data []byte, v any) error {
 	return nil
 }
 
+// duplicateKey reports the first object key that appears twice in one
+// object of the JSON text data, at any depth. encoding/json keeps the last
+// of duplicated keys where other parsers keep the first, so a token whose
+// issuer and verifier disagree on its claims is refused outright. Invalid
+// JSON reports nothing: decoding it reports the error.
+func duplicateKey(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		expect bool // the next token of an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.expect {
+			if key, ok := tok.(string); ok {
+				if top.keys[key] {
+					return key, true
+				}
+				top.keys[key] = true
+				top.expect = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]bool{}, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			return "", false
+		}
+		// A value ended: an enclosing object expects its next key.
+		if p := stack[len(stack)-1]; p.object {
+			p.expect = true
+		}
+	}
+}
+
 // renderVar renders a JSON session variable value (decoded with UseNumber)
 // as text: strings as they are, numbers as their JSON text, booleans as
 // true/false and arrays as PostgreSQL array literals. Null and objects are
