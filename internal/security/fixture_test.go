@@ -1,0 +1,376 @@
+package security
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/internal/pgtest"
+	"github.com/rowguard/rowguard/policies"
+	"github.com/rowguard/rowguard/rls"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const (
+	adminSecret = "security-suite-admin-secret"
+	jwtKey      = "security-suite-hmac-key-0123456789abcdef"
+	notesEach   = 3 // notes each user owns
+	noteLimit   = 5 // the user role's row limit on note
+)
+
+// schemaSQL is the suite's database: every user owns notesEach notes; user
+// 1 owns more than the row limit; the secret column of a hidden row is not
+// a number, so evaluating a cast on it before the policy raises.
+const schemaSQL = `
+CREATE TABLE account (id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE note (
+  id serial PRIMARY KEY,
+  owner_id integer NOT NULL REFERENCES account(id),
+  body text NOT NULL,
+  secret text NOT NULL,
+  slug text UNIQUE
+);
+CREATE INDEX note_owner_idx ON note(owner_id);
+INSERT INTO account SELECT g, 'user ' || g FROM generate_series(1, %[1]d) g;
+INSERT INTO note (owner_id, body, secret, slug)
+  SELECT a, 'note of ' || a, CASE WHEN a %% 2 = 0 THEN 'forty-two' ELSE a::text END, 'slug-' || a || '-' || n
+  FROM generate_series(1, %[1]d) a, generate_series(1, %[2]d) n;
+INSERT INTO note (owner_id, body, secret) SELECT 1, 'extra of 1', '1' FROM generate_series(1, 10);
+ANALYZE;
+`
+
+// metadataYAML gives the user role its own account and notes, the anon
+// role nothing that needs a session variable.
+const metadataYAML = `
+- table: {name: account, schema: public}
+  array_relationships:
+    - name: notes
+      using: {foreign_key_constraint_on: {column: owner_id, table: {name: note, schema: public}}}
+  select_permissions:
+    - role: user
+      permission:
+        columns: [id, name]
+        filter: {id: {_eq: X-Hasura-User-Id}}
+- table: {name: note, schema: public}
+  object_relationships:
+    - name: owner
+      using: {foreign_key_constraint_on: owner_id}
+  select_permissions:
+    - role: user
+      permission:
+        columns: [id, owner_id, body, secret, slug]
+        filter: {owner_id: {_eq: X-Hasura-User-Id}}
+        limit: 5
+        allow_aggregations: true
+    - role: anon
+      permission:
+        columns: [id]
+        filter: {id: {_lt: 0}}
+  insert_permissions:
+    - role: user
+      permission:
+        check: {owner_id: {_eq: X-Hasura-User-Id}}
+        columns: [owner_id, body, secret, slug]
+`
+
+// suite is a database with the suite's schema and policies, and a served
+// GraphQL API over a pool of 4 connections in JWT mode.
+type suite struct {
+	dbURL  string // superuser URL of the database
+	conn   *pgx.Conn
+	prog   *compiler.Program
+	users  int
+	roles  *[]string
+	pool   *pgxpool.Pool // the server's
+	srv    *httptest.Server
+	client *http.Client
+}
+
+// newSuite installs the schema for users users and serves it through a
+// pool to poolURL(dbURL) (the database itself when poolURL is nil).
+func newSuite(t *testing.T, users int, poolURL func(dbURL string) string) *suite {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	roles := dropRolesLater(t)
+	url := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, url)
+	if _, err := conn.PgConn().Exec(ctx, fmt.Sprintf(schemaSQL, users, notesEach)).ReadAll(); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	prog := compileInstall(t, ctx, conn, roles)
+	s := &suite{dbURL: url, conn: conn, prog: prog, users: users, roles: roles}
+	target := url
+	if poolURL != nil {
+		target = poolURL(url)
+	}
+	s.serve(t, target, nil)
+	return s
+}
+
+// compileInstall compiles metadataYAML for conn's database with roles
+// unique to the test and installs the policies.
+func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, roles *[]string) *compiler.Program {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("version.yaml", "version: 3\n")
+	write("databases/databases.yaml", "- name: default\n  kind: postgres\n  configuration: {connection_info: {database_url: {from_env: DB}}}\n  tables: \"!include default/tables/tables.yaml\"\n")
+	write("databases/default/tables/tables.yaml", metadataYAML)
+	md, err := policies.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := compiler.LoadCatalog(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: pgtest.UniqueName("s") + "_"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	definer := pgtest.UniqueName("definer")
+	*roles = append(*roles, definer)
+	for _, r := range prog.Roles {
+		*roles = append(*roles, r.PGName)
+	}
+	ddl := rls.Emit(prog, rls.Options{DefinerRole: definer})
+	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+ddl+"\nCOMMIT;").ReadAll(); err != nil {
+		t.Fatalf("install policies: %v", err)
+	}
+	return prog
+}
+
+// serve starts the GraphQL server over a pool of 4 connections to url;
+// tune adjusts the pool's configuration.
+func (s *suite) serve(t *testing.T, url string, tune func(*pgxpool.Config)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.MaxConns = 4
+	pcfg.MinConns = 0
+	// The server sends unnamed statements only; keep pgx's own health
+	// checks off the statement cache too, as PgBouncer needs.
+	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	if tune != nil {
+		tune(pcfg)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	jwtCfg, err := auth.ParseJWTConfig(fmt.Sprintf(`{"type":"HS256","key":%q}`, jwtKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{AdminSecret: adminSecret, JWT: jwtCfg, UnauthorizedRole: "anon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	gql, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: s.prog, Auth: a, Version: "security"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gql)
+	t.Cleanup(srv.Close)
+	s.pool, s.srv = pool, srv
+	s.client = &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64},
+	}
+	t.Cleanup(s.client.CloseIdleConnections)
+}
+
+// dropRolesLater drops the roles the returned list names when the test
+// ends; call it before pgtest.NewDatabase so it runs after the drop.
+func dropRolesLater(t *testing.T) *[]string {
+	server := pgtest.ServerURL(t)
+	roles := new([]string)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, server)
+		if err != nil {
+			t.Logf("drop roles: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, r := range *roles {
+			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
+				t.Logf("drop role %s: %v", r, err)
+			}
+		}
+	})
+	return roles
+}
+
+// token is a JWT for user id as role "user", valid for an hour.
+func token(t testing.TB, id int) string {
+	t.Helper()
+	return signClaims(t, map[string]any{
+		"sub": fmt.Sprint(id),
+		"exp": time.Now().Add(time.Hour).Unix(),
+		"https://hasura.io/jwt/claims": map[string]any{
+			"x-hasura-allowed-roles": []string{"user"},
+			"x-hasura-default-role":  "user",
+			"x-hasura-user-id":       fmt.Sprint(id),
+		},
+	})
+}
+
+func signClaims(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims)).SignedString([]byte(jwtKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// gqlResponse is a /v1/graphql answer.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+}
+
+// post sends query with headers ("Name: value") and returns the decoded
+// answer, or an error for transport failures and undecodable bodies.
+func (s *suite) post(ctx context.Context, query string, headers ...string) (*gqlResponse, error) {
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.srv.URL+"/v1/graphql", strings.NewReader(string(body)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var r gqlResponse
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, fmt.Errorf("status %d, body %q: %w", resp.StatusCode, out, err)
+	}
+	return &r, nil
+}
+
+// mustPost is post that fails the test on transport errors.
+func (s *suite) mustPost(t *testing.T, query string, headers ...string) *gqlResponse {
+	t.Helper()
+	r, err := s.post(t.Context(), query, headers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func bearer(tok string) string { return "Authorization: Bearer " + tok }
+
+// connState is what a pooled connection carries between requests.
+type connState struct {
+	User     string
+	Settings map[string]string // every hasura.* setting defined on it
+}
+
+// poolStates acquires every connection of the pool at once and reads
+// their state.
+func poolStates(t *testing.T, pool *pgxpool.Pool) []connState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var conns []*pgxpool.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range pool.Config().MaxConns {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatalf("acquire: %v", err)
+		}
+		conns = append(conns, c)
+	}
+	var out []connState
+	for _, c := range conns {
+		st := connState{Settings: map[string]string{}}
+		if err := c.QueryRow(ctx, "SELECT current_user").Scan(&st.User); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := c.Query(ctx, "SELECT name, setting FROM pg_settings WHERE name LIKE 'hasura.%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n, v string
+			if err := rows.Scan(&n, &v); err != nil {
+				t.Fatal(err)
+			}
+			st.Settings[n] = v
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// checkClean fails the test unless every pooled connection runs as login
+// with every hasura.* setting empty.
+func checkClean(t *testing.T, pool *pgxpool.Pool, login string) {
+	t.Helper()
+	for i, st := range poolStates(t, pool) {
+		if st.User != login {
+			t.Errorf("connection %d: current_user = %q, want the login role %q", i, st.User, login)
+		}
+		for n, v := range st.Settings {
+			if v != "" {
+				t.Errorf("connection %d: %s = %q left set", i, n, v)
+			}
+		}
+	}
+}
