@@ -37,10 +37,14 @@ func isolationRequests(t *testing.T) int {
 const isolationQuery = `{ note { owner_id } account { id notes { owner_id } } }`
 
 type isolationAnswer struct {
-	Note    []struct{ OwnerID int `json:"owner_id"` } `json:"note"`
+	Note []struct {
+		OwnerID int `json:"owner_id"`
+	} `json:"note"`
 	Account []struct {
-		ID    int                                     `json:"id"`
-		Notes []struct{ OwnerID int `json:"owner_id"` } `json:"notes"`
+		ID    int `json:"id"`
+		Notes []struct {
+			OwnerID int `json:"owner_id"`
+		} `json:"notes"`
 	} `json:"account"`
 }
 
