@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rowguard/rowguard/internal/pgcluster"
+	"github.com/rowguard/rowguard/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestPgbenchSQL(t *testing.T) {
+	name := func(k int) (string, error) { return ":p" + string(rune('0'+k)), nil }
+	for _, tc := range []struct {
+		name, in, want, err string
+	}{
+		{"params", "SELECT $1::int, $2", "SELECT :p1::int, :p2", ""},
+		{"quoted dollar", "SELECT '$1', \"$2\", $1", "SELECT '$1', \"$2\", :p1", ""},
+		{"escaped quote", "SELECT 'it''s $1', $2", "SELECT 'it''s $1', :p2", ""},
+		{"cast", "SELECT x::text FROM t", "SELECT x::text FROM t", ""},
+		{"colon variable", "SELECT :foo", "", "as a variable"},
+		{"colon in literal", "SELECT 'a:b'", "", "inside the literal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pgbenchSQL(tc.in, name)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("(-want +got)\n-%s\n+%s", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 2s test @ http://127.0.0.1:1/v1/graphql
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     4.10ms    2.00ms  30.00ms   90.00%
+  Latency Distribution
+     50%    3.50ms
+     75%    4.80ms
+     90%    6.00ms
+     99%  812.00us
+  7000 requests in 2.00s, 3.00MB read
+Requests/sec:   3499.50
+Transfer/sec:      1.50MB
+BAD_RESPONSES 0
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := result{RPS: 3499.5, P50: 3500 * time.Microsecond, P99: 812 * time.Microsecond, Requests: 7000}
+	if r != want {
+		t.Errorf("(-want +got)\n-%+v\n+%+v", want, r)
+	}
+	bad := strings.Replace(out, "BAD_RESPONSES 0", "BAD_RESPONSES 3\nBAD_SAMPLE {\"errors\":[]}", 1)
+	if _, err := parseWrk(bad); err == nil || !strings.Contains(err.Error(), "3 of 7000 responses were errors") {
+		t.Errorf("err = %v, want the bad responses counted", err)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var lat []time.Duration
+	for i := 100; i >= 1; i-- {
+		lat = append(lat, time.Duration(i)*time.Millisecond)
+	}
+	if got := percentile(lat, 50); got != 50*time.Millisecond {
+		t.Errorf("p50 = %s, want 50ms", got)
+	}
+	if got := percentile(lat, 99); got != 99*time.Millisecond {
+		t.Errorf("p99 = %s, want 99ms", got)
+	}
+}
+
+// TestCaptureReplay sends a parameterized transaction through the capture
+// proxy as pgx does (one pipelined batch), then replays what was recorded
+// with pgbench, including an empty parameter.
+func TestCaptureReplay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dbURL := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, dbURL)
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY, name text); INSERT INTO t VALUES (1, 'one'), (2, 'two')"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := startCapture(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	pu := *u
+	pu.Host = proxy.Addr()
+	q := pu.Query()
+	q.Set("sslmode", "disable")
+	pu.RawQuery = q.Encode()
+	pc, err := pgx.Connect(ctx, pu.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(ctx)
+	proxy.Reset()
+	pg := pc.PgConn()
+	b := &pgconn.Batch{}
+	b.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	b.ExecParams("SELECT set_config('app.x', $1, true), set_config('app.y', $2, true)", [][]byte{[]byte("2"), []byte("")}, nil, nil, nil)
+	b.ExecParams("SELECT name FROM t WHERE id = current_setting('app.x')::int AND current_setting('app.y') = $1", [][]byte{[]byte("")}, nil, nil, nil)
+	b.ExecParams("COMMIT", nil, nil, nil, nil)
+	results, err := pg.ExecBatch(ctx, b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(results[2].Rows[0][0]); got != "two" {
+		t.Fatalf("through the proxy: got %q, want two", got)
+	}
+
+	tx, err := lastTransaction(proxy.Statements())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx) != 4 || tx[1].Params[0] != "2" || tx[1].Params[1] != "" || !strings.Contains(tx[2].SQL, "FROM t WHERE") {
+		t.Fatalf("recorded %+v", tx)
+	}
+	script, defs, err := pgbenchScript(tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := pgcluster.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := runPgbench(ctx, filepath.Join(bin, "pgbench"), t.TempDir(), dbURL, script, defs, 2, 1, time.Second)
+	if err != nil {
+		t.Fatalf("%v\nscript:\n%s", err, script)
+	}
+	if res.Requests == 0 || res.RPS <= 0 || res.P50 <= 0 || res.P99 < res.P50 {
+		t.Errorf("pgbench result %+v", res)
+	}
+}
+
+// TestExplain runs a recorded transaction's statement under EXPLAIN
+// ANALYZE with its settings, as the benchmark does for missed targets.
+func TestExplain(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, dbURL)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	e := &environment{loginURL: dbURL}
+	tx := []wireStatement{
+		{SQL: "BEGIN READ ONLY"},
+		{SQL: "SELECT set_config('app.x', $1, true)", Params: []string{"7"}},
+		{SQL: "SELECT count(*) FROM t WHERE id = current_setting('app.x')::int AND id > $1", Params: []string{"1"}},
+		{SQL: "COMMIT"},
+	}
+	out, err := e.explain(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "actual time") || !strings.Contains(out, "Index") && !strings.Contains(out, "Seq Scan") {
+		t.Errorf("EXPLAIN output:\n%s", out)
+	}
+}

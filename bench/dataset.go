@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dataset is the size of the benchmark's data.
+type dataset struct {
+	Users, Orgs, Memberships, Articles int
+}
+
+// schemaSQL creates the benchmark's tables, with an index on every foreign
+// key. The permissions are in bench/metadata.
+const schemaSQL = `
+CREATE TABLE users (
+  id integer PRIMARY KEY,
+  name text NOT NULL,
+  email text NOT NULL
+);
+CREATE TABLE organizations (
+  id integer PRIMARY KEY,
+  name text NOT NULL
+);
+CREATE TABLE memberships (
+  user_id integer NOT NULL REFERENCES users (id),
+  org_id integer NOT NULL REFERENCES organizations (id),
+  PRIMARY KEY (user_id, org_id)
+);
+CREATE INDEX memberships_org_id_idx ON memberships (org_id);
+CREATE TABLE articles (
+  id serial PRIMARY KEY,
+  title text NOT NULL,
+  body text NOT NULL DEFAULT '',
+  author_id integer NOT NULL REFERENCES users (id),
+  org_id integer NOT NULL REFERENCES organizations (id),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX articles_author_id_idx ON articles (author_id);
+CREATE INDEX articles_org_id_idx ON articles (org_id);
+`
+
+// orgStep spreads a user's memberships evenly over the organizations, so
+// they are distinct.
+func (d dataset) orgStep() int { return max(1, d.Orgs/d.Memberships) }
+
+// membershipOrg is the k-th organization (0-based) user belongs to.
+func (d dataset) membershipOrg(user, k int) int {
+	return ((user-1)+k*d.orgStep())%d.Orgs + 1
+}
+
+func (d dataset) validate() error {
+	if d.Users < 1 || d.Orgs < 1 || d.Memberships < 1 || d.Articles < 1 {
+		return fmt.Errorf("dataset %+v: every count must be at least 1", d)
+	}
+	if d.Memberships*d.orgStep() > d.Orgs {
+		return fmt.Errorf("%d memberships per user need at least %d organizations", d.Memberships, d.Memberships)
+	}
+	return nil
+}
+
+// load creates the schema and fills it: user u belongs to organizations
+// membershipOrg(u, 0…Memberships-1); article g is written by user
+// (g-1) % Users + 1 in one of that user's organizations. It ends with
+// VACUUM ANALYZE so every run plans on fresh statistics.
+func (d dataset) load(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
+	start := time.Now()
+	steps := []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"schema", schemaSQL, nil},
+		{"users", `INSERT INTO users SELECT g, 'user ' || g, 'user' || g || '@example.com' FROM generate_series(1, $1::int) g`, []any{d.Users}},
+		{"organizations", `INSERT INTO organizations SELECT g, 'organization ' || g FROM generate_series(1, $1::int) g`, []any{d.Orgs}},
+		{"memberships", `INSERT INTO memberships SELECT u, ((u - 1) + k * $3::int) % $2::int + 1
+			FROM generate_series(1, $1::int) u, generate_series(0, $4::int - 1) k`, []any{d.Users, d.Orgs, d.orgStep(), d.Memberships}},
+		{"articles", `INSERT INTO articles (title, body, author_id, org_id)
+			SELECT 'article ' || g, 'lorem ipsum dolor sit amet ' || g, a, ((a - 1) + (g % $3::int) * $4::int) % $2::int + 1
+			FROM (SELECT g, (g - 1) % $1::int + 1 AS a FROM generate_series(1, $5::int) g) s`,
+			[]any{d.Users, d.Orgs, d.Memberships, d.orgStep(), d.Articles}},
+	}
+	for _, s := range steps {
+		if s.args == nil {
+			if _, err := conn.PgConn().Exec(ctx, s.sql).ReadAll(); err != nil {
+				return 0, fmt.Errorf("load %s: %w", s.what, err)
+			}
+			continue
+		}
+		if _, err := conn.Exec(ctx, s.sql, s.args...); err != nil {
+			return 0, fmt.Errorf("load %s: %w", s.what, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return 0, fmt.Errorf("vacuum analyze: %w", err)
+	}
+	return time.Since(start), nil
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// measured is a result, or why there is none.
+type measured struct {
+	res *result
+	err string // "not available: …" when res is nil
+}
+
+func (m measured) ok() bool { return m.res != nil }
+
+// row is every measurement of one query.
+type row struct {
+	q            benchQuery
+	user, admin  measured
+	pgbench      measured
+	postgraphile measured
+	userTx       []wireStatement // what rowguard sent for the user
+	explainUser  string          // EXPLAIN ANALYZE of the user's statement as the role, for misses
+}
+
+// report is one benchmark run.
+type report struct {
+	cfg          config
+	started      time.Time
+	loadTime     time.Duration
+	rows         []*row
+	rowguardIdle int64 // kB
+	pgIdle       int64
+	pgErr        string // PostGraphile could not be measured at all
+	compile      *compileStats
+	compileErr   string
+	explain      func(ctx context.Context, tx []wireStatement) (string, error)
+}
+
+// measure runs every query against rowguard (user and admin), pgbench and
+// PostGraphile.
+func (e *environment) measure(ctx context.Context) (*report, error) {
+	rep := &report{cfg: e.cfg, started: time.Now(), loadTime: e.loadTime}
+	for _, q := range queries(e.cfg.data) {
+		if e.cfg.only == "" || slices.Contains(strings.Split(e.cfg.only, ","), q.Name) {
+			rep.rows = append(rep.rows, &row{q: q})
+		}
+	}
+	if err := e.captureTransactions(ctx, rep); err != nil {
+		return nil, err
+	}
+
+	script, err := filepath.Abs("bench/wrk/post.lua")
+	if err != nil {
+		return nil, err
+	}
+	userHeader := "Authorization: Bearer " + e.token
+	adminHeader := "X-Hasura-Admin-Secret: " + adminSecret
+
+	logf("starting rowguard serve")
+	rg, err := rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg)
+	if err != nil {
+		return nil, err
+	}
+	defer rg.Stop()
+	rep.rowguardIdle, _ = rssKB(rg.Pid())
+
+	var pg *server
+	if !e.cfg.skipPostGraphile {
+		logf("starting PostGraphile")
+		if pg, err = e.startPostGraphile(ctx); err != nil {
+			rep.pgErr = err.Error()
+			logf("PostGraphile not available: %v", err)
+		} else {
+			defer pg.Stop()
+			rep.pgIdle, _ = rssKB(pg.Pid())
+		}
+	}
+
+	for _, r := range rep.rows {
+		logf("%s: rowguard as user", r.q.Name)
+		r.user = e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.User), Header: userHeader})
+		logf("%s: rowguard as admin", r.q.Name)
+		r.admin = e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.Admin), Header: adminHeader})
+		if r.userTx != nil {
+			logf("%s: pgbench, the same transaction", r.q.Name)
+			r.pgbench = e.runPgbench(ctx, r)
+		}
+		switch {
+		case r.q.PostGraphile == "":
+			r.postgraphile = measured{err: "not compared"}
+		case pg == nil:
+			r.postgraphile = measured{err: "not available: " + firstLine(rep.pgErr)}
+			if e.cfg.skipPostGraphile {
+				r.postgraphile = measured{err: "skipped (--skip-postgraphile)"}
+			}
+		default:
+			logf("%s: PostGraphile as user", r.q.Name)
+			r.postgraphile = e.wrk(ctx, script, pg, load{URL: pg.URL, Body: body(r.q.PostGraphile), Header: userHeader})
+			if !r.postgraphile.ok() {
+				logf("PostGraphile's log:\n%s", tailString(pg.log.String(), 1500))
+			}
+		}
+	}
+	rep.explain = e.explain
+	for _, r := range rep.rows {
+		if r.userTx == nil || !r.user.ok() || !r.admin.ok() {
+			continue
+		}
+		if r.user.res.P50 > r.admin.res.P50*6/5 || (r.pgbench.ok() && r.user.res.RPS < 0.7*r.pgbench.res.RPS) {
+			if s, err := e.explain(ctx, r.userTx); err == nil {
+				r.explainUser = s
+			} else {
+				r.explainUser = "EXPLAIN failed: " + err.Error()
+			}
+		}
+	}
+	return rep, nil
+}
+
+// captureTransactions runs each query once as the user through a second
+// rowguard server that reaches PostgreSQL through the capture proxy, and
+// keeps the transaction it sent.
+func (e *environment) captureTransactions(ctx context.Context, rep *report) error {
+	u, err := url.Parse(e.loginURL)
+	if err != nil {
+		return err
+	}
+	proxy, err := startCapture(u.Host)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	u.Host = proxy.Addr()
+	logf("capturing rowguard's transactions")
+	srv, err := rowguardServe(ctx, e.bin, u.String()+"&pool_max_conns=1", rolePrefix, adminSecret, e.jwtCfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	for _, r := range rep.rows {
+		proxy.Reset()
+		if _, err := postGraphQL(ctx, srv.URL, body(r.q.User), "Authorization: Bearer "+e.token); err != nil {
+			r.user = measured{err: "not available: " + err.Error()}
+			r.pgbench = measured{err: "not available: rowguard answered with an error"}
+			continue
+		}
+		tx, err := lastTransaction(proxy.Statements())
+		if err != nil {
+			r.pgbench = measured{err: "not available: " + err.Error()}
+			continue
+		}
+		r.userTx = tx
+	}
+	return nil
+}
+
+// wrk validates one request, then loads the server with it, sampling its
+// memory.
+func (e *environment) wrk(ctx context.Context, script string, srv *server, l load) measured {
+	if _, err := postGraphQL(ctx, l.URL, l.Body, l.Header); err != nil {
+		return measured{err: "not available: " + firstLine(err.Error())}
+	}
+	stop := make(chan struct{})
+	peak := sampleRSS(srv.Pid(), stop)
+	res, err := runWrk(ctx, script, l, e.cfg.conns, e.cfg.threads, e.cfg.duration)
+	close(stop)
+	if err != nil {
+		return measured{err: "failed: " + firstLine(err.Error())}
+	}
+	res.RSSLoad = <-peak
+	return measured{res: &res}
+}
+
+func (e *environment) runPgbench(ctx context.Context, r *row) measured {
+	script, defs, err := pgbenchScript(r.userTx)
+	if err != nil {
+		return measured{err: "not available: " + err.Error()}
+	}
+	res, err := runPgbench(ctx, e.pgbench, filepath.Join(e.work, "pgbench", r.q.Name), e.loginURL, script, defs,
+		e.cfg.conns, e.cfg.threads, e.cfg.duration)
+	if err != nil {
+		return measured{err: "failed: " + firstLine(err.Error())}
+	}
+	return measured{res: &res}
+}
+
+// startPostGraphile installs PostGraphile's pinned packages into the work
+// directory (once) and starts it.
+func (e *environment) startPostGraphile(ctx context.Context) (*server, error) {
+	dir := filepath.Join(e.work, "postgraphile")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"package.json", "package-lock.json", "server.mjs"} {
+		b, err := os.ReadFile(filepath.Join("bench/postgraphile", f))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "node")); err != nil {
+		logf("npm ci (PostGraphile and Node 22) into %s", dir)
+		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("npm ci: %w\n%s", err, tailString(string(out), 2000))
+		}
+	}
+	return postGraphileServe(ctx, dir, e.loginURL, e.jwtKey, e.pgRolesJSON(), e.cfg.conns)
+}
+
+// explain runs the transaction's statement as the role under EXPLAIN
+// (ANALYZE, BUFFERS), in a transaction that is rolled back.
+func (e *environment) explain(ctx context.Context, tx []wireStatement) (string, error) {
+	if len(tx) < 4 {
+		return "", fmt.Errorf("the transaction has %d statements, want BEGIN, settings, statement, COMMIT", len(tx))
+	}
+	conn, err := pgconn.Connect(ctx, e.loginURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	params := func(p []string) [][]byte {
+		out := make([][]byte, len(p))
+		for i, v := range p {
+			out[i] = []byte(v)
+		}
+		return out
+	}
+	if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
+		return "", err
+	}
+	defer func() { conn.Exec(ctx, "ROLLBACK").ReadAll() }()
+	set := tx[1]
+	if _, err := conn.ExecParams(ctx, set.SQL, params(set.Params), nil, nil, nil).Close(); err != nil {
+		return "", err
+	}
+	st := tx[2]
+	r := conn.ExecParams(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.SQL, params(st.Params), nil, nil, nil).Read()
+	if r.Err != nil {
+		return "", r.Err
+	}
+	var b strings.Builder
+	for _, line := range r.Rows {
+		b.Write(line[0])
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

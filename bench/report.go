@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Targets of issue 5.
+const (
+	targetVsPostGraphile = 3.0 // rowguard req/s ÷ PostGraphile req/s, list and nested
+	targetVsPgbench      = 0.7 // rowguard req/s ÷ pgbench tps
+	targetUserAdmin      = 1.2 // user p50 ÷ admin p50
+	targetCompile        = 2 * time.Second
+	targetMigrate        = 30 * time.Second
+)
+
+// markdown renders the results file: the table, the ratios, each target
+// met or missed by how much, and the plans of the misses.
+func (r *report) markdown() string {
+	var b strings.Builder
+	c := r.cfg
+	fmt.Fprintf(&b, "# rowguard benchmark, %s\n\n", r.started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Dataset: %d users, %d organizations, %d memberships per user, %d articles (loaded in %s). ",
+		c.data.Users, c.data.Orgs, c.data.Memberships, c.data.Articles, r.loadTime.Round(time.Millisecond))
+	fmt.Fprintf(&b, "Each run: %s, %d connections, %d threads (wrk on loopback; pgbench -M prepared, one pipeline per transaction); every server's pool: %d connections. ",
+		c.duration, c.conns, c.threads, c.conns)
+	fmt.Fprintf(&b, "Machine: %d CPUs, %s/%s. The user is user 1 with a JWT; admin uses the admin secret.\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+
+	b.WriteString("| query | server | req/s | p50 | p99 | RSS under load |\n|---|---|---:|---:|---:|---:|\n")
+	for _, row := range r.rows {
+		for _, m := range []struct {
+			who string
+			m   measured
+		}{{"rowguard user", row.user}, {"rowguard admin", row.admin}, {"pgbench limit (user's tx)", row.pgbench}, {"PostGraphile user", row.postgraphile}} {
+			if !m.m.ok() {
+				fmt.Fprintf(&b, "| %s | %s | %s | | | |\n", row.q.Name, m.who, cell(m.m.err))
+				continue
+			}
+			res := m.m.res
+			rss := ""
+			if res.RSSLoad > 0 {
+				rss = mb(res.RSSLoad)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s |\n", row.q.Name, m.who, res.RPS, ms(res.P50), ms(res.P99), rss)
+		}
+	}
+	fmt.Fprintf(&b, "\nIdle RSS: rowguard %s", mb(r.rowguardIdle))
+	if r.pgIdle > 0 {
+		fmt.Fprintf(&b, ", PostGraphile %s", mb(r.pgIdle))
+	}
+	b.WriteString(".\n\n")
+
+	b.WriteString("## Ratios\n\n| query | rowguard/PostGraphile req/s | p99 rowguard / PostGraphile | rowguard/pgbench req/s | user/admin p50 | user/admin p99 |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, row := range r.rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", row.q.Name,
+			ratio(row.user, row.postgraphile, rps), ratio(row.user, row.postgraphile, p99),
+			ratio(row.user, row.pgbench, rps), ratio(row.user, row.admin, p50), ratio(row.user, row.admin, p99))
+	}
+
+	b.WriteString("\n## Targets\n\n")
+	var misses []*row
+	for _, row := range r.rows {
+		missed := false
+		if row.q.Name == "list" || row.q.Name == "nested" {
+			missed = r.target(&b, row.q.Name+": rowguard ≥ 3× PostGraphile req/s", row.user, row.postgraphile, rps, targetVsPostGraphile, true) || missed
+			missed = r.target(&b, row.q.Name+": rowguard p99 below PostGraphile's", row.user, row.postgraphile, p99, 1, false) || missed
+		}
+		if row.q.Name == "list" {
+			missed = r.target(&b, "list: rowguard ≥ 70% of the pgbench limit", row.user, row.pgbench, rps, targetVsPgbench, true) || missed
+		}
+		missed = r.target(&b, row.q.Name+": user/admin p50 ≤ 1.2", row.user, row.admin, p50, targetUserAdmin, false) || missed
+		if missed && row.explainUser != "" {
+			misses = append(misses, row)
+		}
+	}
+	if r.compile != nil {
+		cs := r.compile
+		fmt.Fprintf(&b, "- compile %d tables × %d roles in %s (target < %s): %s\n", cs.tables, cs.roles,
+			cs.compile.Round(time.Millisecond), targetCompile, verdict(cs.compile < targetCompile, float64(cs.compile)/float64(targetCompile)))
+		fmt.Fprintf(&b, "- `rowguard migrate up` of it in %s (target < %s): %s\n",
+			cs.migrate.Round(time.Millisecond), targetMigrate, verdict(cs.migrate < targetMigrate, float64(cs.migrate)/float64(targetMigrate)))
+		fmt.Fprintf(&b, "  (%d policies installed; DDL %d KB; parse of the generated DDL %s, metadata load %s)\n",
+			cs.policies, cs.ddlBytes/1024, cs.parse.Round(time.Millisecond), cs.load.Round(time.Millisecond))
+	} else if r.compileErr != "" {
+		fmt.Fprintf(&b, "- compile/migrate of %d tables × %d roles: not available: %s\n", r.cfg.compileTables, r.cfg.compileRoles, cell(r.compileErr))
+	}
+
+	if len(misses) > 0 {
+		b.WriteString("\n## Plans of the missed targets\n\nThe user's statement as rowguard sent it, run as the user's role with the same settings (EXPLAIN (ANALYZE, BUFFERS)):\n")
+		for _, row := range misses {
+			fmt.Fprintf(&b, "\n### %s\n\n```\n%s```\n", row.q.Name, row.explainUser)
+		}
+	}
+	return b.String()
+}
+
+type metric func(*result) float64
+
+func rps(r *result) float64 { return r.RPS }
+func p50(r *result) float64 { return float64(r.P50) }
+func p99(r *result) float64 { return float64(r.P99) }
+
+func ratio(a, b measured, m metric) string {
+	if !a.ok() || !b.ok() || m(b.res) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", m(a.res)/m(b.res))
+}
+
+// target writes one target line and reports whether it was missed. With
+// atLeast the ratio a/b must reach want; otherwise it must not exceed it.
+func (r *report) target(b *strings.Builder, what string, a, base measured, m metric, want float64, atLeast bool) bool {
+	if !a.ok() || !base.ok() || m(base.res) == 0 {
+		why := a.err
+		if a.ok() {
+			why = base.err
+		}
+		fmt.Fprintf(b, "- %s: not measured (%s)\n", what, cell(why))
+		return false
+	}
+	got := m(a.res) / m(base.res)
+	met := got >= want
+	if !atLeast {
+		met = got <= want
+	}
+	switch {
+	case met:
+		fmt.Fprintf(b, "- %s: met (%.2f)\n", what, got)
+	case atLeast:
+		fmt.Fprintf(b, "- %s: **missed** (%.2f, %.0f%% short)\n", what, got, (1-got/want)*100)
+	default:
+		fmt.Fprintf(b, "- %s: **missed** (%.2f, %.0f%% over)\n", what, got, (got/want-1)*100)
+	}
+	return !met
+}
+
+func verdict(met bool, frac float64) string {
+	if met {
+		return fmt.Sprintf("met (%.0f%% of the budget)", frac*100)
+	}
+	return fmt.Sprintf("**missed** (%.0f%% over)", (frac-1)*100)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func mb(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+
+// cell makes text safe for one table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(firstLine(s), "|", "\\|")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
