@@ -309,10 +309,17 @@ func (s *suite) mustPost(t *testing.T, query string, headers ...string) *gqlResp
 
 func bearer(tok string) string { return "Authorization: Bearer " + tok }
 
+// watchedSettings are the settings a request may set. They are read by
+// name: pg_settings and SHOW ALL leave out custom (placeholder) settings.
+var watchedSettings = []string{
+	"hasura.x_hasura_user_id", "hasura.x_hasura_role", "hasura.x_hasura_default_role",
+	"hasura.x_hasura_allowed_roles", "hasura.x_hasura_use_backend_only_permissions",
+}
+
 // connState is what a pooled connection carries between requests.
 type connState struct {
 	User     string
-	Settings map[string]string // every hasura.* setting defined on it
+	Settings map[string]string // the watchedSettings defined on it
 }
 
 // poolStates acquires every connection of the pool at once and reads
@@ -340,19 +347,14 @@ func poolStates(t *testing.T, pool *pgxpool.Pool) []connState {
 		if err := c.QueryRow(ctx, "SELECT current_user").Scan(&st.User); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := c.Query(ctx, "SELECT name, setting FROM pg_settings WHERE name LIKE 'hasura.%'")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var n, v string
-			if err := rows.Scan(&n, &v); err != nil {
+		for _, name := range watchedSettings {
+			var v *string
+			if err := c.QueryRow(ctx, "SELECT current_setting($1, true)", name).Scan(&v); err != nil {
 				t.Fatal(err)
 			}
-			st.Settings[n] = v
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+			if v != nil {
+				st.Settings[name] = *v
+			}
 		}
 		out = append(out, st)
 	}

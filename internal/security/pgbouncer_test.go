@@ -194,8 +194,8 @@ func (b *pgBouncer) checkServerConnsClean(t *testing.T) {
 	for i := range 16 {
 		var user string
 		var leftover *string
-		err := conn.QueryRow(ctx, `SELECT current_user, (SELECT string_agg(name || '=' || setting, ', ')
-			FROM pg_settings WHERE name LIKE 'hasura.%' AND setting <> '')`).Scan(&user, &leftover)
+		err := conn.QueryRow(ctx, `SELECT current_user, (SELECT string_agg(n || '=' || current_setting(n, true), ', ')
+			FROM unnest($1::text[]) n WHERE current_setting(n, true) <> '')`, watchedSettings).Scan(&user, &leftover)
 		if err != nil {
 			t.Fatal(err)
 		}
