@@ -110,18 +110,24 @@ func newSuite(t *testing.T, users int, poolURL func(dbURL string) string) *suite
 	defer cancel()
 	roles := dropRolesLater(t)
 	url := pgtest.NewDatabase(t)
-	conn := pgtest.Connect(t, url)
-	if _, err := conn.PgConn().Exec(ctx, fmt.Sprintf(schemaSQL, users, notesEach)).ReadAll(); err != nil {
-		t.Fatalf("schema: %v", err)
-	}
-	prog := compileInstall(t, ctx, conn, roles)
-	s := &suite{dbURL: url, conn: conn, prog: prog, users: users, roles: roles}
+	s := install(t, ctx, url, pgtest.Connect(t, url), users, roles)
 	target := url
 	if poolURL != nil {
 		target = poolURL(url)
 	}
 	s.serve(t, target, nil)
 	return s
+}
+
+// install creates the schema for users users in the database of conn and
+// installs its policies; roles collects the roles it creates.
+func install(t *testing.T, ctx context.Context, url string, conn *pgx.Conn, users int, roles *[]string) *suite {
+	t.Helper()
+	if _, err := conn.PgConn().Exec(ctx, fmt.Sprintf(schemaSQL, users, notesEach)).ReadAll(); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	prog := compileInstall(t, ctx, conn, roles)
+	return &suite{dbURL: url, conn: conn, prog: prog, users: users, roles: roles}
 }
 
 // compileInstall compiles metadataYAML for conn's database with roles
