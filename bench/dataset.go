@@ -35,7 +35,10 @@ CREATE TABLE articles (
   id serial PRIMARY KEY,
   title text NOT NULL,
   body text NOT NULL DEFAULT '',
-  author_id integer NOT NULL REFERENCES users (id),
+  -- The default lets PostGraphile insert as the user without naming the
+  -- author, which the user may not set (rowguard's preset fills it in).
+  author_id integer NOT NULL REFERENCES users (id)
+    DEFAULT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer,
   org_id integer NOT NULL REFERENCES organizations (id),
   created_at timestamptz NOT NULL DEFAULT now()
 );

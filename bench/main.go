@@ -39,6 +39,7 @@ type config struct {
 	compileTables    int
 	compileRoles     int
 	only             string // comma-separated query names; "" for all
+	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -69,6 +70,7 @@ func main() {
 	flag.IntVar(&c.compileTables, "compile-tables", 500, "tables of the generated compile benchmark")
 	flag.IntVar(&c.compileRoles, "compile-roles", 10, "roles of the generated compile benchmark")
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
+	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
@@ -212,10 +214,16 @@ func (e *environment) setup(ctx context.Context, serverURL string) error {
 	if e.loadTime, err = e.cfg.data.load(ctx, e.conn); err != nil {
 		return err
 	}
-	e.bin = filepath.Join(e.work, "rowguard")
-	logf("building rowguard")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/rowguard").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/rowguard: %w\n%s", err, out)
+	if e.cfg.rowguardBin != "" {
+		if e.bin, err = filepath.Abs(e.cfg.rowguardBin); err != nil {
+			return err
+		}
+	} else {
+		e.bin = filepath.Join(e.work, "rowguard")
+		logf("building rowguard")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/rowguard").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/rowguard: %w\n%s", err, out)
+		}
 	}
 	logf("rowguard migrate up")
 	if out, err := exec.CommandContext(ctx, e.bin, "migrate", "up", "--database-url", e.superURL, "--metadata", "bench/metadata",

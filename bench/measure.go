@@ -29,7 +29,9 @@ type row struct {
 	pgbench      measured
 	postgraphile measured
 	userTx       []wireStatement // what rowguard sent for the user
+	adminTx      []wireStatement // and for the admin
 	explainUser  string          // EXPLAIN ANALYZE of the user's statement as the role, for misses
+	explainAdmin string          // and of the admin's, to compare
 }
 
 // report is one benchmark run.
@@ -107,7 +109,7 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 			logf("%s: PostGraphile as user", r.q.Name)
 			r.postgraphile = e.wrk(ctx, script, pg, load{URL: pg.URL, Body: body(r.q.PostGraphile), Header: userHeader})
 			if !r.postgraphile.ok() {
-				logf("PostGraphile's log:\n%s", tailString(pg.log.String(), 1500))
+				logf("%s: PostGraphile %s; its log ends:\n%s", r.q.Name, r.postgraphile.err, tailString(pg.log.String(), 1500))
 			}
 		}
 	}
@@ -117,11 +119,8 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 			continue
 		}
 		if r.user.res.P50 > r.admin.res.P50*6/5 || (r.pgbench.ok() && r.user.res.RPS < 0.7*r.pgbench.res.RPS) {
-			if s, err := e.explain(ctx, r.userTx); err == nil {
-				r.explainUser = s
-			} else {
-				r.explainUser = "EXPLAIN failed: " + err.Error()
-			}
+			r.explainUser = e.explainText(ctx, r.userTx)
+			r.explainAdmin = e.explainText(ctx, r.adminTx)
 		}
 	}
 	return rep, nil
@@ -160,6 +159,10 @@ func (e *environment) captureTransactions(ctx context.Context, rep *report) erro
 			continue
 		}
 		r.userTx = tx
+		proxy.Reset()
+		if _, err := postGraphQL(ctx, srv.URL, body(r.q.Admin), "X-Hasura-Admin-Secret: "+adminSecret); err == nil {
+			r.adminTx, _ = lastTransaction(proxy.Statements())
+		}
 	}
 	return nil
 }
@@ -172,12 +175,17 @@ func (e *environment) wrk(ctx context.Context, script string, srv *server, l loa
 	}
 	stop := make(chan struct{})
 	peak := sampleRSS(srv.Pid(), stop)
+	cpu0, cpuErr := cpuTime(srv.Pid())
 	res, err := runWrk(ctx, script, l, e.cfg.conns, e.cfg.threads, e.cfg.duration)
+	cpu1, cpuErr1 := cpuTime(srv.Pid())
 	close(stop)
 	if err != nil {
 		return measured{err: "failed: " + firstLine(err.Error())}
 	}
 	res.RSSLoad = <-peak
+	if cpuErr == nil && cpuErr1 == nil && res.Requests > 0 {
+		res.CPUPerReq = (cpu1 - cpu0) / time.Duration(res.Requests)
+	}
 	return measured{res: &res}
 }
 
@@ -219,6 +227,18 @@ func (e *environment) startPostGraphile(ctx context.Context) (*server, error) {
 		}
 	}
 	return postGraphileServe(ctx, dir, e.loginURL, e.jwtKey, e.pgRolesJSON(), e.cfg.conns)
+}
+
+// explainText is explain's output, or why there is none.
+func (e *environment) explainText(ctx context.Context, tx []wireStatement) string {
+	if tx == nil {
+		return "(not captured)\n"
+	}
+	s, err := e.explain(ctx, tx)
+	if err != nil {
+		return "EXPLAIN failed: " + err.Error() + "\n"
+	}
+	return s
 }
 
 // explain runs the transaction's statement as the role under EXPLAIN

@@ -54,7 +54,7 @@ func queries(d dataset) []benchQuery {
 			Name: "mutation", Title: "insert one article",
 			User:         `mutation { insert_articles_one(object: {title: "bench", org_id: ` + org + `}) { id } }`,
 			Admin:        `mutation { insert_articles_one(object: {title: "bench", org_id: ` + org + `, author_id: 1}) { id } }`,
-			PostGraphile: `mutation { createArticle(input: {article: {title: "bench", orgId: ` + org + `, authorId: 1}}) { article { rowId } } }`,
+			PostGraphile: `mutation { createArticle(input: {article: {title: "bench", orgId: ` + org + `}}) { article { rowId } } }`,
 		},
 	}
 }

@@ -28,14 +28,14 @@ func (r *report) markdown() string {
 		c.duration, c.conns, c.threads, c.conns)
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s/%s. The user is user 1 with a JWT; admin uses the admin secret.\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 
-	b.WriteString("| query | server | req/s | p50 | p99 | RSS under load |\n|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| query | server | req/s | p50 | p99 | RSS under load | server CPU per request |\n|---|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.rows {
 		for _, m := range []struct {
 			who string
 			m   measured
 		}{{"rowguard user", row.user}, {"rowguard admin", row.admin}, {"pgbench limit (user's tx)", row.pgbench}, {"PostGraphile user", row.postgraphile}} {
 			if !m.m.ok() {
-				fmt.Fprintf(&b, "| %s | %s | %s | | | |\n", row.q.Name, m.who, cell(m.m.err))
+				fmt.Fprintf(&b, "| %s | %s | %s | | | | |\n", row.q.Name, m.who, cell(m.m.err))
 				continue
 			}
 			res := m.m.res
@@ -43,7 +43,11 @@ func (r *report) markdown() string {
 			if res.RSSLoad > 0 {
 				rss = mb(res.RSSLoad)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s |\n", row.q.Name, m.who, res.RPS, ms(res.P50), ms(res.P99), rss)
+			cpu := ""
+			if res.CPUPerReq > 0 {
+				cpu = fmt.Sprintf("%.3f ms", float64(res.CPUPerReq)/1e6)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s |\n", row.q.Name, m.who, res.RPS, ms(res.P50), ms(res.P99), rss, cpu)
 		}
 	}
 	fmt.Fprintf(&b, "\nIdle RSS: rowguard %s", mb(r.rowguardIdle))
@@ -88,9 +92,10 @@ func (r *report) markdown() string {
 	}
 
 	if len(misses) > 0 {
-		b.WriteString("\n## Plans of the missed targets\n\nThe user's statement as rowguard sent it, run as the user's role with the same settings (EXPLAIN (ANALYZE, BUFFERS)):\n")
+		b.WriteString("\n## Plans of the missed targets\n\nEach statement as rowguard sent it, run with the same role and settings under EXPLAIN (ANALYZE, BUFFERS) after the load runs:\n")
 		for _, row := range misses {
-			fmt.Fprintf(&b, "\n### %s\n\n```\n%s```\n", row.q.Name, row.explainUser)
+			fmt.Fprintf(&b, "\n### %s as the user\n\n```\n%s```\n", row.q.Name, row.explainUser)
+			fmt.Fprintf(&b, "\n### %s as admin\n\n```\n%s```\n", row.q.Name, row.explainAdmin)
 		}
 	}
 	return b.String()

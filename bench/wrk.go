@@ -17,6 +17,9 @@ type result struct {
 	P50, P99 time.Duration
 	Requests int
 	RSSLoad  int64 // the server's highest VmRSS during the run, in kB; 0 when not sampled
+	// CPUPerReq is the server process's CPU time (user + system) per
+	// request during the run; 0 when not measured.
+	CPUPerReq time.Duration
 }
 
 // load describes one wrk run: a GraphQL body POSTed to url with an
@@ -119,6 +122,32 @@ func rssKB(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// cpuTime reads a process's user + system CPU time from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are
+	// plain. utime and stime are fields 14 and 15, in clock ticks.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticks, nil
 }
 
 // sampleRSS records the highest VmRSS of pid until stop is closed, and
