@@ -11,10 +11,10 @@ import (
 // operation declares no variables its plan and SQL cannot change from one
 // request to the next, so they are kept too.
 type prepared struct {
-	doc  *ast.QueryDocument
-	op   *ast.OperationDefinition
-	plan *plan      // nil when the operation has variables
-	stmt *statement // with plan; nil when plan needs no SQL
+	doc   *ast.QueryDocument
+	op    *ast.OperationDefinition
+	plan  *plan        // nil when the operation has variables
+	stmts []*statement // with plan; nil when plan needs no SQL
 }
 
 // planCache is a bounded LRU of prepared operations keyed by role, query

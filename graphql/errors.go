@@ -118,6 +118,10 @@ func dbError(err error, admin bool) *Error {
 		e.Code, e.Message = CodeDataException, pg.Message
 	case pg.Code == "P0001":
 		e.Message = pg.Message // raised by a trigger on purpose
+	case pg.Code == "P0002":
+		// A preset trigger found no value for its session variable; its
+		// message is Hasura's: missing session variable: "x-hasura-user-id".
+		e.Code, e.Message = CodeNotFound, pg.Message
 	case admin:
 		e.Message = pg.Message
 	}

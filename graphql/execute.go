@@ -74,6 +74,11 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 		return nil
 	}
 	var missing []string
+	for name := range p.vars {
+		if _, ok := sess.Vars[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
 	for _, v := range rs.views {
 		if !p.tables[v.info.Table] {
 			continue
@@ -91,11 +96,13 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 	return errorf(CodeNotFound, "$", "missing session variable: %q", missing[0])
 }
 
-// execute runs st for the session in one transaction, sent as one
-// pipelined batch (one network round trip): BEGIN READ ONLY; the role
-// switch and every setting; the statement; COMMIT. It returns the
-// statement's json columns.
-func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, st *statement) ([][]byte, *Error) {
+// execute runs stmts for the session in one transaction, sent as one
+// pipelined batch (one network round trip): BEGIN (READ ONLY unless
+// readWrite); the role switch and every setting; the statements in order;
+// COMMIT. A statement that fails aborts the transaction, so the ones after
+// it do nothing and nothing is committed. It returns the json columns of
+// every statement, in order.
+func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool) ([][]byte, *Error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
@@ -123,24 +130,35 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		}
 		setValues = append(setValues, []byte(v))
 	}
-	params := make([][]byte, len(st.params))
-	for i, p := range st.params {
-		params[i] = []byte(p)
-	}
 
 	batch := &pgconn.Batch{}
-	batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	if readWrite {
+		batch.ExecParams("BEGIN READ WRITE", nil, nil, nil, nil)
+	} else {
+		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+	}
 	batch.ExecParams(setConfigSQL(settings, jitOff && !rs.admin), setValues, nil, nil, nil)
-	batch.ExecParams(st.sql, params, nil, nil, nil)
+	for _, st := range stmts {
+		params := make([][]byte, len(st.params))
+		for i, p := range st.params {
+			params[i] = []byte(p)
+		}
+		batch.ExecParams(st.sql, params, nil, nil, nil)
+	}
 	batch.ExecParams("COMMIT", nil, nil, nil, nil)
 	results, err := pg.ExecBatch(ctx, batch).ReadAll()
+	failed := -1 // index of the failing result
 	if err == nil {
-		for _, r := range results {
+		for i, r := range results {
 			if r.Err != nil {
-				err = r.Err
+				err, failed = r.Err, i
 				break
 			}
 		}
+	} else if n := len(results); n > 0 && results[n-1].Err != nil {
+		failed = n - 1
+	} else {
+		failed = n
 	}
 	if err != nil {
 		if pg.TxStatus() != 'I' && !pg.IsClosed() {
@@ -153,10 +171,21 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
 		}
-		return nil, dbError(err, rs.admin)
+		e := dbError(err, rs.admin)
+		if i := failed - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
+			e.Path = stmts[i].errPath
+		}
+		return nil, e
 	}
-	if len(results) != 4 || len(results[2].Rows) != 1 {
+	if len(results) != len(stmts)+3 {
 		return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
 	}
-	return results[2].Rows[0], nil
+	var cols [][]byte
+	for _, r := range results[2 : 2+len(stmts)] {
+		if len(r.Rows) != 1 {
+			return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(r.Rows)) + " rows"}
+		}
+		cols = append(cols, r.Rows[0]...)
+	}
+	return cols, nil
 }

@@ -22,12 +22,17 @@ type plan struct {
 	// where and order_by), so the executor can check that the session has
 	// the variables their policies need.
 	tables map[*compiler.Table]bool
+	// mutation is set for a mutation operation, whose statements run in a
+	// read-write transaction; vars lists the session variables its
+	// permissions read.
+	mutation bool
+	vars     map[string]bool
 }
 
 // hasSQL reports whether any root field needs the database.
 func (p *plan) hasSQL() bool {
 	for _, r := range p.roots {
-		if r.sel != nil {
+		if r.sel != nil || len(r.muts) > 0 {
 			return true
 		}
 	}
@@ -39,6 +44,10 @@ type rootPlan struct {
 	key   string
 	value []byte     // JSON known without the database (introspection, __typename)
 	sel   *selection // or rows the statement selects
+	// muts are the statements of a mutation field, in order; many makes
+	// the value a JSON array of their results (update_<t>_many).
+	muts []*mutation
+	many bool
 }
 
 // selKind tells how a selection's rows become JSON.
@@ -127,6 +136,9 @@ type planner struct {
 
 // newPlan plans op for the role, with the request's (coerced) variables.
 func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any) (*plan, *Error) {
+	if op.Operation == ast.Mutation {
+		return newMutationPlan(prog, rs, op, vars)
+	}
 	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}}
 	out := &plan{tables: p.tables}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, queryRootName, vars) {

@@ -114,10 +114,14 @@ type roleSchema struct {
 	views  []*tableView
 	roots  map[string]*rootField // query_root field name → meaning
 	noRoot bool                  // query_root only has no_queries_available
+	// mutations maps mutation_root field names to their meaning; nil when
+	// the role has no mutation_root.
+	mutations map[string]*mutationField
 }
 
-// buildSchema builds the schema of role (AdminRole for the admin) from prog.
-func buildSchema(prog *compiler.Program, role string) (*roleSchema, error) {
+// buildSchema builds the schema of role (AdminRole for the admin) from prog;
+// cons names the constraints an upsert may target.
+func buildSchema(prog *compiler.Program, role string, cons constraintSet) (*roleSchema, error) {
 	rs := &roleSchema{
 		role:  role,
 		admin: role == AdminRole,
@@ -127,7 +131,7 @@ func buildSchema(prog *compiler.Program, role string) (*roleSchema, error) {
 		rs.pgRole = r.PGName
 	}
 	rs.views = tableViews(prog, role)
-	b := &schemaBuilder{rs: rs}
+	b := &schemaBuilder{rs: rs, prog: prog, cons: cons}
 	rs.sdl = b.build()
 	s, err := gqlparser.LoadSchema(&ast.Source{Name: "role " + role, Input: rs.sdl})
 	if err != nil {
@@ -303,6 +307,8 @@ func contains(list []string, s string) bool {
 // schemaBuilder writes a role's schema as SDL.
 type schemaBuilder struct {
 	rs      *roleSchema
+	prog    *compiler.Program
+	cons    constraintSet
 	b       strings.Builder
 	scalars map[string]bool // scalars whose comparison_exp is needed
 }

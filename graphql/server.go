@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/policies"
 )
 
 // Authenticator turns a request into a session: auth.Authenticator
@@ -113,6 +115,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 // its policies): it rebuilds every role's schema and empties the plan
 // cache. Requests under way finish with the previous program.
 func (s *Server) SetProgram(prog *compiler.Program) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := loadConstraints(ctx, s.cfg.Pool)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
 	st := &state{
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
@@ -124,19 +132,49 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 		roles = append(roles, r.Name)
 	}
 	for _, role := range roles {
-		rs, err := buildSchema(prog, role)
+		rs, err := buildSchema(prog, role, cons)
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
 		}
 		st.schemas[role] = rs
 	}
-	empty, err := buildSchema(prog, "")
+	empty, err := buildSchema(prog, "", cons)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
 	st.empty = empty
 	s.state.Store(st)
 	return nil
+}
+
+// loadConstraints reads the names of every primary key and unique
+// constraint, which an upsert's on_conflict names and the catalog does not
+// keep.
+func loadConstraints(ctx context.Context, pool *pgxpool.Pool) (constraintSet, error) {
+	rows, err := pool.Query(ctx, `SELECT n.nspname::text, c.relname::text, k.conname::text,
+	  array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+	        JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.ord)
+	FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE k.contype IN ('p', 'u') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+	ORDER BY 1, 2, 3`)
+	if err != nil {
+		return nil, fmt.Errorf("read constraints: %w", err)
+	}
+	defer rows.Close()
+	out := constraintSet{}
+	for rows.Next() {
+		var schema, table string
+		k := &constraint{}
+		if err := rows.Scan(&schema, &table, &k.name, &k.columns); err != nil {
+			return nil, fmt.Errorf("read constraints: %w", err)
+		}
+		q := policies.QualifiedTable{Schema: schema, Name: table}
+		out[q] = append(out[q], k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read constraints: %w", err)
+	}
+	return out, nil
 }
 
 // SDL returns the schema published to role, as GraphQL SDL.
@@ -206,11 +244,11 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 			if err != nil {
 				return nil, err
 			}
-			prep.plan, prep.stmt = p, render(p)
+			prep.plan, prep.stmts = p, render(p)
 		}
 		st.cache.put(key, prep)
 	}
-	p, stmt := prep.plan, prep.stmt
+	p, stmts := prep.plan, prep.stmts
 	if p == nil {
 		vars, err := validator.VariableValues(rs.schema, prep.op, req.Variables)
 		if err != nil {
@@ -224,15 +262,15 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 		if p, perr = newPlan(st.prog, rs, prep.op, vars); perr != nil {
 			return nil, perr
 		}
-		stmt = render(p)
+		stmts = render(p)
 	}
 	if err := missingVariable(rs, p, sess); err != nil {
 		return nil, err
 	}
 	var cols [][]byte
-	if stmt != nil {
+	if stmts != nil {
 		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmt); err != nil {
+		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
 			return nil, err
 		}
@@ -279,7 +317,22 @@ func response(p *plan, cols [][]byte) []byte {
 		b.Write(jsonString(r.key))
 		b.WriteByte(':')
 		v := r.value
-		if r.sel != nil {
+		switch {
+		case r.sel != nil:
+			v = cols[i]
+			i++
+		case r.many:
+			b.WriteByte('[')
+			for j := range r.muts {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				writeCompact(&b, cols[i])
+				i++
+			}
+			b.WriteByte(']')
+			continue
+		case len(r.muts) > 0:
 			v = cols[i]
 			i++
 		}
@@ -287,10 +340,19 @@ func response(p *plan, cols [][]byte) []byte {
 			b.WriteString("null")
 			continue
 		}
-		if err := json.Compact(&b, v); err != nil {
-			b.Write(v)
-		}
+		writeCompact(&b, v)
 	}
 	b.WriteString("}}")
 	return b.Bytes()
+}
+
+// writeCompact writes PostgreSQL's JSON text v without its whitespace.
+func writeCompact(b *bytes.Buffer, v []byte) {
+	if v == nil {
+		b.WriteString("null")
+		return
+	}
+	if err := json.Compact(b, v); err != nil {
+		b.Write(v)
+	}
 }

@@ -61,6 +61,30 @@ type blog struct {
 
 func newBlog(t *testing.T) *blog {
 	t.Helper()
+	files, err := filepath.Glob("../examples/blog/migrations/*.up.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v (%d files)", err, len(files))
+	}
+	sort.Strings(files)
+	var sqls []string
+	for _, f := range files {
+		sql, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqls = append(sqls, string(sql))
+	}
+	md, err := policies.Load("../examples/blog/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newServed(t, sqls, md)
+}
+
+// newServed creates a database from the SQL scripts, installs md's
+// policies on it and serves it.
+func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	prefix := pgtest.UniqueName("t") + "_"
@@ -70,24 +94,10 @@ func newBlog(t *testing.T) *blog {
 	roles := dropRolesLater(t)
 	url := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, url)
-
-	files, err := filepath.Glob("../examples/blog/migrations/*.up.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("migrations: %v (%d files)", err, len(files))
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		sql, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for i, sql := range sqls {
+		if _, err := conn.PgConn().Exec(ctx, sql).ReadAll(); err != nil {
+			t.Fatalf("script %d: %v", i, err)
 		}
-		if _, err := conn.PgConn().Exec(ctx, string(sql)).ReadAll(); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	md, err := policies.Load("../examples/blog/metadata")
-	if err != nil {
-		t.Fatal(err)
 	}
 	cat, err := compiler.LoadCatalog(ctx, conn, nil)
 	if err != nil {
@@ -261,7 +271,7 @@ func TestBlog(t *testing.T) {
 		{
 			name:    "no mutations",
 			query:   `mutation { insert_article(objects: []) { affected_rows } }`,
-			headers: []string{user, alice},
+			headers: []string{anonymous},
 			want:    `{"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"no mutations exist"}]}`,
 		},
 		{

@@ -13,16 +13,32 @@ import (
 type statement struct {
 	sql    string
 	params []string
+	// errPath is where an error of the statement points (a mutation's
+	// argument); "$" when empty.
+	errPath string
 }
 
 // maxJSONPairs is how many key/value pairs one json_build_object call may
 // take (PostgreSQL functions take at most 100 arguments).
 const maxJSONPairs = 50
 
-// render renders the database part of p, or returns nil when p has none.
-func render(p *plan) *statement {
+// render renders the database part of p, or returns nil when p has none:
+// one statement for a query, one per mutation statement (in order) for a
+// mutation.
+func render(p *plan) []*statement {
 	if !p.hasSQL() {
 		return nil
+	}
+	if p.mutation {
+		var out []*statement
+		for _, r := range p.roots {
+			for _, m := range r.muts {
+				st := renderMutation(m)
+				st.errPath = m.errPath
+				out = append(out, st)
+			}
+		}
+		return out
 	}
 	w := &sqlWriter{}
 	var cols []string
@@ -35,7 +51,7 @@ func render(p *plan) *statement {
 	for _, v := range w.params {
 		st.params = append(st.params, v.(string))
 	}
-	return st
+	return []*statement{st}
 }
 
 // sqlWriter accumulates parameters and hands out table aliases.

@@ -1,0 +1,264 @@
+package graphql
+
+import (
+	"strings"
+
+	"github.com/rowguard/rowguard/compiler"
+)
+
+// mutationAlias names the modified table inside a mutation's statement,
+// and mutationCTE the rows the statement returns.
+const (
+	mutationAlias = "_rgt"
+	mutationCTE   = "_rgm"
+)
+
+// renderMutation renders m as one statement: the INSERT, UPDATE or DELETE
+// in a data-modifying CTE, and a SELECT that builds the field's JSON from
+// the rows it returns.
+//
+// The RETURNING list names only the columns the answer reads: PostgreSQL
+// applies the role's select policy to the returned rows as soon as
+// RETURNING reads a column, and its column grants to each column read, so
+// a mutation without returning never needs the select permission.
+func renderMutation(m *mutation) *statement {
+	w := &sqlWriter{}
+	var dml string
+	switch m.kind {
+	case mutInsert:
+		dml = w.insert(m)
+	case mutUpdate:
+		dml = w.update(m)
+	default:
+		dml = "DELETE FROM " + compiler.QuoteTable(m.t.info.Name()) + " AS " + mutationAlias + w.mutationWhere(m)
+	}
+	dml += " RETURNING " + returningList(m)
+	var out string
+	if m.one {
+		out = "(SELECT " + w.row(m.fields, "_r") + " FROM " + mutationCTE + " _r LIMIT 1)"
+	} else {
+		keys := make([]string, len(m.fields))
+		exprs := make([]string, len(m.fields))
+		for i, f := range m.fields {
+			keys[i] = f.key
+			switch f.kind {
+			case outTypename:
+				exprs[i] = typenameLiteral(f.text)
+			case outAffectedRows:
+				exprs[i] = "(SELECT count(*) FROM " + mutationCTE + ")"
+			case outReturning:
+				exprs[i] = "(SELECT coalesce(json_agg(" + w.row(f.fields, "_r") + "), '[]') FROM " + mutationCTE + " _r)"
+			}
+		}
+		out = jsonObject(keys, exprs)
+	}
+	st := &statement{sql: "WITH " + mutationCTE + " AS (" + dml + ") SELECT " + out}
+	for _, v := range w.params {
+		st.params = append(st.params, v.(string))
+	}
+	return st
+}
+
+// castType is a column's type without its modifier: an explicit cast to
+// character varying(3) would silently truncate a longer value, where
+// assigning the uncut value to the column reports it.
+func castType(c *compiler.Column) string {
+	t := c.Type
+	if i := strings.IndexByte(t, '('); i >= 0 {
+		if j := strings.IndexByte(t[i:], ')'); j >= 0 {
+			t = strings.TrimSpace(t[:i] + t[i+j+1:])
+		}
+	}
+	return t
+}
+
+// value renders one request value for column c.
+func (w *sqlWriter) value(v cell, typ string) string {
+	if v.null {
+		return "NULL::" + typ
+	}
+	return w.param(v.text, typ)
+}
+
+func (w *sqlWriter) insert(m *mutation) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + compiler.QuoteTable(m.t.info.Name()) + " AS " + mutationAlias)
+	cols := m.columns
+	switch {
+	case len(cols) == 0 && len(m.rows) == 1:
+		b.WriteString(" DEFAULT VALUES")
+	case len(cols) == 0:
+		// Several rows of defaults: name one column the role may insert.
+		b.WriteString(" (" + compiler.QuoteIdent(m.t.insertCols[0].Name) + ") VALUES ")
+		for i := range m.rows {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(DEFAULT)")
+		}
+	default:
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = compiler.QuoteIdent(c.Name)
+		}
+		b.WriteString(" (" + strings.Join(names, ", ") + ") VALUES ")
+		for i, row := range m.rows {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			vals := make([]string, len(cols))
+			for j, c := range cols {
+				if row[j] == nil {
+					vals[j] = "DEFAULT"
+				} else {
+					vals[j] = w.value(*row[j], castType(c))
+				}
+			}
+			b.WriteString("(" + strings.Join(vals, ", ") + ")")
+		}
+	}
+	if oc := m.conflict; oc != nil {
+		b.WriteString(" ON CONFLICT ON CONSTRAINT " + compiler.QuoteIdent(oc.constraint.name))
+		if len(oc.update) == 0 {
+			b.WriteString(" DO NOTHING")
+			return b.String()
+		}
+		sets := make([]string, len(oc.update))
+		for i, c := range oc.update {
+			sets[i] = compiler.QuoteIdent(c.Name) + " = EXCLUDED." + compiler.QuoteIdent(c.Name)
+		}
+		b.WriteString(" DO UPDATE SET " + strings.Join(sets, ", "))
+		var conds []string
+		if oc.where != nil {
+			r := &compiler.Renderer{Params: &w.params}
+			if e := r.Expr(oc.where, mutationAlias); e != "true" {
+				conds = append(conds, "("+e+")")
+			}
+		}
+		// Hasura leaves a conflicting row the role may not update alone;
+		// PostgreSQL would fail the statement on it. The update filter in
+		// the WHERE makes the row skipped, as in Hasura, where the filter
+		// reads only the row itself (a rule through other tables is left
+		// to the policy).
+		if upd := m.t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) {
+			r := &compiler.Renderer{}
+			if e := r.Expr(upd.Filter, mutationAlias); e != "true" {
+				conds = append(conds, "("+e+")")
+			}
+		}
+		if len(conds) > 0 {
+			b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+		}
+	}
+	return b.String()
+}
+
+func (w *sqlWriter) update(m *mutation) string {
+	a := mutationAlias
+	sets := make([]string, len(m.sets))
+	for i, s := range m.sets {
+		col := a + "." + compiler.QuoteIdent(s.column.Name)
+		var expr string
+		switch s.op {
+		case "_set":
+			expr = w.value(s.value, castType(s.column))
+		case "_inc":
+			expr = col + " + " + w.value(s.value, castType(s.column))
+		case "_append":
+			expr = col + " || " + w.value(s.value, "jsonb")
+		case "_prepend":
+			expr = w.value(s.value, "jsonb") + " || " + col
+		case "_delete_key":
+			expr = col + " - " + w.value(s.value, "text")
+		case "_delete_elem":
+			expr = col + " - " + w.value(s.value, "integer")
+		case "_delete_at_path":
+			expr = col + " #- " + w.value(s.value, "text[]")
+		}
+		sets[i] = compiler.QuoteIdent(s.column.Name) + " = " + expr
+	}
+	if len(sets) == 0 {
+		// Hasura answers an update without operators with the matching
+		// rows, unchanged: assign a key column to itself.
+		c := m.t.updateCols[0]
+		sets = []string{compiler.QuoteIdent(c.Name) + " = " + a + "." + compiler.QuoteIdent(c.Name)}
+	}
+	return "UPDATE " + compiler.QuoteTable(m.t.info.Name()) + " AS " + a + " SET " + strings.Join(sets, ", ") + w.mutationWhere(m)
+}
+
+// mutationWhere renders the WHERE of an update or delete: the primary key
+// or the request's where. The role's filter is not here: the policies
+// apply it.
+func (w *sqlWriter) mutationWhere(m *mutation) string {
+	var conds []string
+	for _, pk := range m.pk {
+		conds = append(conds, mutationAlias+"."+compiler.QuoteIdent(pk.column.Name)+" = "+w.param(pk.text, castType(pk.column)))
+	}
+	if m.where != nil {
+		r := &compiler.Renderer{Params: &w.params}
+		if e := r.Expr(m.where, mutationAlias); e != "true" {
+			conds = append(conds, "("+e+")")
+		}
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// returningList names the columns the answer of m reads, or a constant
+// when it reads none.
+func returningList(m *mutation) string {
+	var cols []string
+	seen := map[*compiler.Column]bool{}
+	var walk func(fields []*output)
+	walk = func(fields []*output) {
+		for _, f := range fields {
+			switch f.kind {
+			case outColumn:
+				if !seen[f.column] {
+					seen[f.column] = true
+					cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(f.column.Name))
+				}
+			case outSelection:
+				for _, mp := range f.sel.rel.Mapping {
+					if !seen[mp.Local] {
+						seen[mp.Local] = true
+						cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(mp.Local.Name))
+					}
+				}
+			case outReturning:
+				walk(f.fields)
+			}
+		}
+	}
+	walk(m.fields)
+	if len(cols) == 0 {
+		return "1 AS _rg_row"
+	}
+	return strings.Join(cols, ", ")
+}
+
+// localOnly reports whether e reads only its own row (no relationship or
+// _exists).
+func localOnly(e compiler.Expr) bool {
+	switch e := e.(type) {
+	case *compiler.And:
+		for _, it := range e.Items {
+			if !localOnly(it) {
+				return false
+			}
+		}
+	case *compiler.Or:
+		for _, it := range e.Items {
+			if !localOnly(it) {
+				return false
+			}
+		}
+	case *compiler.Not:
+		return localOnly(e.Item)
+	case *compiler.RelExists, *compiler.TableExists:
+		return false
+	}
+	return true
+}
