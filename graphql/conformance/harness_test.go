@@ -3,7 +3,9 @@ package conformance
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -381,12 +383,20 @@ func parseConfs(data []byte) ([]*conf, error) {
 	return out, nil
 }
 
+// authMode is how the server authenticates, as far as the harness cares:
+// admin secret only, or JWT mode (with the admin secret) signed with
+// jwtKey.
+type authMode struct {
+	jwtKey []byte // nil: admin secret only
+}
+
 // check sends one request as Hasura's check_query does over HTTP and
 // returns "" when the status and response match, else why not. With
-// addAuth (and the server in admin-secret mode), it first checks that the
-// request without the secret, and with a wrong one, is refused, then sends
-// it with the admin secret beside the case's own headers.
-func (s *server) check(c *conf, addAuth, secretOnly bool) string {
+// addAuth the harness authenticates the case's headers: in JWT mode it
+// turns them into a signed token's claims; with the admin secret only, it
+// first checks that the request without the secret, and with a wrong one,
+// is refused, then sends it with the secret beside the case's headers.
+func (s *server) check(c *conf, addAuth bool, mode authMode) string {
 	headers := map[string]string{}
 	for k, v := range c.headers {
 		headers[k] = v
@@ -395,7 +405,20 @@ func (s *server) check(c *conf, addAuth, secretOnly bool) string {
 		// The harness picks this at random; both must work.
 		headers["X-Hasura-Role"] = "admin"
 	}
-	if addAuth && secretOnly {
+	if addAuth && mode.jwtKey != nil {
+		if role, ok := headers["X-Hasura-Role"]; ok {
+			claims := map[string]any{"X-Hasura-Allowed-Roles": []string{role}, "X-Hasura-Default-Role": role}
+			for k, v := range headers {
+				if k != "X-Hasura-Role" {
+					claims[k] = v
+				}
+			}
+			headers["Authorization"] = "Bearer " + signHS256(mode.jwtKey, map[string]any{
+				"sub": "foo", "name": "bar", "https://hasura.io/jwt/claims": claims,
+			})
+		}
+	}
+	if addAuth && mode.jwtKey == nil {
 		allowed := []int{401, 404}
 		if c.url == "/v1/graphql" {
 			allowed = []int{200}
@@ -423,8 +446,6 @@ func (s *server) check(c *conf, addAuth, secretOnly bool) string {
 				return fmt.Sprintf("%s: want status in %v, got %d: %s", what, allowed, status, cut(string(body), 400))
 			}
 		}
-	}
-	if addAuth && secretOnly {
 		headers["X-Hasura-Admin-Secret"] = adminSecret
 	}
 	status, body, err := s.post(c.url, c.query, headers)
@@ -454,4 +475,15 @@ func containsInt(list []int, n int) bool {
 		}
 	}
 	return false
+}
+
+// signHS256 makes a JWT as the harness's PyJWT does.
+func signHS256(key []byte, claims map[string]any) string {
+	enc := base64.RawURLEncoding
+	header, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
+	payload, _ := json.Marshal(claims)
+	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signing))
+	return signing + "." + enc.EncodeToString(mac.Sum(nil))
 }
