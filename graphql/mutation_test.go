@@ -56,9 +56,9 @@ func TestBlogMutationSchema(t *testing.T) {
 			want:    `{"data":{"i":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"},{"name":"organization_id"}]},"s":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"}]}}}`,
 		},
 		{
-			name:    "the admin may set every column",
-			query:   `{ __type(name: "article_insert_input") { inputFields { name } } }`,
-			want:    `{"data":{"__type":{"inputFields":[{"name":"id"},{"name":"title"},{"name":"content"},{"name":"published"},{"name":"user_id"},{"name":"creator_id"},{"name":"organization_id"},{"name":"created_at"}]}}}`,
+			name:  "the admin may set every column",
+			query: `{ __type(name: "article_insert_input") { inputFields { name } } }`,
+			want:  `{"data":{"__type":{"inputFields":[{"name":"id"},{"name":"title"},{"name":"content"},{"name":"published"},{"name":"user_id"},{"name":"creator_id"},{"name":"organization_id"},{"name":"created_at"}]}}}`,
 		},
 		{
 			name:    "a column the role may not insert fails validation",
