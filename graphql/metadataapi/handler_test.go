@@ -18,6 +18,7 @@ import (
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
 	"github.com/rowguard/rowguard/internal/pgtest"
+	"github.com/rowguard/rowguard/policies"
 	"github.com/rowguard/rowguard/rls"
 )
 
@@ -408,5 +409,38 @@ func TestDropRelationshipCascade(t *testing.T) {
 	md := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
 	if strings.Contains(md, `"reader"`) || strings.Contains(md, `"articles"`) {
 		t.Errorf("after the cascade the relationship and the reader permission should be gone: %s", md)
+	}
+}
+
+// TestInsertPermissionWithoutColumns: Hasura reads an insert permission
+// without `columns` as every column; export keeps it as it was given.
+func TestInsertPermissionWithoutColumns(t *testing.T) {
+	a := newAPI(t)
+	a.mustPost(t, "/v1/query", blogSetup)
+	a.mustPost(t, "/v1/query", `{"type":"create_insert_permission","args":{"table":"article","role":"writer","permission":{"check":{"author_id":{"_eq":"X-Hasura-User-Id"}}}}}`)
+	md := a.mustPost(t, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+	if !strings.Contains(md, `"insert_permissions":[{"role":"writer","permission":{"check":{"author_id":{"_eq":"X-Hasura-User-Id"}}}}]`) {
+		t.Errorf("export changed the permission: %s", md)
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, a.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	prog, err := metadataapi.Program(ctx, pool, a.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, p := range prog.Table(policies.QualifiedTable{Schema: "public", Name: "article"}).Permissions {
+		if p.Role.Name == "writer" && p.Op == policies.Insert {
+			for _, c := range p.Columns {
+				cols = append(cols, c.Name)
+			}
+		}
+	}
+	if got, want := strings.Join(cols, ","), "id,title,published,author_id"; got != want {
+		t.Errorf("writer may insert %q, want %q", got, want)
 	}
 }

@@ -25,6 +25,7 @@ type inconsistency struct {
 // one, otherwise the permission is left out and reported as inconsistent,
 // as Hasura does.
 func expand(d *document) (*document, []inconsistency) {
+	d = withInsertColumns(d)
 	out := d.clone()
 	if len(d.InheritedRoles) == 0 {
 		return out, nil
@@ -257,4 +258,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// withInsertColumns returns d with every insert permission that has no
+// `columns` given all of them: Hasura reads a missing insert column list
+// as every column (policies reads a missing list as none).
+func withInsertColumns(d *document) *document {
+	out := d.clone()
+	for _, t := range out.Tables {
+		for _, p := range t.InsertPermissions {
+			var body map[string]json.RawMessage
+			if json.Unmarshal(p.Permission, &body) != nil {
+				continue
+			}
+			if _, ok := body["columns"]; ok {
+				continue
+			}
+			body["columns"] = json.RawMessage(`"*"`)
+			if data, err := json.Marshal(body); err == nil {
+				p.Permission = data
+			}
+		}
+	}
+	return out
 }
