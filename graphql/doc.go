@@ -8,12 +8,17 @@
 //	               publishing); mutation_schema.go adds mutation_root
 //	validate.go    parse + validate against the role's schema, with
 //	               Hasura's error messages and paths
-//	plan.go        a validated operation → a plan (pure: no I/O)
+//	plan.go        a validated operation → a plan (pure: no I/O);
+//	               mutation_plan.go plans insert, update and delete fields
 //	sql.go         a plan → ONE SQL statement that builds the whole JSON
-//	               response inside PostgreSQL
+//	               response inside PostgreSQL; mutation_sql.go renders
+//	               each mutation as one statement whose data-modifying CTE
+//	               returns the rows the answer's JSON is built from
 //	execute.go     one transaction in one network round trip: BEGIN, switch
 //	               to the role's PostgreSQL role and set every session
-//	               variable transaction-locally, the statement, COMMIT
+//	               variable transaction-locally, the statement(s), COMMIT.
+//	               A mutation's fields run in order in one read-write
+//	               transaction: when one fails, none is committed
 //	http.go        POST /v1/graphql, GET /healthz, GET /v1/version
 //	server.go      wiring, the per-role schema cache and the plan cache
 //
@@ -21,15 +26,31 @@
 // PostgreSQL role, so row-level security policies and column grants decide
 // what it reads. The schema only publishes what those permit, and the planner
 // applies what PostgreSQL cannot express (row limits, aggregation and
-// root-field visibility). The admin role runs as the server's own login
-// role, which must therefore be able to read every tracked table: a
-// superuser or a role with BYPASSRLS (the tables use FORCE ROW LEVEL
-// SECURITY, so owning them is not enough).
+// root-field visibility). The admin role runs as the NOLOGIN BYPASSRLS role
+// the install creates for it (compiler.Program.AdminPGRole), so the server's
+// login role itself needs no privilege on the tables.
+//
+// Mutations follow Hasura's schema: insert_<t> and insert_<t>_one (with
+// on_conflict when the role may also update), update_<t>, update_<t>_by_pk
+// and update_<t>_many (with _inc and, for jsonb columns, _append,
+// _prepend, _delete_key, _delete_elem and _delete_at_path), delete_<t> and
+// delete_<t>_by_pk. Input types list only the columns the role may write,
+// presets left out; update and delete, and every field returning rows,
+// need the role's select permission, as in Hasura. The policies check what
+// is written: a failed check is a permission-error, a preset's missing
+// session variable a not-found, 23xxx errors a constraint-violation.
 //
 // Known differences from Hasura: a relationship is published to a role
 // only when the role may read the columns that join it (PostgreSQL checks
 // column privileges on the join condition); `_eq: null` and other null
 // comparison values are ignored, as Hasura v1 did; the order of keys inside
 // one order_by object given through a variable follows the schema's field
-// order.
+// order. Mutations: rows a mutation returns must pass the role's select
+// policy, else PostgreSQL fails the statement (a permission-error) where
+// Hasura leaves them out of returning; an update or delete whose where
+// reads a column matches only rows the select policy shows, where Hasura
+// applies the update or delete filter alone; an upsert skips a conflicting
+// row the update filter refuses only when that filter reads the row
+// itself (a filter through relationships fails the statement instead);
+// nested inserts through relationships are not supported yet.
 package graphql

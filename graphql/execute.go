@@ -111,9 +111,9 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 	pg := conn.Conn().PgConn()
 
 	role := rs.pgRole
-	if rs.admin || role == "" {
-		// The login role itself; "none" also undoes any session-level
-		// SET ROLE left on the connection.
+	if role == "" {
+		// The login role itself, which may read nothing; "none" also
+		// undoes any session-level SET ROLE left on the connection.
 		role = "none"
 	}
 	setValues := [][]byte{[]byte(role)}

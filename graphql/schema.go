@@ -107,7 +107,7 @@ type rootField struct {
 type roleSchema struct {
 	role   string
 	admin  bool
-	pgRole string // empty for admin, and for roles without permissions
+	pgRole string // empty for roles without permissions
 	sdl    string
 	schema *ast.Schema
 
@@ -129,6 +129,11 @@ func buildSchema(prog *compiler.Program, role string, cons constraintSet) (*role
 	}
 	if r := prog.Role(role); r != nil && !rs.admin {
 		rs.pgRole = r.PGName
+	}
+	if rs.admin {
+		// A NOLOGIN BYPASSRLS role the install creates, so the server's
+		// login role needs no privilege of its own.
+		rs.pgRole = prog.AdminPGRole()
 	}
 	rs.views = tableViews(prog, role)
 	b := &schemaBuilder{rs: rs, prog: prog, cons: cons}

@@ -32,7 +32,8 @@ type Authenticator interface {
 // Config configures a Server.
 type Config struct {
 	// Pool connects as the server's login role: a member of every role's
-	// PostgreSQL role, and (for the admin role) a superuser or BYPASSRLS.
+	// PostgreSQL role and of the admin role (Program.AdminPGRole); it needs
+	// no privilege of its own (rowguard migrate up --login-role).
 	Pool *pgxpool.Pool
 	// Program is the compiled metadata whose policies the database has
 	// installed.
@@ -182,9 +183,9 @@ func (s *Server) SDL(role string) string {
 	return s.state.Load().schemaFor(role).sdl
 }
 
-// PGRole returns the PostgreSQL role requests of a Hasura role run as
-// ("" for the admin role, which runs as the server's login role, and for
-// roles the metadata does not name).
+// PGRole returns the PostgreSQL role requests of a Hasura role run as: the
+// admin role's is compiler.Program.AdminPGRole; "" for roles the metadata
+// does not name, which run as the server's login role.
 func (s *Server) PGRole(role string) string {
 	return s.state.Load().schemaFor(role).pgRole
 }
