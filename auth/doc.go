@@ -46,6 +46,9 @@
 //     JOSE library accepts tokens that lack the claim);
 //   - tokens over 64 KiB, RSA keys under 2048 bits, HMAC secrets shorter than
 //     the hash size and JWS "crit" headers are rejected;
+//   - a token whose header or claims repeat a JSON key, or spell one
+//     x-hasura-* claim in two cases, is rejected (which value Hasura's
+//     parser keeps is not what every issuer's parser keeps);
 //   - role names are limited to 128 bytes of [A-Za-z0-9_-.:@ ];
 //   - a request running as the unauthorized role gets no session variables
 //     from its X-Hasura-* headers (Hasura copies them), since they are
