@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -47,6 +50,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	database := fs.String("database", "rowguard_demo", "name of the database the demo (re)creates")
 	rolePrefix := fs.String("role-prefix", compiler.DefaultRolePrefix, "prefix of the PostgreSQL role of each Hasura role")
 	definer := fs.String("definer-role", rls.DefaultDefinerRole, "owner of the SECURITY DEFINER helpers relationship rules use")
+	loginRole := fs.String("login-role", "rowguard_demo_server", "login role the demo server connects as (created, with a fresh password)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -72,8 +76,12 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		Migrations:  filepath.Join(*example, "migrations"),
 		Metadata:    filepath.Join(*example, "metadata"),
 		Compile:     opts,
-		RLS:         rls.Options{DefinerRole: *definer},
+		RLS:         rls.Options{DefinerRole: *definer, LoginRole: *loginRole},
 		Log:         stdout,
+	}
+	loginURL, err := createLoginRole(ctx, demoURL, *loginRole)
+	if err != nil {
+		return err
 	}
 	if err := migrations.Up(ctx, cfg); err != nil {
 		return err
@@ -101,7 +109,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	api, err := startDemoAPI(ctx, demoURL, opts, *listen, stdout)
+	api, err := startDemoAPI(ctx, loginURL, opts, *listen, stdout)
 	if err != nil {
 		return err
 	}
@@ -189,4 +197,30 @@ func freshDatabase(ctx context.Context, url, name string) (string, func(), error
 		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
 	}
 	return dbURL, func() {}, nil
+}
+
+// createLoginRole (re)creates role as an ordinary NOINHERIT login with a
+// fresh random password, and returns the URL that logs in as it.
+func createLoginRole(ctx context.Context, url, role string) (string, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	pw := make([]byte, 16)
+	if _, err := rand.Read(pw); err != nil {
+		return "", err
+	}
+	password := hex.EncodeToString(pw)
+	q := compiler.QuoteIdent(role)
+	if _, err := conn.Exec(ctx, "DO $rg$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = "+compiler.QuoteLiteral(role)+") THEN CREATE ROLE "+q+"; END IF; END $rg$"); err != nil {
+		return "", fmt.Errorf("create login role: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+q+" LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS PASSWORD "+compiler.QuoteLiteral(password)); err != nil {
+		return "", fmt.Errorf("create login role: %w", err)
+	}
+	cfg := conn.Config()
+	u := neturl.URL{Scheme: "postgres", User: neturl.UserPassword(role, password),
+		Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database, RawQuery: "sslmode=disable"}
+	return u.String(), nil
 }

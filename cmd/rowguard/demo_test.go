@@ -59,7 +59,7 @@ func TestDemo(t *testing.T) {
 	var out strings.Builder
 	err := runDemo(context.Background(), []string{
 		"--database-url", pgtest.ServerURL(t), "--database", n.database,
-		"--role-prefix", n.prefix, "--definer-role", n.definer,
+		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.prefix + "server",
 		"--listen", "127.0.0.1:0", "--exit", "--example", "../../examples/blog",
 	}, &out)
 	if err != nil {

@@ -242,10 +242,10 @@ func equalIDs(got []float64, want ...float64) bool {
 // TestServeAuthPaths checks each way a request is authenticated, and each
 // of Hasura's authentication error codes, through `rowguard serve`.
 func TestServeAuthPaths(t *testing.T) {
-	db, prefix := blogDatabase(t)
+	_, db, prefix := blogDatabaseWithLogin(t)
 	const key = "0123456789abcdef0123456789abcdef"
 	url := startServe(t, "--database-url", db, "--role-prefix", prefix, "--admin-secret", "s3cret",
-		"--allow-privileged-login", "--unauthorized-role", "anonymous",
+		"--unauthorized-role", "anonymous",
 		"--jwt-secret", `{"type":"HS256","key":"`+key+`","allowed_skew":60}`)
 	sign := func(claims jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(key))
