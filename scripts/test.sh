@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 scripts/ensure-postgres.sh
 scripts/ensure-node.sh
+scripts/ensure-pgbouncer.sh
 go vet ./...
 go test -count=1 ./... "$@"
 scripts/fuzz.sh
