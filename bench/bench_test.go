@@ -182,3 +182,22 @@ func TestExplain(t *testing.T) {
 		t.Errorf("EXPLAIN output:\n%s", out)
 	}
 }
+
+func TestPlanSummary(t *testing.T) {
+	plan := `Result  (cost=178.63..178.64 rows=1 width=32) (actual time=8.319..8.321 rows=1 loops=1)
+  Buffers: shared hit=242 read=8
+  ->  Index Scan using articles_pkey on articles _t1  (actual time=0.336..3.907 rows=20 loops=1)
+        Filter: ((author_id = ($1)::integer) OR (org_id = ANY ($2)))
+        Rows Removed by Filter: 614
+        Buffers: shared hit=239
+Planning Time: 3.587 ms
+Execution Time: 8.700 ms
+`
+	want := "8.700 ms execution, 250 pages, up to 614 rows removed by one filter (per loop)"
+	if got := planSummary(plan); got != want {
+		t.Errorf("(-want +got)\n-%s\n+%s", want, got)
+	}
+	if got := planSummary("EXPLAIN failed: x"); got != "no plan" {
+		t.Errorf("got %q, want no plan", got)
+	}
+}

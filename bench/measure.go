@@ -38,6 +38,7 @@ type row struct {
 type report struct {
 	cfg          config
 	started      time.Time
+	loadStart    string // 1-minute load average when the run began
 	loadTime     time.Duration
 	rows         []*row
 	rowguardIdle int64 // kB
@@ -51,7 +52,7 @@ type report struct {
 // measure runs every query against rowguard (user and admin), pgbench and
 // PostGraphile.
 func (e *environment) measure(ctx context.Context) (*report, error) {
-	rep := &report{cfg: e.cfg, started: time.Now(), loadTime: e.loadTime}
+	rep := &report{cfg: e.cfg, started: time.Now(), loadTime: e.loadTime, loadStart: loadAverage()}
 	for _, q := range queries(e.cfg.data) {
 		if e.cfg.only == "" || slices.Contains(strings.Split(e.cfg.only, ","), q.Name) {
 			rep.rows = append(rep.rows, &row{q: q})

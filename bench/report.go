@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,7 +29,8 @@ func (r *report) markdown() string {
 		c.data.Users, c.data.Orgs, c.data.Memberships, c.data.Articles, r.loadTime.Round(time.Millisecond))
 	fmt.Fprintf(&b, "Each run: %s, %d connections, %d threads (wrk on loopback; pgbench -M prepared, one pipeline per transaction); every server's pool: %d connections. ",
 		c.duration, c.conns, c.threads, c.conns)
-	fmt.Fprintf(&b, "Machine: %d CPUs, %s/%s. The user is user 1 with a JWT; admin uses the admin secret.\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "Machine: %d CPUs, %s/%s; load average (1 min) %s at the start, %s at the end: other work on the machine skews every number. The user is user 1 with a JWT; admin uses the admin secret.\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, loadAverage())
 
 	b.WriteString("| query | server | req/s | p50 | p99 | RSS under load | server CPU per request |\n|---|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.rows {
@@ -94,8 +98,16 @@ func (r *report) markdown() string {
 	if len(misses) > 0 {
 		b.WriteString("\n## Plans of the missed targets\n\nEach statement as rowguard sent it, run with the same role and settings under EXPLAIN (ANALYZE, BUFFERS) after the load runs:\n")
 		for _, row := range misses {
-			fmt.Fprintf(&b, "\n### %s as the user\n\n```\n%s```\n", row.q.Name, row.explainUser)
-			fmt.Fprintf(&b, "\n### %s as admin\n\n```\n%s```\n", row.q.Name, row.explainAdmin)
+			fmt.Fprintf(&b, "\n### %s\n\n", row.q.Name)
+			fmt.Fprintf(&b, "The user's statement: %s; the admin's: %s.", planSummary(row.explainUser), planSummary(row.explainAdmin))
+			if row.user.ok() && row.pgbench.ok() && row.user.res.CPUPerReq > 0 {
+				fmt.Fprintf(&b, " rowguard's process spent %.3f ms of CPU per request (HTTP, JWT, JSON) on cores it shares with wrk and PostgreSQL;"+
+					" pgbench's p50 for the same transaction was %s, rowguard's %s.",
+					float64(row.user.res.CPUPerReq)/1e6, ms(row.pgbench.res.P50), ms(row.user.res.P50))
+			}
+			b.WriteString(" See bench/README.md, \"Reading a miss\", for what fixes each kind.\n")
+			fmt.Fprintf(&b, "\n#### %s as the user\n\n```\n%s```\n", row.q.Name, row.explainUser)
+			fmt.Fprintf(&b, "\n#### %s as admin\n\n```\n%s```\n", row.q.Name, row.explainAdmin)
 		}
 	}
 	return b.String()
@@ -159,4 +171,49 @@ func cell(s string) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+var (
+	planExecution = regexp.MustCompile(`Execution Time: ([0-9.]+) ms`)
+	planBuffers   = regexp.MustCompile(`Buffers: shared hit=(\d+)(?: read=(\d+))?`)
+	planRemoved   = regexp.MustCompile(`Rows Removed by Filter: (\d+)`)
+)
+
+// planSummary states an EXPLAIN ANALYZE's execution time, the pages its
+// top node touched, and the most rows one filter discarded.
+func planSummary(plan string) string {
+	m := planExecution.FindStringSubmatch(plan)
+	if m == nil {
+		return "no plan"
+	}
+	out := m[1] + " ms execution"
+	if bm := planBuffers.FindStringSubmatch(plan); bm != nil {
+		pages, _ := strconv.Atoi(bm[1])
+		if bm[2] != "" {
+			read, _ := strconv.Atoi(bm[2])
+			pages += read
+		}
+		out += fmt.Sprintf(", %d pages", pages)
+	}
+	most := 0
+	for _, rm := range planRemoved.FindAllStringSubmatch(plan, -1) {
+		n, _ := strconv.Atoi(rm[1])
+		most = max(most, n)
+	}
+	if most > 0 {
+		out += fmt.Sprintf(", up to %d rows removed by one filter (per loop)", most)
+	}
+	return out
+}
+
+// loadAverage reads the 1-minute load average from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
