@@ -146,7 +146,11 @@ func run(ctx context.Context, c config) error {
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
 	}
-	file := filepath.Join(c.out, time.Now().Format("2006-01-02")+".md")
+	name := time.Now().Format("2006-01-02")
+	if c.scale {
+		name += "-scale" // so a day's default run and --scale run both stay
+	}
+	file := filepath.Join(c.out, name+".md")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return err
 	}
