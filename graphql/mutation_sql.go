@@ -85,6 +85,11 @@ func (w *sqlWriter) insert(m *mutation) string {
 	b.WriteString("INSERT INTO " + compiler.QuoteTable(m.t.info.Name()) + " AS " + mutationAlias)
 	cols := m.columns
 	switch {
+	case len(m.rows) == 0:
+		// objects: [] inserts nothing; the statement still checks the
+		// role's privilege and answers with zero rows.
+		c := m.t.insertCols[0]
+		b.WriteString(" (" + compiler.QuoteIdent(c.Name) + ") SELECT NULL::" + castType(c) + " WHERE false")
 	case len(cols) == 0 && len(m.rows) == 1:
 		b.WriteString(" DEFAULT VALUES")
 	case len(cols) == 0:

@@ -99,6 +99,12 @@ func TestBlogInsert(t *testing.T) {
 			want:      `{"data":{"insert_article_one":{"__typename":"article","id":7,"user_id":3,"title":"n3"}}}`,
 		},
 		{
+			name:    "an empty list of objects inserts nothing",
+			query:   `mutation { insert_article(objects: []) { affected_rows returning { id } } }`,
+			headers: []string{user, alice},
+			want:    `{"data":{"insert_article":{"affected_rows":0,"returning":[]}}}`,
+		},
+		{
 			name:    "a missing session variable for a preset",
 			query:   `mutation { insert_article_one(object: {title: "n4"}) { id } }`,
 			headers: []string{user},
@@ -189,6 +195,19 @@ func TestBlogUpdateDelete(t *testing.T) {
 			query:   `mutation { update_article(where: {id: {_in: [1, 2, 3]}}, _set: {title: "x"}) { affected_rows returning { id title } } }`,
 			headers: []string{user, alice},
 			want:    `{"data":{"update_article":{"affected_rows":2,"returning":[{"id":1,"title":"x"},{"id":2,"title":"x"}]}}}`,
+		},
+		{
+			name:    "an update needs the session variables of the update filter",
+			query:   `mutation { update_article(where: {}, _set: {title: "x"}) { affected_rows } }`,
+			headers: []string{user},
+			want:    `{"errors":[{"extensions":{"path":"$","code":"not-found"},"message":"missing session variable: \"x-hasura-user-id\""}]}`,
+		},
+		{
+			name:      "update_many with variables; an empty list of updates",
+			query:     `mutation M($u: [article_updates!]!) { a: update_article_many(updates: $u) { affected_rows } b: update_article_many(updates: []) { affected_rows } }`,
+			variables: `{"u": [{"where": {"id": {"_eq": 3}}, "_set": {"title": "nope"}}, {"where": {"id": {"_eq": 4}}, "_set": {"content": "new"}}]}`,
+			headers:   []string{user, carol},
+			want:      `{"data":{"a":[{"affected_rows":0},{"affected_rows":1}],"b":[]}}`,
 		},
 		{
 			name:    "update_by_pk of a row the role may not update is null",
