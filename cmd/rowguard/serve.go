@@ -20,7 +20,9 @@ import (
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/graphql/metadataapi"
 	"github.com/rowguard/rowguard/migrations"
+	"github.com/rowguard/rowguard/rls"
 )
 
 // version is what GET /v1/version reports; set it with
@@ -43,6 +45,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	unauthRole := fs.String("unauthorized-role", os.Getenv("HASURA_GRAPHQL_UNAUTHORIZED_ROLE"), "role of requests without credentials")
 	hook := fs.String("auth-hook", os.Getenv("HASURA_GRAPHQL_AUTH_HOOK"), "authentication webhook URL")
 	hookMode := fs.String("auth-hook-mode", envOr("HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET"), "authentication webhook mode: GET or POST")
+	ddlURL := fs.String("metadata-api-database-url", os.Getenv("ROWGUARD_METADATA_API_DATABASE_URL"), "connection URL of a role that may change the schema (the owner or a superuser); when set, serve Hasura's metadata API (/v1/query, /v1/metadata, /v2/query) to admin requests")
+	definer := fs.String("definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions (as installed)")
+	loginRole := fs.String("login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "login role the metadata API's installs grant the API roles to (default: the login role of --database-url)")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -100,12 +105,34 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
+	var handler http.Handler = srv
+	if *ddlURL != "" {
+		ddlPool, err := pgxpool.New(ctx, *ddlURL)
+		if err != nil {
+			return fmt.Errorf("connect (metadata API): %w", err)
+		}
+		defer ddlPool.Close()
+		login := *loginRole
+		if login == "" {
+			login = pool.Config().ConnConfig.User
+		}
+		api, err := metadataapi.New(ctx, metadataapi.Config{
+			Server: srv, Pool: ddlPool, Auth: authn, Log: log,
+			Compile: compiler.Options{RolePrefix: *rolePrefix},
+			RLS:     rls.Options{DefinerRole: *definer, LoginRole: login},
+		})
+		if err != nil {
+			return err
+		}
+		handler = api
+	}
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
-	return serveHTTP(ctx, ln, srv, stdout)
+	return serveHTTP(ctx, ln, handler, stdout)
 }
 
 // serveHTTP serves h on ln until ctx ends, then lets requests under way

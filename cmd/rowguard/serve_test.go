@@ -372,3 +372,15 @@ func TestServeLoginCheck(t *testing.T) {
 		t.Errorf("anonymous through the login role sees %v, want [1 3]", got)
 	}
 }
+
+// TestServeMetadataAPI: the metadata API manages its own metadata; over
+// policies installed from a metadata directory serve refuses to start it,
+// rather than let two sources of truth diverge.
+func TestServeMetadataAPI(t *testing.T) {
+	superuser, login, prefix := blogDatabaseWithLogin(t)
+	err := runServe(context.Background(), []string{"--database-url", login, "--role-prefix", prefix, "--admin-secret", "s3cret",
+		"--definer-role", prefix + "definer", "--metadata-api-database-url", superuser, "--port", "0"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "load it with replace_metadata") {
+		t.Errorf("metadata API over a migrated directory: %v", err)
+	}
+}
