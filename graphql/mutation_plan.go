@@ -244,6 +244,9 @@ func (p *planner) onConflict(t *mutTable, v any, at string) (*onConflict, *Error
 		if item == nil {
 			continue
 		}
+		if scalarText(item) == placeholderColumn && len(t.updateCols) == 0 {
+			return nil, validationf(at, "erroneous column name")
+		}
 		col := t.updateByName[scalarText(item)]
 		if col == nil {
 			return nil, validationf(at+".update_columns", "unexpected value %q for enum: '%s_update_column'", scalarText(item), t.name)

@@ -101,9 +101,14 @@ func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) 
 		if rs.admin {
 			t.canInsert, t.canUpdate, t.canDel = true, true, true
 		} else {
-			t.ins = info.Permission(rs.role, policies.Insert)
-			t.upd = info.Permission(rs.role, policies.Update)
-			t.del = info.Permission(rs.role, policies.Delete)
+			perm := func(op policies.Op) *compiler.Permission {
+				p := info.Permission(rs.role, op)
+				if p != nil && p.BackendOnly && !rs.backend {
+					return nil
+				}
+				return p
+			}
+			t.ins, t.upd, t.del = perm(policies.Insert), perm(policies.Update), perm(policies.Delete)
 			t.canInsert, t.canUpdate, t.canDel = t.ins != nil, t.upd != nil, t.del != nil
 		}
 		if t.canInsert {
@@ -134,7 +139,7 @@ func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) 
 		t.hasJSONB = len(t.jsonbUpdate) > 0
 		// An upsert updates the conflicting row, so Hasura asks for an
 		// update permission.
-		t.upsert = t.canInsert && len(t.constraints) > 0 && len(t.updateCols) > 0 && (rs.admin || t.upd != nil)
+		t.upsert = t.canInsert && len(t.constraints) > 0 && (rs.admin || t.upd != nil)
 		out = append(out, t)
 	}
 	return out
@@ -278,6 +283,10 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 		for _, c := range t.updateCols {
 			pr("  %s\n  %s\n", describe("column name"), c.Name)
 		}
+		if len(t.updateCols) == 0 {
+			// An enum needs a value; Hasura's is this one.
+			pr("  %s\n  %s\n", describe("placeholder (do not use)"), placeholderColumn)
+		}
 		pr("}\n\n")
 		pr("%s\ninput %s_on_conflict {\n  constraint: %s_constraint!\n  update_columns: [%s_update_column!]! = []\n",
 			describe(fmt.Sprintf("on_conflict condition type for table %q", q)), name, name, name)
@@ -307,5 +316,9 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	pr("input %s_updates {%s\n  %s\n  where: %s_bool_exp!\n}\n\n", name, strings.ReplaceAll(b.updateOps(t), "\n    ", "\n  "), describe("filter the rows which have to be updated"), name)
 	return w.String()
 }
+
+// placeholderColumn is the only value of <t>_update_column when the role
+// may update no column.
+const placeholderColumn = "_PLACEHOLDER"
 
 func gqlTypeNonNull(c *compiler.Column) string { return scalarFor(c.Type) + "!" }

@@ -273,7 +273,9 @@ INSERT INTO doc (owner_id, title, data) VALUES (1, 'one', '{"a": 1, "list": [1, 
 `
 
 // docMetadata: editor writes and reads its own docs but never reads
-// secret; writer may only insert, without any select permission.
+// secret; writer may only insert, without any select permission;
+// restricted may insert and update no column; importer may insert only
+// through backend_only requests.
 const docMetadata = `
 version: 2
 tables:
@@ -287,12 +289,29 @@ tables:
     permission:
       check: {}
       columns: [owner_id, title]
+  - role: restricted
+    permission:
+      check: {owner_id: {_eq: X-Hasura-User-Id}}
+      columns: [owner_id, title]
+  - role: importer
+    permission:
+      check: {}
+      columns: [owner_id, title]
+      backend_only: true
   select_permissions:
   - role: editor
     permission:
       columns: [id, owner_id, title, data, version]
       filter: {owner_id: {_eq: X-Hasura-User-Id}}
+  - role: restricted
+    permission:
+      columns: [id, title]
+      filter: {owner_id: {_eq: X-Hasura-User-Id}}
   update_permissions:
+  - role: restricted
+    permission:
+      columns: []
+      filter: {owner_id: {_eq: X-Hasura-User-Id}}
   - role: editor
     permission:
       columns: [title, data, version]
@@ -381,10 +400,40 @@ func TestDocMutations(t *testing.T) {
 			want:    `{"data":{"insert_doc":{"affected_rows":0}}}`,
 		},
 		{
-			// The refused insert above drew id 4 from the sequence.
+			name:    "a role that may update no column gets on_conflict with a placeholder column",
+			query:   `{ __type(name: "doc_update_column") { enumValues { name } } }`,
+			headers: []string{"X-Hasura-Role: restricted", "X-Hasura-User-Id: 1"},
+			want:    `{"data":{"__type":{"enumValues":[{"name":"_PLACEHOLDER"}]}}}`,
+		},
+		{
+			name:    "which it cannot use",
+			query:   `mutation { insert_doc(objects: [{owner_id: 1, title: "one"}], on_conflict: {constraint: doc_title_key, update_columns: [_PLACEHOLDER]}) { affected_rows } }`,
+			headers: []string{"X-Hasura-Role: restricted", "X-Hasura-User-Id: 1"},
+			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.insert_doc.args.on_conflict","code":"validation-failed"},"message":"erroneous column name"}]}`,
+		},
+		{
+			name:    "an upsert that updates nothing",
+			query:   `mutation { insert_doc(objects: [{owner_id: 1, title: "one"}], on_conflict: {constraint: doc_title_key, update_columns: []}) { affected_rows } }`,
+			headers: []string{"X-Hasura-Role: restricted", "X-Hasura-User-Id: 1"},
+			want:    `{"data":{"insert_doc":{"affected_rows":0}}}`,
+		},
+		{
+			name:    "a backend_only insert is hidden from ordinary requests",
+			query:   `mutation { insert_doc(objects: [{owner_id: 3, title: "imported"}]) { affected_rows } }`,
+			headers: []string{"X-Hasura-Role: importer"},
+			want:    `{"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"no mutations exist"}]}`,
+		},
+		{
+			name:    "and served to backend requests",
+			query:   `mutation { insert_doc(objects: [{owner_id: 3, title: "imported"}]) { affected_rows } }`,
+			headers: []string{"X-Hasura-Role: importer", "X-Hasura-Use-Backend-Only-Permissions: true"},
+			want:    `{"data":{"insert_doc":{"affected_rows":1}}}`,
+		},
+		{
+			// Without ids: refused inserts and upserts draw from the sequence.
 			name:  "the rows as the admin sees them",
-			query: `{ doc(order_by: {id: asc}) { id owner_id title secret data version } }`,
-			want:  `{"data":{"doc":[{"id":1,"owner_id":1,"title":"one","secret":null,"data":{"new":1},"version":2},{"id":2,"owner_id":2,"title":"two","secret":null,"data":{},"version":0},{"id":3,"owner_id":1,"title":"s","secret":"x","data":{},"version":0},{"id":5,"owner_id":2,"title":"w1","secret":null,"data":{},"version":0},{"id":6,"owner_id":2,"title":"w2","secret":null,"data":{},"version":0}]}}`,
+			query: `{ doc(order_by: {id: asc}) { owner_id title secret data version } }`,
+			want:  `{"data":{"doc":[{"owner_id":1,"title":"one","secret":null,"data":{"new":1},"version":2},{"owner_id":2,"title":"two","secret":null,"data":{},"version":0},{"owner_id":1,"title":"s","secret":"x","data":{},"version":0},{"owner_id":2,"title":"w1","secret":null,"data":{},"version":0},{"owner_id":2,"title":"w2","secret":null,"data":{},"version":0},{"owner_id":3,"title":"imported","secret":null,"data":{},"version":0}]}}`,
 		},
 	})
 }

@@ -117,15 +117,19 @@ type roleSchema struct {
 	// mutations maps mutation_root field names to their meaning; nil when
 	// the role has no mutation_root.
 	mutations map[string]*mutationField
+	backend   bool // backend_only permissions are published
 }
 
 // buildSchema builds the schema of role (AdminRole for the admin) from prog;
-// cons names the constraints an upsert may target.
-func buildSchema(prog *compiler.Program, role string, cons constraintSet) (*roleSchema, error) {
+// cons names the constraints an upsert may target. backend publishes the
+// role's backend_only mutations, which Hasura shows only to requests that
+// ask for them with the admin secret.
+func buildSchema(prog *compiler.Program, role string, cons constraintSet, backend bool) (*roleSchema, error) {
 	rs := &roleSchema{
-		role:  role,
-		admin: role == AdminRole,
-		roots: map[string]*rootField{},
+		role:    role,
+		backend: backend,
+		admin:   role == AdminRole,
+		roots:   map[string]*rootField{},
 	}
 	if r := prog.Role(role); r != nil && !rs.admin {
 		rs.pgRole = r.PGName

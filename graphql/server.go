@@ -73,8 +73,12 @@ type Server struct {
 // state is everything derived from one Program; SetProgram replaces it
 // whole, so a request sees one consistent version.
 type state struct {
-	prog     *compiler.Program
-	schemas  map[string]*roleSchema
+	prog    *compiler.Program
+	schemas map[string]*roleSchema
+	// backend holds, for roles with backend_only permissions, the schema
+	// of requests that use them (admin secret and
+	// x-hasura-use-backend-only-permissions: true).
+	backend  map[string]*roleSchema
 	empty    *roleSchema // for roles without any permission
 	settings []setting
 	cache    *planCache
@@ -125,6 +129,7 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	st := &state{
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
+		backend:  map[string]*roleSchema{},
 		settings: programSettings(prog),
 		cache:    newPlanCache(s.cfg.PlanCacheSize),
 	}
@@ -133,19 +138,37 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 		roles = append(roles, r.Name)
 	}
 	for _, role := range roles {
-		rs, err := buildSchema(prog, role, cons)
+		rs, err := buildSchema(prog, role, cons, false)
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
 		}
 		st.schemas[role] = rs
+		if hasBackendOnly(prog, role) {
+			if rs, err = buildSchema(prog, role, cons, true); err != nil {
+				return fmt.Errorf("graphql: %w", err)
+			}
+			st.backend[role] = rs
+		}
 	}
-	empty, err := buildSchema(prog, "", cons)
+	empty, err := buildSchema(prog, "", cons, false)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
 	st.empty = empty
 	s.state.Store(st)
 	return nil
+}
+
+// hasBackendOnly reports whether role has a backend_only permission.
+func hasBackendOnly(prog *compiler.Program, role string) bool {
+	for _, t := range prog.Tables {
+		for _, p := range t.Permissions {
+			if p.BackendOnly && p.Role != nil && p.Role.Name == role {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loadConstraints reads the names of every primary key and unique
@@ -233,6 +256,9 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	}
 	rs := st.schemaFor(role)
 	key := cacheKey(role, req.Query, req.OperationName)
+	if b := st.backend[role]; b != nil && sess.BackendOnly {
+		rs, key = b, cacheKey(role+"\x00backend", req.Query, req.OperationName)
+	}
 	prep := st.cache.get(key)
 	if prep == nil {
 		doc, op, err := parseOperation(rs, req.Query, req.OperationName)
