@@ -53,5 +53,10 @@
 // applies the update or delete filter alone; an upsert skips a conflicting
 // row the update filter refuses only when that filter reads the row
 // itself (a filter through relationships fails the statement instead);
-// nested inserts through relationships are not supported yet.
+// an upsert that meets a conflicting row needs the role's select policy
+// to show that row (PostgreSQL checks it) and select privilege on the
+// columns the update filter reads; nested inserts through relationships
+// are not supported yet. backend_only insert, update and delete
+// permissions publish their fields only to requests that use them (a
+// second schema for such roles), as Hasura does.
 package graphql
