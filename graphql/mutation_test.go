@@ -370,6 +370,18 @@ func TestDocMutations(t *testing.T) {
 			want:    `{"data":{"a":{"returning":[{"data":{"a":1,"b":2,"list":[1,2,3]},"version":2}]},"b":{"data":{"b":2,"list":[1,2,3]}},"c":{"data":{"b":2,"list":[2,3]}},"d":{"data":{"b":2,"p":true,"list":[2,3]}}}}`,
 		},
 		{
+			name:    "_delete_elem; the second update sees the first",
+			query:   `mutation { a: update_doc_by_pk(pk_columns: {id: 1}, _set: {data: [1, 2, 3]}) { data } b: update_doc_by_pk(pk_columns: {id: 1}, _delete_elem: {data: -1}) { data } }`,
+			headers: editor,
+			want:    `{"data":{"a":{"data":[1,2,3]},"b":{"data":[1,2]}}}`,
+		},
+		{
+			name:    "an operator PostgreSQL refuses is a data-exception",
+			query:   `mutation { update_doc_by_pk(pk_columns: {id: 3}, _delete_elem: {data: 0}) { data } }`,
+			headers: editor,
+			want:    `{"errors":[{"extensions":{"path":"$","code":"data-exception"},"message":"cannot delete from object using integer index"}]}`,
+		},
+		{
 			name:    "an update the check refuses is a permission-error",
 			query:   `mutation { update_doc(where: {id: {_eq: 1}}, _set: {version: 10}) { affected_rows } }`,
 			headers: editor,
