@@ -37,6 +37,12 @@ type mutation struct {
 	where compiler.Expr // the request's where (nil: every row)
 	pk    []pkValue
 
+	// nested inserts: a step (mutInsertStep), or the final statement
+	// (mutInsertFinal) with the settings of its top-level rows (keys) and
+	// of every row (allKeys).
+	step          *insertStep
+	keys, allKeys []string
+
 	// one answers with the row object (or null) instead of a
 	// <t>_mutation_response.
 	one    bool
@@ -84,9 +90,7 @@ func newMutationPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDe
 		var err *Error
 		switch f.kind {
 		case mutInsert, mutInsertOne:
-			var m *mutation
-			m, err = p.insert(f, c, path)
-			r.muts = []*mutation{m}
+			r.muts, err = p.insert(f, c, path)
 		case mutUpdate, mutUpdateByPK:
 			var m *mutation
 			m, err = p.update(f, c, c.field.Arguments, path)
@@ -112,6 +116,12 @@ func newMutationPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDe
 		for _, m := range r.muts {
 			perms := []*compiler.Permission{m.t.upd}
 			switch {
+			case m.kind == mutInsertFinal:
+				perms = nil // its steps read the permissions
+			case m.kind == mutInsertStep && m.step.conflict != nil:
+				perms = []*compiler.Permission{m.t.ins, m.t.upd}
+			case m.kind == mutInsertStep:
+				perms = []*compiler.Permission{m.t.ins}
 			case m.kind == mutInsert && m.conflict != nil:
 				perms = []*compiler.Permission{m.t.ins, m.t.upd}
 			case m.kind == mutInsert:
@@ -174,7 +184,9 @@ func (p *planner) mutationOutput(m *mutation, c *collected, path string) *Error 
 	return nil
 }
 
-func (p *planner) insert(f *mutationField, c *collected, path string) (*mutation, *Error) {
+// insert plans insert_<t> and insert_<t>_one: one statement, or the
+// steps of a nested insert and the statement that answers.
+func (p *planner) insert(f *mutationField, c *collected, path string) ([]*mutation, *Error) {
 	t := f.t
 	m := &mutation{kind: mutInsert, t: t, one: f.kind == mutInsertOne, errPath: path + ".args.objects"}
 	var objs []any
@@ -183,6 +195,19 @@ func (p *planner) insert(f *mutationField, c *collected, path string) (*mutation
 		objs = []any{p.arg(c.field, "object")}
 	} else {
 		objs = asList(p.arg(c.field, "objects"))
+	}
+	if oc := p.arg(c.field, "on_conflict"); oc != nil {
+		conflict, err := p.onConflict(t, oc, path+".args.on_conflict")
+		if err != nil {
+			return nil, err
+		}
+		m.conflict = conflict
+	}
+	if hasNested(t, objs) {
+		if err := p.mutationOutput(m, c, path); err != nil {
+			return nil, err
+		}
+		return p.nestedInsertPlan(m, objs, m.conflict)
 	}
 	used := map[*compiler.Column]bool{}
 	var given []map[*compiler.Column]cell
@@ -217,14 +242,7 @@ func (p *planner) insert(f *mutationField, c *collected, path string) (*mutation
 		}
 		m.rows = append(m.rows, cells)
 	}
-	if oc := p.arg(c.field, "on_conflict"); oc != nil {
-		conflict, err := p.onConflict(t, oc, path+".args.on_conflict")
-		if err != nil {
-			return nil, err
-		}
-		m.conflict = conflict
-	}
-	return m, p.mutationOutput(m, c, path)
+	return []*mutation{m}, p.mutationOutput(m, c, path)
 }
 
 func (p *planner) onConflict(t *mutTable, v any, at string) (*onConflict, *Error) {

@@ -36,6 +36,15 @@ type mutTable struct {
 	numericUpdate                []*compiler.Column
 	jsonbUpdate                  []*compiler.Column
 	upsert                       bool // on_conflict is offered
+	// insertRels are the relationships whose rows an insert may insert
+	// with its own (nested inserts), by name.
+	insertRels map[string]*insertRel
+}
+
+// insertRel is a relationship of a nested insert.
+type insertRel struct {
+	rel    *compiler.Relationship
+	remote *mutTable
 }
 
 // mutKind tells what a mutation_root field does.
@@ -49,6 +58,9 @@ const (
 	mutUpdateMany
 	mutDelete
 	mutDeleteByPK
+	// The statements of a nested insert: one row each, then the answer.
+	mutInsertStep
+	mutInsertFinal
 )
 
 type mutationField struct {
@@ -142,7 +154,52 @@ func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) 
 		t.upsert = t.canInsert && len(t.constraints) > 0 && (rs.admin || t.upd != nil)
 		out = append(out, t)
 	}
+	nestedInserts(out)
 	return out
+}
+
+// nestedInserts finds, for each table the role may insert into, the
+// relationships whose rows it may insert in the same request. An object
+// relationship's row is inserted first and its columns fill the row's own
+// join columns; an array relationship's rows are inserted after the row
+// and take its join columns. So the role must be able to write the columns
+// being filled and to read back (select) the columns filling them.
+func nestedInserts(tables []*mutTable) {
+	byInfo := map[*compiler.TableInfo]*mutTable{}
+	for _, t := range tables {
+		byInfo[t.info] = t
+	}
+	for _, t := range tables {
+		if !t.canInsert {
+			continue
+		}
+		for _, rel := range t.info.Relationships {
+			var remote *mutTable
+			for info, m := range byInfo {
+				if info.Table == rel.Remote {
+					remote = m
+				}
+			}
+			if remote == nil || !remote.canInsert || !validName(rel.Name) || t.insertByName[rel.Name] != nil {
+				continue
+			}
+			ok := len(rel.Mapping) > 0
+			for _, m := range rel.Mapping {
+				if rel.Kind == policies.ObjectRel {
+					ok = ok && t.insertByName[m.Local.Name] != nil && remote.view != nil && remote.view.column(m.Remote.Name) != nil
+				} else {
+					ok = ok && remote.insertByName[m.Remote.Name] != nil && t.view != nil && t.view.column(m.Local.Name) != nil
+				}
+			}
+			if !ok {
+				continue
+			}
+			if t.insertRels == nil {
+				t.insertRels = map[string]*insertRel{}
+			}
+			t.insertRels[rel.Name] = &insertRel{rel: rel, remote: remote}
+		}
+	}
 }
 
 func byName(cols []*compiler.Column) map[string]*compiler.Column {
@@ -267,7 +324,34 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	pr("}\n\n")
 
 	if t.canInsert {
-		inputObject("insert_input", fmt.Sprintf("input type for inserting data into table %q", q), t.insertCols, nullable)
+		pr("%s\ninput %s_insert_input {\n", describe(fmt.Sprintf("input type for inserting data into table %q", q)), name)
+		for _, c := range t.insertCols {
+			b.scalars[scalarFor(c.Type)] = true
+			pr("  %s: %s\n", c.Name, scalarFor(c.Type))
+		}
+		var rels []string
+		for n := range t.insertRels {
+			rels = append(rels, n)
+		}
+		sort.Strings(rels)
+		for _, n := range rels {
+			r := t.insertRels[n]
+			suffix := "arr_rel_insert_input"
+			if r.rel.Kind == policies.ObjectRel {
+				suffix = "obj_rel_insert_input"
+			}
+			pr("  %s: %s_%s\n", n, r.remote.name, suffix)
+		}
+		pr("}\n\n")
+		// The input types of nested inserts into this table.
+		conflict := ""
+		if t.upsert {
+			conflict = fmt.Sprintf("\n  %s\n  on_conflict: %s_on_conflict", describe("upsert condition"), name)
+		}
+		pr("%s\ninput %s_arr_rel_insert_input {\n  data: [%s_insert_input!]!%s\n}\n\n",
+			describe(fmt.Sprintf("input type for inserting array relation for remote table %q", q)), name, name, conflict)
+		pr("%s\ninput %s_obj_rel_insert_input {\n  data: %s_insert_input!%s\n}\n\n",
+			describe(fmt.Sprintf("input type for inserting object relation for remote table %q", q)), name, name, conflict)
 	}
 	if t.upsert {
 		pr("%s\nenum %s_constraint {\n", describe(fmt.Sprintf("unique or primary key constraints on table %q", q)), name)

@@ -23,6 +23,20 @@ const (
 // a mutation without returning never needs the select permission.
 func renderMutation(m *mutation) *statement {
 	w := &sqlWriter{}
+	var sql string
+	switch m.kind {
+	case mutInsertStep:
+		sql = w.insertStepSQL(m.step)
+	case mutInsertFinal:
+		sql = w.insertFinalSQL(m)
+	}
+	if sql != "" {
+		st := &statement{sql: sql}
+		for _, v := range w.params {
+			st.params = append(st.params, v.(string))
+		}
+		return st
+	}
 	var dml string
 	switch m.kind {
 	case mutInsert:
@@ -122,7 +136,15 @@ func (w *sqlWriter) insert(m *mutation) string {
 			b.WriteString("(" + strings.Join(vals, ", ") + ")")
 		}
 	}
-	if oc := m.conflict; oc != nil {
+	b.WriteString(w.conflictClause(m.t, m.conflict))
+	return b.String()
+}
+
+// conflictClause renders the ON CONFLICT clause of an insert into t, or
+// "" when oc is nil.
+func (w *sqlWriter) conflictClause(t *mutTable, oc *onConflict) string {
+	var b strings.Builder
+	if oc != nil {
 		b.WriteString(" ON CONFLICT ON CONSTRAINT " + compiler.QuoteIdent(oc.constraint.name))
 		if len(oc.update) == 0 {
 			b.WriteString(" DO NOTHING")
@@ -145,7 +167,7 @@ func (w *sqlWriter) insert(m *mutation) string {
 		// the WHERE makes the row skipped, as in Hasura, where the filter
 		// reads only the row itself (a rule through other tables is left
 		// to the policy).
-		if upd := m.t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) {
+		if upd := t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) {
 			r := &compiler.Renderer{}
 			if e := r.Expr(upd.Filter, mutationAlias); e != "true" {
 				conds = append(conds, "("+e+")")

@@ -53,12 +53,12 @@ func TestBlogMutationSchema(t *testing.T) {
 			name:    "the preset column user_id is not in the user's insert input",
 			query:   `{ i: __type(name: "article_insert_input") { inputFields { name } } s: __type(name: "article_set_input") { inputFields { name } } }`,
 			headers: []string{user, alice},
-			want:    `{"data":{"i":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"},{"name":"organization_id"}]},"s":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"}]}}}`,
+			want:    `{"data":{"i":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"},{"name":"organization_id"},{"name":"tags"}]},"s":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"}]}}}`,
 		},
 		{
 			name:  "the admin may set every column",
 			query: `{ __type(name: "article_insert_input") { inputFields { name } } }`,
-			want:  `{"data":{"__type":{"inputFields":[{"name":"id"},{"name":"title"},{"name":"content"},{"name":"published"},{"name":"user_id"},{"name":"creator_id"},{"name":"organization_id"},{"name":"created_at"}]}}}`,
+			want:  `{"data":{"__type":{"inputFields":[{"name":"id"},{"name":"title"},{"name":"content"},{"name":"published"},{"name":"user_id"},{"name":"creator_id"},{"name":"organization_id"},{"name":"created_at"},{"name":"author"},{"name":"organization"},{"name":"tags"}]}}}`,
 		},
 		{
 			name:    "a column the role may not insert fails validation",
@@ -254,6 +254,62 @@ func TestBlogUpdateDelete(t *testing.T) {
 			name:  "the remaining articles",
 			query: `{ article(order_by: {id: asc}) { id } }`,
 			want:  `{"data":{"article":[{"id":3},{"id":4}]}}`,
+		},
+	})
+}
+
+func TestBlogNestedInsert(t *testing.T) {
+	b := newBlog(t)
+	runSteps(t, b, []step{
+		{
+			// article_tag's insert columns are article_id and tag_id, and
+			// the user may read article.id: tags is offered. The user may
+			// not insert authors or organizations.
+			name:    "the user's insert input offers the relationships it may insert through",
+			query:   `{ __type(name: "article_insert_input") { inputFields { name } } }`,
+			headers: []string{user, alice},
+			want:    `{"data":{"__type":{"inputFields":[{"name":"title"},{"name":"content"},{"name":"published"},{"name":"organization_id"},{"name":"tags"}]}}}`,
+		},
+		{
+			// article_tag's check reads the article, inserted by an
+			// earlier statement of the same transaction.
+			name:    "an array relationship's rows take the new row's key",
+			query:   `mutation { insert_article_one(object: {title: "nested", tags: {data: [{tag_id: 1}, {tag_id: 2}]}}) { id title tags { tag_id } } }`,
+			headers: []string{user, alice},
+			want:    `{"data":{"insert_article_one":{"id":5,"title":"nested","tags":[{"tag_id":1},{"tag_id":2}]}}}`,
+		},
+		{
+			name:    "affected_rows counts nested rows; returning keeps the objects' order",
+			query:   `mutation { insert_article(objects: [{title: "a1", tags: {data: [{tag_id: 1}]}}, {title: "a2"}]) { affected_rows returning { id title tags { tag_id } } } }`,
+			headers: []string{user, alice},
+			want:    `{"data":{"insert_article":{"affected_rows":3,"returning":[{"id":6,"title":"a1","tags":[{"tag_id":1}]},{"id":7,"title":"a2","tags":[]}]}}}`,
+		},
+		{
+			name:  "object relationships are inserted first, at any depth",
+			query: `mutation { insert_article(objects: [{title: "by new", author: {data: {name: "Dan"}}, tags: {data: [{tag: {data: {name: "newtag"}}}]}}]) { affected_rows returning { title author { id name } tags { tag { name } } } } }`,
+			want:  `{"data":{"insert_article":{"affected_rows":4,"returning":[{"title":"by new","author":{"id":4,"name":"Dan"},"tags":[{"tag":{"name":"newtag"}}]}]}}}`,
+		},
+		{
+			name:  "a nested row with on_conflict",
+			query: `mutation { insert_article_tag_one(object: {article_id: 3, tag: {data: {name: "go"}, on_conflict: {constraint: tag_name_key, update_columns: [name]}}}) { tag { id name } } }`,
+			want:  `{"data":{"insert_article_tag_one":{"tag":{"id":1,"name":"go"}}}}`,
+		},
+		{
+			name:    "a join column the nested insert sets cannot be given too",
+			query:   `mutation { insert_article(objects: [{title: "x", tags: {data: [{article_id: 1, tag_id: 1}]}}]) { affected_rows } }`,
+			headers: []string{user, alice},
+			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.insert_article.args.objects[0].tags.data[0].article_id","code":"validation-failed"},"message":"cannot set column \"article_id\": a nested insert sets it"}]}`,
+		},
+		{
+			name:    "a nested row that fails its check rolls back the whole insert",
+			query:   `mutation { insert_article(objects: [{title: "rolled back", tags: {data: [{tag_id: 1}, {tag_id: 1}]}}]) { affected_rows } }`,
+			headers: []string{user, alice},
+			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.insert_article.args.objects","code":"constraint-violation"},"message":"Uniqueness violation. duplicate key value violates unique constraint \"article_tag_pkey\""}]}`,
+		},
+		{
+			name:  "the articles after the failed insert",
+			query: `{ article_aggregate(where: {title: {_eq: "rolled back"}}) { aggregate { count } } }`,
+			want:  `{"data":{"article_aggregate":{"aggregate":{"count":0}}}}`,
 		},
 	})
 }

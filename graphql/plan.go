@@ -132,6 +132,7 @@ type planner struct {
 	rs     *roleSchema
 	vars   map[string]any
 	tables map[*compiler.Table]bool
+	nsteps int // nested insert steps planned so far, naming their settings
 }
 
 // newPlan plans op for the role, with the request's (coerced) variables.

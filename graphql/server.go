@@ -360,6 +360,9 @@ func response(p *plan, cols [][]byte) []byte {
 			b.WriteByte(']')
 			continue
 		case len(r.muts) > 0:
+			// A nested insert's steps answer row counts the final
+			// statement has already summed up.
+			i += len(r.muts) - 1
 			v = cols[i]
 			i++
 		}
