@@ -40,6 +40,11 @@
 // need the role's select permission, as in Hasura. The policies check what
 // is written: a failed check is a permission-error, a preset's missing
 // session variable a not-found, 23xxx errors a constraint-violation.
+// Inserts may insert rows of object and array relationships with their own
+// ({author: {data: {…}}}, {tags: {data: […]}}) when the role may insert
+// into the related table, write the join columns being filled and read
+// the ones filling them; such an insert runs one statement per row
+// (mutation_nested.go), so a row's check sees the rows inserted before it.
 //
 // Known differences from Hasura: a relationship is published to a role
 // only when the role may read the columns that join it (PostgreSQL checks
@@ -55,8 +60,7 @@
 // itself (a filter through relationships fails the statement instead);
 // an upsert that meets a conflicting row needs the role's select policy
 // to show that row (PostgreSQL checks it) and select privilege on the
-// columns the update filter reads; nested inserts through relationships
-// are not supported yet. backend_only insert, update and delete
+// columns the update filter reads. backend_only insert, update and delete
 // permissions publish their fields only to requests that use them (a
 // second schema for such roles), as Hasura does.
 package graphql
