@@ -26,10 +26,9 @@
 // PostgreSQL role, so row-level security policies and column grants decide
 // what it reads. The schema only publishes what those permit, and the planner
 // applies what PostgreSQL cannot express (row limits, aggregation and
-// root-field visibility). The admin role runs as the server's own login
-// role, which must therefore be able to read every tracked table: a
-// superuser or a role with BYPASSRLS (the tables use FORCE ROW LEVEL
-// SECURITY, so owning them is not enough).
+// root-field visibility). The admin role runs as the NOLOGIN BYPASSRLS role
+// the install creates for it (compiler.Program.AdminPGRole), so the server's
+// login role itself needs no privilege on the tables.
 //
 // Mutations follow Hasura's schema: insert_<t> and insert_<t>_one (with
 // on_conflict when the role may also update), update_<t>, update_<t>_by_pk
