@@ -25,6 +25,9 @@ func newDemoNames(t *testing.T) demoNames {
 		prefix:   pgtest.UniqueName("demo") + "_",
 	}
 	n.definer = n.prefix + "definer"
+	pgtest.DropRolesLater(t, n.prefix)
+	// The demo makes its own database; drop it first (cleanups run
+	// last-first) so the roles hold nothing when they are dropped.
 	server := pgtest.ServerURL(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -37,16 +40,6 @@ func newDemoNames(t *testing.T) demoNames {
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+compiler.QuoteIdent(n.database)+" WITH (FORCE)"); err != nil {
 			t.Errorf("cleanup: %v", err)
-		}
-		rows, _ := conn.Query(ctx, "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", n.prefix)
-		roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-		for _, r := range roles {
-			if _, err := conn.Exec(ctx, "DROP ROLE "+compiler.QuoteIdent(r)); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
 		}
 	})
 	return n

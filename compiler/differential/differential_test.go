@@ -92,10 +92,7 @@ func TestDifferential(t *testing.T) {
 
 	prefix := pgtest.UniqueName("rgd") + "_"
 	definer := pgtest.UniqueName("rgd_definer")
-	server := pgtest.ServerURL(t)
-	// Registered before the database, so it runs after the database is
-	// dropped: the roles then hold no privileges anywhere.
-	t.Cleanup(func() { dropRoles(t, server, prefix, definer) })
+	pgtest.DropRolesLater(t, prefix, definer)
 	conn := pgtest.Connect(t, pgtest.NewDatabase(t))
 	if _, err := conn.Exec(ctx, schemaDDL); err != nil {
 		t.Fatalf("schema: %v", err)
@@ -494,33 +491,6 @@ func (r *run) checkCoverage() {
 }
 
 // dropRoles drops the roles a run created, once its database is gone.
-func dropRoles(t *testing.T, server, prefix, definer string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Errorf("drop roles: %v", err)
-		return
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, "SELECT rolname FROM pg_roles WHERE rolname LIKE $1 OR rolname = $2",
-		strings.ReplaceAll(prefix, "_", `\_`)+"%", definer)
-	if err != nil {
-		t.Errorf("drop roles: %v", err)
-		return
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Errorf("drop roles: %v", err)
-		return
-	}
-	for _, n := range names {
-		if _, err := conn.Exec(ctx, "DROP ROLE "+compiler.QuoteIdent(n)); err != nil {
-			t.Errorf("drop role %s: %v", n, err)
-		}
-	}
-}
-
 func mapString(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

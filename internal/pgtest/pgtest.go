@@ -188,3 +188,36 @@ func withDatabase(server, db string) (string, error) {
 	u.Path, u.RawPath = "/"+db, ""
 	return u.String(), nil
 }
+
+// DropRolesLater drops, when the test ends, every role whose name starts
+// with one of prefixes (as made with UniqueName). Register it before
+// NewDatabase: cleanups run last-first, so the database is gone by then and
+// the roles hold no privileges that would block DROP ROLE.
+func DropRolesLater(tb testing.TB, prefixes ...string) {
+	server := ServerURL(tb)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, server)
+		if err != nil {
+			tb.Errorf("pgtest: drop roles: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(ctx, "SELECT rolname FROM pg_catalog.pg_roles WHERE EXISTS (SELECT FROM unnest($1::text[]) AS p WHERE starts_with(rolname, p)) ORDER BY 1", prefixes)
+		if err != nil {
+			tb.Errorf("pgtest: drop roles: %v", err)
+			return
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			tb.Errorf("pgtest: drop roles: %v", err)
+			return
+		}
+		for _, n := range names {
+			if _, err := conn.Exec(ctx, "DROP ROLE "+pgx.Identifier{n}.Sanitize()); err != nil {
+				tb.Errorf("pgtest: drop role %s: %v", n, err)
+			}
+		}
+	})
+}
