@@ -93,7 +93,7 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 	definer := pgtest.UniqueName("definer")
 	// Registered before the database, so it runs after the database is
 	// dropped: roles are cluster-wide and owned objects block DROP ROLE.
-	roles := dropRolesLater(t)
+	pgtest.DropRolesLater(t, prefix, definer)
 	url := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, url)
 	for i, sql := range sqls {
@@ -108,10 +108,6 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
 	if len(errs) > 0 {
 		t.Fatal(errs)
-	}
-	*roles = append(*roles, definer)
-	for _, r := range prog.Roles {
-		*roles = append(*roles, r.PGName)
 	}
 	ddl := rls.Emit(prog, rls.Options{DefinerRole: definer})
 	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+ddl+"\nCOMMIT;").ReadAll(); err != nil {
@@ -134,29 +130,6 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 	srv := httptest.NewServer(gql)
 	t.Cleanup(srv.Close)
 	return &blog{url: url, conn: conn, pool: pool, srv: srv, gql: gql}
-}
-
-// dropRolesLater drops the roles the returned list names when the test
-// ends.
-func dropRolesLater(t *testing.T) *[]string {
-	server := pgtest.ServerURL(t)
-	roles := new([]string)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, r := range *roles {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
-				t.Logf("drop role %s: %v", r, err)
-			}
-		}
-	})
-	return roles
 }
 
 // post sends a GraphQL request with headers ("Name: value") and returns

@@ -27,13 +27,8 @@ func TestGoldenInstalls(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			prefix := pgtest.UniqueName("g") + "_"
 			opts := Options{DefinerRole: prefix + "definer"}
-			var prog *compiler.Program
 			// Registered before the database, so it runs after the drop.
-			t.Cleanup(func() {
-				if prog != nil {
-					dropRoles(t, prog, opts)
-				}
-			})
+			pgtest.DropRolesLater(t, prefix)
 			_, schema := c.schema(t)
 			conn := pgtest.Connect(t, pgtest.NewDatabase(t))
 			if _, err := conn.Exec(ctx, schema); err != nil {
@@ -51,8 +46,7 @@ func TestGoldenInstalls(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			prog = compiled
-			sql := Emit(prog, opts)
+			sql := Emit(compiled, opts)
 			if _, err := conn.Exec(ctx, sql); err != nil {
 				t.Fatalf("install: %v", err)
 			}
@@ -74,24 +68,6 @@ func TestGoldenInstalls(t *testing.T) {
 	}
 }
 
-// dropRoles removes the test's cluster-wide roles once its database is gone.
-func dropRoles(t *testing.T, prog *compiler.Program, opts Options) {
-	ctx := context.Background()
-	conn := pgtest.Connect(t, pgtest.ServerURL(t))
-	names := []string{opts.definer(), prog.AdminPGRole()}
-	if opts.LoginRole != "" {
-		names = append(names, opts.LoginRole)
-	}
-	for _, r := range prog.Roles {
-		names = append(names, r.PGName)
-	}
-	for _, n := range names {
-		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(n)); err != nil {
-			t.Errorf("drop role %s: %v", n, err)
-		}
-	}
-}
-
 // TestLoginRole installs a case with Options.LoginRole and logs in as that
 // role, an ordinary NOINHERIT login: it reads nothing by itself, sees all
 // rows after SET ROLE to the admin role (despite FORCE ROW LEVEL SECURITY)
@@ -100,12 +76,7 @@ func TestLoginRole(t *testing.T) {
 	ctx := context.Background()
 	prefix := pgtest.UniqueName("login") + "_"
 	opts := Options{DefinerRole: prefix + "definer", LoginRole: prefix + "server"}
-	var prog *compiler.Program
-	t.Cleanup(func() {
-		if prog != nil {
-			dropRoles(t, prog, opts)
-		}
-	})
+	pgtest.DropRolesLater(t, prefix)
 	url := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, url)
 	_, schema := goldenCase{dir: filepath.Join(goldenDir, "op_eq")}.schema(t)
@@ -124,11 +95,10 @@ func TestLoginRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
+	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	prog = compiled
 	if _, err := conn.Exec(ctx, Emit(prog, opts)); err != nil {
 		t.Fatalf("install: %v", err)
 	}
