@@ -10,3 +10,4 @@ scripts/ensure-pgbouncer.sh
 go vet ./...
 go test -count=1 ./... "$@"
 scripts/fuzz.sh
+scripts/vulncheck.sh
