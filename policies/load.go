@@ -611,6 +611,11 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 			p.HasSubscriptionRootFields = true
 		}
 	}
+	if p.Columns == nil && !p.AllColumns && p.Op == Insert {
+		// Hasura reads an insert permission without `columns` as every
+		// column (they predate the key); select and update need the list.
+		p.AllColumns = true
+	}
 	if p.Columns == nil && !p.AllColumns && p.Op != Delete {
 		p.Columns = []string{}
 	}

@@ -205,3 +205,29 @@ func TestSourceRoundTrip(t *testing.T) {
 		t.Errorf("reloaded metadata differs")
 	}
 }
+
+// TestMissingColumns: Hasura reads an insert permission without `columns`
+// as every column, while select and update permissions without it grant
+// none.
+func TestMissingColumns(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "metadata.json")
+	write(t, f, `{"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": [
+	  {"table": {"schema": "public", "name": "t"},
+	   "insert_permissions": [{"role": "user", "permission": {"check": {}}}],
+	   "select_permissions": [{"role": "user", "permission": {"filter": {}}}],
+	   "update_permissions": [{"role": "user", "permission": {"filter": {}}}]}
+	]}]}`)
+	md, err := Load(f)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, p := range md.Tables[0].Permissions {
+		wantAll := p.Op == Insert
+		if p.AllColumns != wantAll || (!wantAll && len(p.Columns) != 0) {
+			t.Errorf("%v permission: AllColumns %v, Columns %v; want AllColumns %v", p.Op, p.AllColumns, p.Columns, wantAll)
+		}
+	}
+	if len(md.Tables[0].Permissions) != 3 {
+		t.Errorf("%d permissions, want 3", len(md.Tables[0].Permissions))
+	}
+}
