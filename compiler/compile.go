@@ -42,6 +42,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 		}
 	}
 	c.inheritedRoles(md)
+	c.hiddenColumns()
 	c.finish()
 	c.errs.Sort()
 	return c.prog, c.errs

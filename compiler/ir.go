@@ -111,6 +111,16 @@ type Permission struct {
 
 	// Columns the role may read or write, in table order.
 	Columns []*Column
+	// HiddenColumns (select only) are columns PostgreSQL must let the role
+	// read although Columns does not list them, in table order: the join
+	// columns of every relationship the role can follow (it has a select
+	// permission on both tables), because PostgreSQL checks column
+	// privileges on a join condition where Hasura publishes a relationship
+	// whatever columns the permissions list; and, for a permission with
+	// allow_aggregations that has no column at all, one key column, because
+	// PostgreSQL lets a role count rows only when it may read some column.
+	// The GraphQL schema publishes none of them.
+	HiddenColumns []*Column
 	// Filter applies to select, update and delete; nil for insert.
 	Filter Expr
 	// Check applies to insert and update; nil for select and delete, and for

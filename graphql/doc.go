@@ -45,9 +45,24 @@
 // the ones filling them; such an insert runs one statement per row
 // (mutation_nested.go), so a row's check sees the rows inserted before it.
 //
-// Known differences from Hasura: a relationship is published to a role
-// only when the role may read the columns that join it (PostgreSQL checks
-// column privileges on the join condition); `_eq: null` and other null
+// Relationships are published as Hasura publishes them: whenever the role
+// may select the remote table, whatever columns the two permissions list.
+// PostgreSQL checks column privileges on a join condition, so the install
+// grants the role SELECT on the join columns of every relationship it can
+// follow (compiler.Permission.HiddenColumns); they stay out of the schema,
+// so a request can neither select them nor filter, sort, aggregate or use
+// distinct_on on them unless the permission lists them. A role's row limit
+// caps the rows of lists and of an aggregate's nodes, not the rows its
+// count, sum … are computed over, as in Hasura. A select permission that
+// lists no column but allows aggregations publishes <t>_aggregate with
+// aggregate { count } only.
+//
+// Known differences from Hasura: from psql or any other SQL client, a role
+// can read the join columns of the relationships it may follow (which the
+// API reveals anyway through the relationship), and a role that may count
+// rows of a table without reading any of its columns can read the table's
+// first key column (PostgreSQL lets a role count rows only when it may read
+// some column); `_eq: null` and other null
 // comparison values are ignored, as Hasura v1 did; the order of keys inside
 // one order_by object given through a variable follows the schema's field
 // order. Mutations: rows a mutation returns must pass the role's select

@@ -96,7 +96,11 @@ func writableColumns(info *compiler.TableInfo, perm *compiler.Permission, admin 
 func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) []*mutTable {
 	views := map[*compiler.TableInfo]*tableView{}
 	for _, v := range rs.views {
-		views[v.info] = v
+		// A mutation's rows are <t> objects: a table without a row type
+		// (no readable column or relationship) counts as not selectable.
+		if v.row {
+			views[v.info] = v
+		}
 	}
 	var out []*mutTable
 	for _, info := range prog.Tables {

@@ -69,9 +69,22 @@ type selection struct {
 	pk       []pkValue
 	order    []orderTerm
 	distinct []*compiler.Column
-	limit    *int
-	offset   *int
-	fields   []*output
+	limit    *int // the request's limit
+	// permLimit is the role's row limit. As in Hasura it caps the rows
+	// listed (a list, or an aggregate's nodes) but not the rows an
+	// aggregate's count, sum … are computed over.
+	permLimit *int
+	offset    *int
+	fields    []*output
+}
+
+// listLimit is the number of rows a list shows: the smaller of the
+// request's limit and the role's.
+func (s *selection) listLimit() *int {
+	if s.permLimit != nil && (s.limit == nil || *s.permLimit < *s.limit) {
+		return s.permLimit
+	}
+	return s.limit
 }
 
 // pkValue is one primary key column's value of a by_pk field, as text.
@@ -254,10 +267,7 @@ func (p *planner) listSelection(kind selKind, v *tableView, rel *compiler.Relati
 		}
 		*a.dst = &n
 	}
-	if v.limit != nil && (sel.limit == nil || *v.limit < *sel.limit) {
-		l := *v.limit
-		sel.limit = &l
-	}
+	sel.permLimit = v.limit
 	var err *Error
 	if kind == selAggregate {
 		sel.fields, err = p.aggregateFields(v, c.sets, path)

@@ -51,6 +51,14 @@ type tableView struct {
 	aggregations bool
 	limit        *int
 	pk           []*compiler.Column // nil unless every key column is readable
+	// row is set when the row type <t> is published: the role reads a
+	// column or follows a relationship of the table. A select permission
+	// without either still publishes <t>_aggregate { aggregate { count } }
+	// when it allows aggregations, as Hasura does.
+	row bool
+	// orderable is set when <t>_order_by has a field, so lists of the
+	// table take an order_by argument.
+	orderable bool
 
 	rootSelect, rootByPK, rootAggregate bool
 	// vars lists the session variables the role's filter on this table
@@ -191,10 +199,7 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 			}
 		}
 		v.columns = cols
-		if len(cols) == 0 {
-			// A GraphQL object needs a field; Hasura hides such tables too.
-			continue
-		}
+		v.row = len(cols) > 0
 		if !v.aggregations {
 			v.rootAggregate = false
 		}
@@ -212,30 +217,64 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 		byTable[info] = v
 		views = append(views, v)
 	}
+	// A table whose permission lists no column still has a row type when
+	// it leads somewhere through a relationship; that may depend on other
+	// such tables, hence the loop until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		for _, v := range views {
+			if v.row {
+				continue
+			}
+			for _, rel := range v.info.Relationships {
+				if remote := byTable[prog.Table(rel.Remote.Name)]; remote != nil && validName(rel.Name) &&
+					(remote.row || rel.Kind == policies.ArrayRel && remote.aggregations) {
+					v.row, changed = true, true
+					break
+				}
+			}
+		}
+	}
+	// Hasura publishes a relationship whenever the role may select the
+	// remote table, whatever columns the permissions list; the install
+	// grants the join columns (compiler.Permission.HiddenColumns) so that
+	// PostgreSQL lets the query follow it.
 	for _, v := range views {
+		if !v.row {
+			continue
+		}
 		for _, rel := range v.info.Relationships {
 			remote := byTable[prog.Table(rel.Remote.Name)]
 			if remote == nil || !validName(rel.Name) || v.fields[rel.Name] != nil {
 				continue
 			}
-			joinable := true
-			for _, m := range rel.Mapping {
-				if v.column(m.Local.Name) == nil || remote.column(m.Remote.Name) == nil {
-					joinable = false
-				}
-			}
-			if !joinable {
-				continue
-			}
 			rv := &relView{rel: rel, remote: remote}
-			v.rels = append(v.rels, rv)
-			if rel.Kind == policies.ObjectRel {
-				v.fields[rel.Name] = &rowField{kind: fieldObjectRel, rel: rv}
+			aggregate := rel.Kind == policies.ArrayRel && remote.aggregations && v.fields[rel.Name+"_aggregate"] == nil
+			if !remote.row && !aggregate {
 				continue
 			}
-			v.fields[rel.Name] = &rowField{kind: fieldArrayRel, rel: rv}
-			if remote.aggregations && v.fields[rel.Name+"_aggregate"] == nil {
+			v.rels = append(v.rels, rv)
+			switch {
+			case rel.Kind == policies.ObjectRel:
+				v.fields[rel.Name] = &rowField{kind: fieldObjectRel, rel: rv}
+			case remote.row:
+				v.fields[rel.Name] = &rowField{kind: fieldArrayRel, rel: rv}
+			}
+			if aggregate {
 				v.fields[rel.Name+"_aggregate"] = &rowField{kind: fieldArrayAggregate, rel: rv}
+			}
+		}
+	}
+	for _, v := range views {
+		if !v.row {
+			v.rootSelect, v.rootByPK = false, false
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, v := range views {
+			if !v.orderable && orderByFields(v) != nil {
+				v.orderable, changed = true, true
 			}
 		}
 	}
@@ -377,13 +416,38 @@ func (b *schemaBuilder) build() string {
 func describe(s string) string { return strconv.Quote(s) }
 
 // listArgs are the arguments of every list of rows of v.
+// distinct_on needs a readable column and order_by a field to sort by.
 func listArgs(v *tableView) string {
-	return fmt.Sprintf("(\n    %s\n    distinct_on: [%s_select_column!]\n    %s\n    limit: Int\n    %s\n    offset: Int\n    %s\n    order_by: [%s_order_by!]\n    %s\n    where: %s_bool_exp\n  )",
-		describe("distinct select on columns"), v.name,
-		describe("limit the number of rows returned"),
-		describe("skip the first n rows. Use only with order_by"),
-		describe("sort the rows by one or more columns"), v.name,
-		describe("filter the rows returned"), v.name)
+	var b strings.Builder
+	b.WriteString("(\n")
+	if len(v.columns) > 0 {
+		fmt.Fprintf(&b, "    %s\n    distinct_on: [%s_select_column!]\n", describe("distinct select on columns"), v.name)
+	}
+	fmt.Fprintf(&b, "    %s\n    limit: Int\n    %s\n    offset: Int\n", describe("limit the number of rows returned"), describe("skip the first n rows. Use only with order_by"))
+	if v.orderable {
+		fmt.Fprintf(&b, "    %s\n    order_by: [%s_order_by!]\n", describe("sort the rows by one or more columns"), v.name)
+	}
+	fmt.Fprintf(&b, "    %s\n    where: %s_bool_exp\n  )", describe("filter the rows returned"), v.name)
+	return b.String()
+}
+
+// orderByFields lists the fields of <t>_order_by as SDL lines: the
+// readable columns, object relationships to tables with an order_by of
+// their own, and aggregates of array relationships.
+func orderByFields(v *tableView) []string {
+	var out []string
+	for _, c := range v.columns {
+		out = append(out, fmt.Sprintf("%s: order_by", c.Name))
+	}
+	for _, r := range v.rels {
+		switch {
+		case r.rel.Kind == policies.ObjectRel && r.remote.orderable:
+			out = append(out, fmt.Sprintf("%s: %s_order_by", r.rel.Name, r.remote.name))
+		case r.rel.Kind == policies.ArrayRel && r.remote.aggregations:
+			out = append(out, fmt.Sprintf("%s_aggregate: %s_aggregate_order_by", r.rel.Name, r.remote.name))
+		}
+	}
+	return out
 }
 
 func gqlType(c *compiler.Column) string {
@@ -401,22 +465,26 @@ func (b *schemaBuilder) table(v *tableView) string {
 	name := v.name
 	q := v.info.Name().Name
 
-	pr("%s\ntype %s {\n", describe(fmt.Sprintf("columns and relationships of %q", q)), name)
-	for _, c := range v.columns {
-		b.scalars[scalarFor(c.Type)] = true
-		pr("  %s: %s\n", c.Name, gqlType(c))
-	}
-	for _, r := range v.rels {
-		if r.rel.Kind == policies.ObjectRel {
-			pr("  %s\n  %s: %s\n", describe("An object relationship"), r.rel.Name, r.remote.name)
-			continue
+	if v.row {
+		pr("%s\ntype %s {\n", describe(fmt.Sprintf("columns and relationships of %q", q)), name)
+		for _, c := range v.columns {
+			b.scalars[scalarFor(c.Type)] = true
+			pr("  %s: %s\n", c.Name, gqlType(c))
 		}
-		pr("  %s\n  %s%s: [%s!]!\n", describe("An array relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
-		if v.fields[r.rel.Name+"_aggregate"] != nil {
-			pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe("An aggregate relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
+		for _, r := range v.rels {
+			if r.rel.Kind == policies.ObjectRel {
+				pr("  %s\n  %s: %s\n", describe("An object relationship"), r.rel.Name, r.remote.name)
+				continue
+			}
+			if v.fields[r.rel.Name] != nil {
+				pr("  %s\n  %s%s: [%s!]!\n", describe("An array relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
+			}
+			if v.fields[r.rel.Name+"_aggregate"] != nil {
+				pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe("An aggregate relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
+			}
 		}
+		pr("}\n\n")
 	}
-	pr("}\n\n")
 
 	// Boolean expression.
 	pr("%s\ninput %s_bool_exp {\n  _and: [%s_bool_exp!]\n  _not: %s_bool_exp\n  _or: [%s_bool_exp!]\n",
@@ -426,30 +494,27 @@ func (b *schemaBuilder) table(v *tableView) string {
 		pr("  %s: %s_comparison_exp\n", c.Name, scalarFor(c.Type))
 	}
 	for _, r := range v.rels {
-		pr("  %s: %s_bool_exp\n", r.rel.Name, r.remote.name)
-	}
-	pr("}\n\n")
-
-	// Ordering.
-	pr("%s\ninput %s_order_by {\n", describe(fmt.Sprintf("Ordering options when selecting data from %q.", q)), name)
-	for _, c := range v.columns {
-		pr("  %s: order_by\n", c.Name)
-	}
-	for _, r := range v.rels {
-		switch {
-		case r.rel.Kind == policies.ObjectRel:
-			pr("  %s: %s_order_by\n", r.rel.Name, r.remote.name)
-		case r.remote.aggregations:
-			pr("  %s_aggregate: %s_aggregate_order_by\n", r.rel.Name, r.remote.name)
+		if v.fields[r.rel.Name] != nil {
+			pr("  %s: %s_bool_exp\n", r.rel.Name, r.remote.name)
 		}
 	}
 	pr("}\n\n")
 
-	pr("%s\nenum %s_select_column {\n", describe(fmt.Sprintf("select columns of table %q", q)), name)
-	for _, c := range v.columns {
-		pr("  %s\n  %s\n", describe("column name"), c.Name)
+	if v.orderable {
+		pr("%s\ninput %s_order_by {\n", describe(fmt.Sprintf("Ordering options when selecting data from %q.", q)), name)
+		for _, f := range orderByFields(v) {
+			pr("  %s\n", f)
+		}
+		pr("}\n\n")
 	}
-	pr("}\n\n")
+
+	if len(v.columns) > 0 {
+		pr("%s\nenum %s_select_column {\n", describe(fmt.Sprintf("select columns of table %q", q)), name)
+		for _, c := range v.columns {
+			pr("  %s\n  %s\n", describe("column name"), c.Name)
+		}
+		pr("}\n\n")
+	}
 
 	if v.aggregations {
 		w.WriteString(b.aggregateTypes(v))
@@ -482,12 +547,20 @@ func (b *schemaBuilder) aggregateTypes(v *tableView) string {
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
 	name, q := v.name, v.info.Name().Name
 
-	pr("%s\ntype %s_aggregate {\n  aggregate: %s_aggregate_fields\n  nodes: [%s!]!\n}\n\n",
-		describe(fmt.Sprintf("aggregated selection of %q", q)), name, name, name)
+	pr("%s\ntype %s_aggregate {\n  aggregate: %s_aggregate_fields\n", describe(fmt.Sprintf("aggregated selection of %q", q)), name, name)
+	if v.row {
+		pr("  nodes: [%s!]!\n", name)
+	}
+	pr("}\n\n")
 
 	pr("%s\ntype %s_aggregate_fields {\n", describe(fmt.Sprintf("aggregate fields of %q", q)), name)
 	for _, fn := range aggregateOrder {
 		if fn == "count" {
+			if len(v.columns) == 0 {
+				// No column to count, and an enum needs a value.
+				pr("  count(distinct: Boolean): Int!\n")
+				continue
+			}
 			pr("  count(columns: [%s_select_column!], distinct: Boolean): Int!\n", name)
 			continue
 		}

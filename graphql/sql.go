@@ -149,7 +149,7 @@ func (w *sqlWriter) from(s *selection, a, parent string) string {
 
 // tail renders ORDER BY, LIMIT and OFFSET; orderExprs are the rendered
 // sort keys of s.order.
-func tail(s *selection, orderExprs []string) string {
+func tail(s *selection, orderExprs []string, limit *int) string {
 	var b strings.Builder
 	if len(orderExprs) > 0 {
 		b.WriteString(" ORDER BY ")
@@ -160,8 +160,8 @@ func tail(s *selection, orderExprs []string) string {
 			b.WriteString(e + " " + s.order[i].dir)
 		}
 	}
-	if s.limit != nil {
-		b.WriteString(" LIMIT " + strconv.Itoa(*s.limit))
+	if limit != nil {
+		b.WriteString(" LIMIT " + strconv.Itoa(*limit))
 	}
 	if s.offset != nil {
 		b.WriteString(" OFFSET " + strconv.Itoa(*s.offset))
@@ -195,7 +195,7 @@ func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 		inner.WriteString(", " + e + " AS " + col)
 		aggOrder = append(aggOrder, sub+"."+col+" "+s.order[i].dir)
 	}
-	inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs))
+	inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs, s.listLimit()))
 	agg := "json_agg(" + sub + "._e"
 	if len(aggOrder) > 0 {
 		agg += " ORDER BY " + strings.Join(aggOrder, ", ")
@@ -205,7 +205,8 @@ func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 }
 
 // aggregate renders a <t>_aggregate object: its aggregate fields are
-// computed over the same rows (where, order, limit, offset) as its nodes.
+// computed over the same rows (where, order, limit, offset) as its nodes,
+// except that the role's row limit caps only the nodes.
 func (w *sqlWriter) aggregate(s *selection, parent string) string {
 	keys := make([]string, len(s.fields))
 	exprs := make([]string, len(s.fields))
@@ -269,7 +270,8 @@ func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent strin
 	if s.limit != nil || s.offset != nil || len(s.distinct) > 0 {
 		orderExprs = w.orderExprs(s, a)
 	}
-	base := "SELECT " + distinctOn(s, a) + strings.Join(cols, ", ") + " FROM " + w.from(s, a, parent) + tail(s, orderExprs)
+	// The role's row limit does not apply here (see selection.permLimit).
+	base := "SELECT " + distinctOn(s, a) + strings.Join(cols, ", ") + " FROM " + w.from(s, a, parent) + tail(s, orderExprs, s.limit)
 	return "(SELECT " + jsonObject(keys, exprs) + " FROM (" + base + ") " + b + ")"
 }
 

@@ -3,6 +3,17 @@
 // policies, preset triggers and the SECURITY DEFINER helpers that evaluate
 // cross-table rules without the related tables' own policies.
 //
+// Column GRANTs go beyond what a select permission lists in one respect
+// (compiler.Permission.HiddenColumns): a role may read the join columns of
+// every relationship it can follow in the API (it has a select permission
+// on both tables), because PostgreSQL checks column privileges on the join
+// condition where Hasura publishes the relationship whatever columns the
+// permissions list; and a role that may count rows (allow_aggregations)
+// without reading any column may read the table's first key column. The
+// trade-off: from psql, such a role reads those columns: the join columns,
+// which the API reveals anyway through the relationship, and the key
+// column, which it does not. Each such GRANT is commented in the script.
+//
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first
 // removes whatever an earlier install created (everything rowguard owns is

@@ -264,15 +264,15 @@ func (e *emitter) grant(t *compiler.TableInfo, p *compiler.Permission) string {
 	if p.Op == policies.Delete {
 		return fmt.Sprintf("GRANT DELETE ON %s TO %s;\n", name, role)
 	}
-	if len(p.Columns) == 0 {
-		return ""
+	out := ""
+	if len(p.Columns) > 0 {
+		out = fmt.Sprintf("GRANT %s (%s) ON %s TO %s;\n", strings.ToUpper(string(p.Op)), quoteColumns(p.Columns), name, role)
 	}
-	cols := make([]string, len(p.Columns))
-	for i, c := range p.Columns {
-		cols[i] = compiler.QuoteIdent(c.Name)
+	if len(p.HiddenColumns) > 0 {
+		// Not published by the API; see compiler.Permission.HiddenColumns.
+		out += fmt.Sprintf("-- join columns of relationships %s may follow (or a column to count rows), not published by the API\n", p.Role.Name)
+		out += fmt.Sprintf("GRANT SELECT (%s) ON %s TO %s;\n", quoteColumns(p.HiddenColumns), name, role)
 	}
-	priv := strings.ToUpper(string(p.Op))
-	out := fmt.Sprintf("GRANT %s (%s) ON %s TO %s;\n", priv, strings.Join(cols, ", "), name, role)
 	if p.Op == policies.Insert {
 		// A serial column's default calls nextval(), which needs USAGE on
 		// its sequence even when the column is not inserted explicitly.
@@ -283,6 +283,15 @@ func (e *emitter) grant(t *compiler.TableInfo, p *compiler.Permission) string {
 		}
 	}
 	return out
+}
+
+// quoteColumns renders a column list.
+func quoteColumns(cols []*compiler.Column) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = compiler.QuoteIdent(c.Name)
+	}
+	return strings.Join(out, ", ")
 }
 
 // quoteQualified quotes "schema.name" as two identifiers.

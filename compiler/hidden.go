@@ -1,0 +1,73 @@
+package compiler
+
+import "github.com/rowguard/rowguard/policies"
+
+// hiddenColumns fills Permission.HiddenColumns of every select permission:
+// the columns PostgreSQL must let the role read so that the API can follow
+// the relationships it publishes and count rows, although the permission
+// does not list them.
+func (c *compiler) hiddenColumns() {
+	want := map[*Permission]map[*Column]bool{}
+	add := func(p *Permission, col *Column) {
+		if p.HasColumn(col.Name) {
+			return
+		}
+		if want[p] == nil {
+			want[p] = map[*Column]bool{}
+		}
+		want[p][col] = true
+	}
+	for _, info := range c.prog.Tables {
+		for _, p := range info.Permissions {
+			if p.Op != policies.Select {
+				continue
+			}
+			for _, rel := range info.Relationships {
+				remote := c.infos[rel.Remote.Name]
+				if remote == nil {
+					continue
+				}
+				rp := remote.Permission(p.Role.Name, policies.Select)
+				if rp == nil {
+					continue
+				}
+				for _, m := range rel.Mapping {
+					add(p, m.Local)
+					add(rp, m.Remote)
+				}
+			}
+		}
+	}
+	for _, info := range c.prog.Tables {
+		for _, p := range info.Permissions {
+			if p.Op != policies.Select {
+				continue
+			}
+			if p.AllowAggregations && len(p.Columns) == 0 && len(want[p]) == 0 {
+				if col := countColumn(info.Table); col != nil {
+					add(p, col)
+				}
+			}
+			for _, col := range info.Table.Columns {
+				if want[p][col] {
+					p.HiddenColumns = append(p.HiddenColumns, col)
+				}
+			}
+		}
+	}
+}
+
+// countColumn is the column a role that may count rows but read no column
+// is granted: the first primary key column, which says the least about a
+// row, else the first column; nil for a table without columns.
+func countColumn(t *Table) *Column {
+	if len(t.PrimaryKey) > 0 {
+		if col := t.Column(t.PrimaryKey[0]); col != nil {
+			return col
+		}
+	}
+	if len(t.Columns) == 0 {
+		return nil
+	}
+	return t.Columns[0]
+}
