@@ -235,6 +235,16 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 			}
 		}
 	}
+	// Nothing of a table without a row type or aggregations is published.
+	published := views[:0]
+	for _, v := range views {
+		if v.row || v.aggregations {
+			published = append(published, v)
+		} else {
+			delete(byTable, v.info)
+		}
+	}
+	views = published
 	// Hasura publishes a relationship whenever the role may select the
 	// remote table, whatever columns the permissions list; the install
 	// grants the join columns (compiler.Permission.HiddenColumns) so that

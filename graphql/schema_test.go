@@ -56,6 +56,15 @@ tables:
     permission:
       columns: [name, data]
       filter: {}
+  - role: tally
+    permission:
+      columns: []
+      filter: {}
+      allow_aggregations: true
+  - role: blind
+    permission:
+      columns: []
+      filter: {}
 `
 
 func rootNames(rs *roleSchema) string {
@@ -74,7 +83,9 @@ func TestSchemaRootFields(t *testing.T) {
 		{AdminRole, "item item_aggregate item_by_pk"},
 		{"reader", "item_by_pk"},
 		{"counter", "item_aggregate"},
-		{"nokey", "item"}, // no readable key column: no item_by_pk; no aggregations
+		{"nokey", "item"},           // no readable key column: no item_by_pk; no aggregations
+		{"tally", "item_aggregate"}, // counts rows without reading a column
+		{"blind", noQueriesField},   // nothing to read, nothing to count
 		{"stranger", noQueriesField},
 	} {
 		t.Run(c.role, func(t *testing.T) {
