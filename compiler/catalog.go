@@ -9,6 +9,9 @@ import (
 // Catalog is what the compiler knows of a database's tables.
 type Catalog struct {
 	Tables map[policies.QualifiedTable]*Table
+	// Functions holds the plain SQL functions (not those of extensions),
+	// for computed fields and tracked functions; nil when there are none.
+	Functions map[policies.QualifiedTable]*Function
 }
 
 // NewCatalog returns an empty catalog.

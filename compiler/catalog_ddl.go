@@ -136,6 +136,8 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
 		return b.createIndex(s.IndexStmt)
+	case *pg_query.Node_CreateFunctionStmt:
+		return b.createFunction(s.CreateFunctionStmt)
 	case *pg_query.Node_DropStmt:
 		return b.drop(s.DropStmt)
 	case *pg_query.Node_CreateEnumStmt:

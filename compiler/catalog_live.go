@@ -163,6 +163,9 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	for _, t := range cat.Tables {
 		sortForeignKeys(t.ForeignKeys)
 	}
+	if err := loadFunctions(ctx, q, schemas, cat); err != nil {
+		return nil, err
+	}
 	return cat, nil
 }
 

@@ -36,6 +36,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 	}
 	c.tables(md)
 	c.relationships()
+	c.computedFields()
 	for _, mt := range md.Tables {
 		if info := c.infos[mt.Table]; info != nil && c.meta[mt.Table] == mt {
 			c.permissions(info, mt)
@@ -224,6 +225,9 @@ func (c *compiler) permissions(info *TableInfo, mt *policies.Table) {
 		}
 		if p.Op != policies.Delete {
 			perm.Columns = c.columns(info.Table, p)
+		}
+		if p.Op == policies.Select {
+			perm.ComputedFields = c.permissionComputedFields(info, p)
 		}
 		if p.Filter != nil {
 			perm.Filter = c.expr(p.Filter, info, info.Table)

@@ -69,6 +69,9 @@ func (c *compiler) field(f *policies.Field, scope *TableInfo, root *Table) Expr 
 		}
 		return &RelExists{Pos: f.Pos, Rel: rel, Where: where}
 	}
+	if cf := scope.ComputedField(f.Name); cf != nil {
+		return c.computedExpr(f, cf, root)
+	}
 	c.notFound(f.Pos, f.Name, scope)
 	return &BoolConst{Pos: f.Pos}
 }

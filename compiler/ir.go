@@ -58,7 +58,9 @@ type TableInfo struct {
 	Pos           policies.Pos
 	Table         *Table
 	Relationships []*Relationship
-	Permissions   []*Permission // sorted by role, then insert, select, update, delete
+	// ComputedFields are in metadata order.
+	ComputedFields []*ComputedField
+	Permissions    []*Permission // sorted by role, then insert, select, update, delete
 }
 
 // Name returns the table's qualified name.
@@ -121,6 +123,9 @@ type Permission struct {
 	// PostgreSQL lets a role count rows only when it may read some column.
 	// The GraphQL schema publishes none of them.
 	HiddenColumns []*Column
+	// ComputedFields are the scalar computed fields a select permission
+	// exposes.
+	ComputedFields []*ComputedField
 	// Filter applies to select, update and delete; nil for insert.
 	Filter Expr
 	// Check applies to insert and update; nil for select and delete, and for

@@ -21,6 +21,10 @@ type Renderer struct {
 	// whether the node sits under an odd number of NOTs. It returns false to
 	// fall back to a subquery.
 	Hook func(e Expr, alias string, negated bool) (string, bool)
+	// Computed, when set, renders the value of a scalar computed field for
+	// the row alias (the RLS emitter calls a helper instead of the
+	// function, so no policy depends on the function).
+	Computed func(cf *ComputedField, alias string) string
 
 	n int // alias counter
 }
@@ -70,6 +74,26 @@ func (r *Renderer) expr(e Expr, alias string, neg bool) string {
 			conds = append(conds, "("+w+")")
 		}
 		return "EXISTS (SELECT 1 FROM " + QuoteTable(e.Rel.Remote.Name) + " " + sub + " WHERE " + strings.Join(conds, " AND ") + ")"
+	case *ComputedCompare:
+		left := ""
+		if r.Computed != nil {
+			left = r.Computed(e.Field, alias)
+		} else {
+			left = r.ComputedCall(e.Field, alias, nil)
+		}
+		return r.compareLeft(left, e.Op, e.Right, alias)
+	case *ComputedExists:
+		if r.Hook != nil {
+			if s, ok := r.Hook(e, alias, neg); ok {
+				return s
+			}
+		}
+		sub := r.NewAlias()
+		s := "EXISTS (SELECT 1 FROM " + r.ComputedCall(e.Field, alias, nil) + " " + sub
+		if w := r.expr(e.Where, sub, false); w != "true" {
+			s += " WHERE " + w
+		}
+		return s + ")"
 	case *TableExists:
 		if r.Hook != nil {
 			if s, ok := r.Hook(e, alias, neg); ok {
@@ -118,7 +142,42 @@ var binaryOps = map[string]string{
 }
 
 func (r *Renderer) compare(e *Compare, alias string) string {
-	left := alias + "." + QuoteIdent(e.Column.Name)
+	return r.compareLeft(alias+"."+QuoteIdent(e.Column.Name), e.Op, e.Right, alias)
+}
+
+// ComputedCall renders the call of a computed field's function for the
+// row alias (a whole-row reference); extra holds the rendered arguments
+// other than the row and the session, in order.
+func (r *Renderer) ComputedCall(cf *ComputedField, alias string, extra []string) string {
+	args := make([]string, len(cf.Function.Args))
+	for i, a := range cf.Function.Args {
+		switch i {
+		case cf.TableArg:
+			args[i] = alias
+		case cf.SessionArg:
+			args[i] = SessionJSON(a.Type)
+		default:
+			// Boolean expressions refuse fields with extra arguments, so
+			// only the planner passes them, one for each.
+			if len(extra) > 0 {
+				args[i], extra = extra[0], extra[1:]
+			} else {
+				args[i] = "NULL"
+			}
+		}
+	}
+	return QuoteTable(cf.Function.Name) + "(" + strings.Join(args, ", ") + ")"
+}
+
+// SessionJSON renders the session argument of a function: the session's
+// variables as a JSON object of type typ (json or jsonb), read from
+// SessionSetting, which the server sets for every request.
+func SessionJSON(typ string) string {
+	return "coalesce((SELECT NULLIF(current_setting(" + QuoteLiteral(SessionSetting) + ", true), ''))::" + typ + ", '{}'::" + typ + ")"
+}
+
+func (r *Renderer) compareLeft(left, op string, right Operand, alias string) string {
+	e := &Compare{Op: op, Right: right}
 	switch e.Op {
 	case "_is_null":
 		if c, ok := e.Right.(*Const); ok {
@@ -206,6 +265,13 @@ func RootColumns(e Expr) []*Column {
 			walk(e.Where)
 		case *TableExists:
 			walk(e.Where)
+		case *ComputedExists:
+			walk(e.Where)
+		case *ComputedCompare:
+			if cv, ok := e.Right.(*ColumnValue); ok && cv.Root && !seen[cv.Column] {
+				seen[cv.Column] = true
+				out = append(out, cv.Column)
+			}
 		case *Compare:
 			if cv, ok := e.Right.(*ColumnValue); ok && cv.Root && !seen[cv.Column] {
 				seen[cv.Column] = true

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -37,6 +38,11 @@ func programSettings(prog *compiler.Program) []setting {
 		}
 	}
 	for _, t := range prog.Tables {
+		for _, cf := range t.ComputedFields {
+			if cf.SessionArg >= 0 {
+				seen[compiler.SessionSetting] = ""
+			}
+		}
 		for _, p := range t.Permissions {
 			walkOperands(p.Filter, add)
 			walkOperands(p.Check, add)
@@ -125,6 +131,8 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 			if sess.BackendOnly {
 				v = "true"
 			}
+		case s.name == compiler.SessionSetting:
+			v = sessionJSON(sess)
 		case !ok && s.vr == auth.VarRole:
 			v = sess.Role
 		}
@@ -188,4 +196,19 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		cols = append(cols, r.Rows[0]...)
 	}
 	return cols, nil
+}
+
+// sessionJSON renders the session as the JSON object functions with a
+// session argument receive: every variable by its lower-case name, and
+// x-hasura-role.
+func sessionJSON(sess *auth.Session) string {
+	obj := map[string]string{auth.VarRole: sess.Role}
+	for k, v := range sess.Vars {
+		obj[strings.ToLower(k)] = v
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
 }

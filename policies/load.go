@@ -313,6 +313,8 @@ func (l *loader) document(md *Metadata, n *yaml.Node, file string) {
 			l.sources(md, e.val, file)
 		case "inherited_roles":
 			l.inheritedRoles(md, e.val, file)
+		case "functions":
+			l.functions(md, e.val, file)
 		}
 		// Other top-level keys (actions, remote_schemas, …) do not bear on
 		// permissions and are ignored on purpose.
@@ -333,7 +335,7 @@ func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
 	var seen []string
 	for _, s := range n.Content {
 		var name string
-		var tables *yaml.Node
+		var tables, functions *yaml.Node
 		for _, e := range l.mapping(s, file, "source") {
 			switch e.key {
 			case "name":
@@ -344,6 +346,8 @@ func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
 				}
 			case "tables":
 				tables = e.val
+			case "functions":
+				functions = e.val
 			}
 		}
 		seen = append(seen, name)
@@ -353,6 +357,9 @@ func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
 		}
 		if tables != nil {
 			l.tables(md, tables, file)
+		}
+		if functions != nil {
+			l.functions(md, functions, file)
 		}
 	}
 }
@@ -383,8 +390,9 @@ func (l *loader) tables(md *Metadata, n *yaml.Node, file string) {
 var tableKeys = []string{
 	"table", "object_relationships", "array_relationships",
 	"select_permissions", "insert_permissions", "update_permissions", "delete_permissions",
+	"computed_fields",
 	// Accepted and ignored: they do not bear on permissions.
-	"configuration", "is_enum", "computed_fields", "remote_relationships", "event_triggers",
+	"configuration", "is_enum", "remote_relationships", "event_triggers",
 	"apollo_federation_config", "logical_model",
 }
 
@@ -411,6 +419,8 @@ func (l *loader) table(n *yaml.Node, file string) *Table {
 			t.ObjectRelationships = l.relationships(e.val, file, ObjectRel)
 		case "array_relationships":
 			t.ArrayRelationships = l.relationships(e.val, file, ArrayRel)
+		case "computed_fields":
+			t.ComputedFields = l.computedFields(e.val, file)
 		case "select_permissions":
 			t.Permissions = append(t.Permissions, l.permissions(e.val, file, Select)...)
 		case "insert_permissions":
@@ -603,6 +613,9 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 			p.BackendOnly = l.boolean(e.val, file, "backend_only")
 		case "computed_fields":
 			p.ComputedFields = l.strings(e.val, file, "computed_fields")
+			for _, c := range e.val.Content {
+				p.ComputedFieldPos = append(p.ComputedFieldPos, l.pos(file, c))
+			}
 		case "query_root_fields":
 			p.QueryRootFields = l.strings(e.val, file, "query_root_fields")
 			p.HasQueryRootFields = true

@@ -3,6 +3,7 @@ package policies
 // Metadata is the permission-relevant part of one Hasura source.
 type Metadata struct {
 	Tables         []*Table
+	Functions      []*Function
 	InheritedRoles []*InheritedRole
 }
 
@@ -22,6 +23,7 @@ type Table struct {
 	Table               QualifiedTable
 	ObjectRelationships []*Relationship
 	ArrayRelationships  []*Relationship
+	ComputedFields      []*ComputedField
 	Permissions         []*Permission
 }
 
@@ -124,10 +126,13 @@ type Permission struct {
 	// Set holds column presets of insert and update.
 	Set []*Preset
 
-	Limit                     *int
-	AllowAggregations         bool
-	BackendOnly               bool
+	Limit             *int
+	AllowAggregations bool
+	BackendOnly       bool
+	// ComputedFields lists the scalar computed fields a select permission
+	// exposes; ComputedFieldPos holds the position of each entry.
 	ComputedFields            []string
+	ComputedFieldPos          []Pos
 	QueryRootFields           []string
 	SubscriptionRootFields    []string
 	HasQueryRootFields        bool

@@ -55,6 +55,10 @@ type helper struct {
 	body    string
 	uses    []string // "file:line (role op on table)"
 	reads   map[policies.QualifiedTable]bool
+	// searchPath is a schema to put after pg_catalog on the helper's
+	// search_path: the schema of a user function it calls, whose body
+	// may name tables without their schema.
+	searchPath string
 }
 
 func (e *emitter) printf(format string, args ...any) {
@@ -225,7 +229,11 @@ func (e *emitter) helperFunctions() {
 			params = append(params, fmt.Sprintf("p%d %s", i+1, p))
 		}
 		sig := "rowguard." + compiler.QuoteIdent(h.name) + "(" + strings.Join(params, ", ") + ")"
-		e.printf("CREATE FUNCTION %s RETURNS %s\n  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp\n  AS $rg$ %s $rg$;\n", sig, h.returns, h.body)
+		path := "pg_catalog, pg_temp"
+		if h.searchPath != "" && h.searchPath != "pg_catalog" {
+			path = "pg_catalog, " + compiler.QuoteIdent(h.searchPath) + ", pg_temp"
+		}
+		e.printf("CREATE FUNCTION %s RETURNS %s\n  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %s\n  AS $rg$ %s $rg$;\n", sig, h.returns, path, h.body)
 		e.printf("ALTER FUNCTION %s OWNER TO %s;\n", sig, definer)
 		e.printf("REVOKE ALL ON FUNCTION %s FROM PUBLIC;\n", sig)
 		for _, r := range e.prog.Roles {
@@ -253,6 +261,7 @@ func (e *emitter) table(t *compiler.TableInfo) string {
 		b.WriteString(e.grant(t, p))
 		b.WriteString(e.policy(t, p))
 	}
+	b.WriteString(e.computedGrants(t))
 	b.WriteString(e.presetTrigger(t))
 	b.WriteString("\n")
 	return b.String()
@@ -347,6 +356,9 @@ func (e *emitter) render(x compiler.Expr, t *compiler.TableInfo, alias, use stri
 	r.Hook = func(node compiler.Expr, scopeAlias string, negated bool) (string, bool) {
 		return e.helperCall(node, scopeAlias, negated, use), true
 	}
+	r.Computed = func(cf *compiler.ComputedField, scopeAlias string) string {
+		return e.computedValue(cf, scopeAlias, use)
+	}
 	return r.Expr(x, alias)
 }
 
@@ -409,6 +421,26 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 		h.params, h.returns = params, "boolean"
 		h.body = fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s %s WHERE %s)", compiler.QuoteTable(n.Rel.Remote.Name), sub, strings.Join(conds, " AND "))
 		return e.register(h, "rel", use) + "(" + strings.Join(args, ", ") + ")"
+	case *compiler.ComputedExists:
+		// The function runs as the definer, so the rows it reads are not
+		// filtered by their tables' policies, as in Hasura's permission
+		// rules; the row is passed whole (a policy's whole-row reference
+		// needs no column privilege).
+		sub := "_rg0"
+		// anyelement rather than the row type: a parameter of the row type
+		// would make the table impossible to drop while the helper exists.
+		params = append(params, "anyelement")
+		args = append(args, alias)
+		for _, c := range roots {
+			params = append(params, c.Type)
+			args = append(args, alias+"."+compiler.QuoteIdent(c.Name))
+		}
+		from := body.ComputedCall(n.Field, "p1", nil)
+		where := body.Expr(n.Where, sub)
+		h.params, h.returns = params, "boolean"
+		h.body = fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s %s WHERE %s)", from, sub, where)
+		h.searchPath = n.Field.Function.Name.Schema
+		return e.register(h, "cf", use) + "(" + strings.Join(args, ", ") + ")"
 	case *compiler.TableExists:
 		sub := "_rg0"
 		for _, c := range roots {
@@ -429,7 +461,11 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 // register names a helper by a hash of its definition, so the same rule
 // used by several policies is one function, and returns its qualified name.
 func (e *emitter) register(h *helper, kind, use string) string {
-	sum := sha256.Sum256([]byte(strings.Join(h.params, ",") + "|" + h.returns + "|" + h.body))
+	key := strings.Join(h.params, ",") + "|" + h.returns + "|" + h.body
+	if h.searchPath != "" {
+		key += "|" + h.searchPath
+	}
+	sum := sha256.Sum256([]byte(key))
 	h.name = "rg_" + kind + "_" + hex.EncodeToString(sum[:6])
 	if prev, ok := e.helpers[h.name]; ok {
 		h = prev
@@ -469,5 +505,54 @@ func collectReads(x compiler.Expr, into map[policies.QualifiedTable]bool) {
 	case *compiler.TableExists:
 		into[x.Table.Name] = true
 		collectReads(x.Where, into)
+	case *compiler.ComputedExists:
+		into[x.Field.ReturnsTable.Name] = true
+		collectReads(x.Where, into)
 	}
+}
+
+// computedGrants lets the definer and every role with a permission on t
+// execute t's computed-field functions: policies call scalar ones with the
+// caller's rights, helpers call the others as the definer.
+func (e *emitter) computedGrants(t *compiler.TableInfo) string {
+	if len(t.ComputedFields) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	roles := []string{compiler.QuoteIdent(e.opts.definer())}
+	seen := map[string]bool{}
+	for _, p := range t.Permissions {
+		if !seen[p.Role.PGName] {
+			seen[p.Role.PGName] = true
+			roles = append(roles, compiler.QuoteIdent(p.Role.PGName))
+		}
+	}
+	done := map[*compiler.Function]bool{}
+	for _, cf := range t.ComputedFields {
+		if done[cf.Function] {
+			continue
+		}
+		done[cf.Function] = true
+		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(cf.Function.Name.Schema), strings.Join(roles, ", "))
+		fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION %s TO %s;\n", cf.Function.Signature(), strings.Join(roles, ", "))
+	}
+	return b.String()
+}
+
+// computedValue renders the value of a scalar computed field for the row
+// alias of a policy as a call to a helper that calls the function as the
+// definer (Hasura evaluates computed fields with the rights of its own
+// connection). The helper takes the row as anyelement, so neither the
+// policy nor the helper keeps the function or the table from being
+// dropped.
+func (e *emitter) computedValue(cf *compiler.ComputedField, alias, use string) string {
+	body := &compiler.Renderer{}
+	h := &helper{
+		params:     []string{"anyelement"},
+		returns:    cf.Returns,
+		body:       "SELECT " + body.ComputedCall(cf, "p1", nil),
+		reads:      map[policies.QualifiedTable]bool{},
+		searchPath: cf.Function.Name.Schema,
+	}
+	return e.register(h, "cfv", use) + "(" + alias + ")"
 }

@@ -28,8 +28,10 @@
 // enforces them like any other role. Hasura's nulls for columns a row is
 // visible through only some members for are not reproduced.
 //
-// A permission whose rule uses a computed field or a PostGIS operator,
-// which rowguard does not compile yet, is left out (its role gets nothing
+// Computed fields compile into policies (see package rls); tracked
+// functions are stored and exported but not yet served as root fields. A
+// permission whose rule uses a PostGIS operator, or a computed field that
+// does not resolve, is left out (its role gets nothing
 // from it) and listed by get_inconsistent_metadata, rather than refusing
 // metadata that Hasura accepts. rowguard serves one database: a second
 // source is refused.

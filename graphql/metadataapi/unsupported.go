@@ -73,8 +73,8 @@ func lastLine(n *yaml.Node) int {
 }
 
 // unsupportedFeature names the feature a permission uses that rowguard
-// does not compile yet, or returns "": computed fields and PostGIS
-// operators inside a rule. Such a permission is left out (its role gets
+// does not compile yet, or returns "": PostGIS operators inside a rule,
+// and computed fields whose function the compiler could not resolve. Such a permission is left out (its role gets
 // nothing from it) and reported as inconsistent, rather than refusing
 // metadata that Hasura accepts.
 func unsupportedFeature(d *document, raw json.RawMessage) string {
