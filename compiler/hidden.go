@@ -53,14 +53,29 @@ func (c *compiler) hiddenColumns() {
 					p.HiddenColumns = append(p.HiddenColumns, col)
 				}
 			}
+			if want[p][CtidColumn] {
+				p.HiddenColumns = append(p.HiddenColumns, CtidColumn)
+			}
 		}
 	}
 }
 
+// CtidColumn is the system column a role that may count a table's rows
+// but read none of its columns is granted: PostgreSQL needs a column the
+// role may read before it lets the role count rows, and ctid (the row's
+// physical position) tells nothing about the row's data. The API counts
+// such rows through it (graphql's planner selects ctid when it needs no
+// column).
+var CtidColumn = &Column{Name: "ctid", Type: "tid", NotNull: true}
+
 // countColumn is the column a role that may count rows but read no column
-// is granted: the first primary key column, which says the least about a
-// row, else the first column; nil for a table without columns.
+// is granted: ctid for a table; a view has no ctid, so there the first
+// primary key column, else the first column; nil for a view without
+// columns.
 func countColumn(t *Table) *Column {
+	if !t.IsView {
+		return CtidColumn
+	}
 	if len(t.PrimaryKey) > 0 {
 		if col := t.Column(t.PrimaryKey[0]); col != nil {
 			return col

@@ -264,7 +264,13 @@ func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent strin
 		}
 	}
 	if len(cols) == 0 {
+		// A role may count rows without reading a column: PostgreSQL
+		// needs a column read before it counts, and such a role may
+		// read ctid alone (compiler.CtidColumn).
 		cols = []string{"1"}
+		if p := s.view.perm; p != nil && len(p.Columns) == 0 && len(p.HiddenColumns) == 1 && p.HiddenColumns[0] == compiler.CtidColumn {
+			cols = []string{a + "." + compiler.CtidColumn.Name}
+		}
 	}
 	var orderExprs []string
 	if s.limit != nil || s.offset != nil || len(s.distinct) > 0 {

@@ -97,7 +97,7 @@ ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_reader";
 -- join columns of relationships reader may follow (or a column to count rows), not published by the API
-GRANT SELECT ("id") ON "public"."comment" TO "hasura_reader";
+GRANT SELECT ("ctid") ON "public"."comment" TO "hasura_reader";
 CREATE POLICY "rg_comment_select_reader" ON "public"."comment" AS PERMISSIVE FOR SELECT TO "hasura_reader"
   USING (true);
 COMMENT ON POLICY "rg_comment_select_reader" ON "public"."comment" IS 'rowguard: metadata.yaml:30:7 (select permission of role reader on public.comment)';
