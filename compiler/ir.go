@@ -119,8 +119,9 @@ type Permission struct {
 	// permission on both tables), because PostgreSQL checks column
 	// privileges on a join condition where Hasura publishes a relationship
 	// whatever columns the permissions list; and, for a permission with
-	// allow_aggregations that has no column at all, one key column, because
-	// PostgreSQL lets a role count rows only when it may read some column.
+	// allow_aggregations that has no column at all, CtidColumn (a view's
+	// first key column), because PostgreSQL lets a role count rows only
+	// when it may read some column.
 	// The GraphQL schema publishes none of them.
 	HiddenColumns []*Column
 	// ComputedFields are the scalar computed fields a select permission

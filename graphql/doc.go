@@ -60,9 +60,9 @@
 // Known differences from Hasura: from psql or any other SQL client, a role
 // can read the join columns of the relationships it may follow (which the
 // API reveals anyway through the relationship), and a role that may count
-// rows of a table without reading any of its columns can read the table's
-// first key column (PostgreSQL lets a role count rows only when it may read
-// some column); `_eq: null` and other null
+// rows of a table without reading any of its columns can read its rows'
+// ctid, a view's first key column (PostgreSQL lets a role count rows only
+// when it may read some column); `_eq: null` and other null
 // comparison values are ignored, as Hasura v1 did; the order of keys inside
 // one order_by object given through a variable follows the schema's field
 // order. Mutations: rows a mutation returns must pass the role's select

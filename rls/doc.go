@@ -9,10 +9,11 @@
 // on both tables), because PostgreSQL checks column privileges on the join
 // condition where Hasura publishes the relationship whatever columns the
 // permissions list; and a role that may count rows (allow_aggregations)
-// without reading any column may read the table's first key column. The
-// trade-off: from psql, such a role reads those columns: the join columns,
-// which the API reveals anyway through the relationship, and the key
-// column, which it does not. Each such GRANT is commented in the script.
+// without reading any column may read ctid (a view, which has no ctid, its
+// first key column). The trade-off: from psql, such a role reads those
+// columns: the join columns, which the API reveals anyway through the
+// relationship, and ctid, which tells where a row is stored, nothing of
+// its data (a view's key column tells more). Each such GRANT is commented in the script.
 //
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first
