@@ -116,6 +116,11 @@ func dbError(err error, admin bool) *Error {
 		e.Code, e.Message = CodeConstraintViolation, pg.Message
 	case strings.HasPrefix(pg.Code, "22"):
 		e.Code, e.Message = CodeDataException, pg.Message
+	case strings.HasPrefix(pg.Code, "54"):
+		// program_limit_exceeded, statement_too_complex, too many
+		// columns, stack depth: the request is too big, not the server
+		// broken. The message names no data.
+		e.Message = "the operation is too large for the database: " + pg.Message
 	case pg.Code == "P0001":
 		e.Message = pg.Message // raised by a trigger on purpose
 	case pg.Code == "P0002":

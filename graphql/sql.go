@@ -40,19 +40,36 @@ func render(p *plan) []*statement {
 		}
 		return out
 	}
+	// One statement per maxColumns root fields: a SELECT list holds at
+	// most 1664 columns. They run in one transaction, in order.
+	var out []*statement
 	w := &sqlWriter{}
 	var cols []string
+	flush := func() {
+		st := &statement{sql: "SELECT " + strings.Join(cols, ", ")}
+		for _, v := range w.params {
+			st.params = append(st.params, v.(string))
+		}
+		out = append(out, st)
+		w, cols = &sqlWriter{}, nil
+	}
 	for _, r := range p.roots {
 		if r.sel != nil {
 			cols = append(cols, w.selection(r.sel, ""))
+			if len(cols) == maxColumns {
+				flush()
+			}
 		}
 	}
-	st := &statement{sql: "SELECT " + strings.Join(cols, ", ")}
-	for _, v := range w.params {
-		st.params = append(st.params, v.(string))
+	if len(cols) > 0 {
+		flush()
 	}
-	return []*statement{st}
+	return out
 }
+
+// maxColumns is how many root fields one statement answers; PostgreSQL
+// allows 1664 columns in a SELECT list.
+const maxColumns = 1000
 
 // sqlWriter accumulates parameters and hands out table aliases.
 type sqlWriter struct {
@@ -80,12 +97,14 @@ func jsonObject(keys, exprs []string) string {
 		}
 		return "json_build_object(" + strings.Join(parts, ", ") + ")"
 	}
-	// row_to_json keeps the column order and has no argument limit.
-	cols := make([]string, len(keys))
+	// One row per key, aggregated in order: no limit on arguments or on
+	// columns (a SELECT list holds at most 1664), and keys are not
+	// identifiers (which PostgreSQL would cut at 63 bytes).
+	rows := make([]string, len(keys))
 	for i, k := range keys {
-		cols[i] = exprs[i] + " AS " + compiler.QuoteIdent(k)
+		rows[i] = "(" + strconv.Itoa(i) + ", " + compiler.QuoteLiteral(k) + ", to_json(" + exprs[i] + "))"
 	}
-	return "(SELECT row_to_json(_rgj) FROM (SELECT " + strings.Join(cols, ", ") + ") _rgj)"
+	return "(SELECT json_object_agg(_rgj.k, _rgj.v ORDER BY _rgj.n) FROM (VALUES " + strings.Join(rows, ", ") + ") _rgj(n, k, v))"
 }
 
 func typenameLiteral(name string) string { return compiler.QuoteLiteral(name) + "::text" }
