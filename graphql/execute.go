@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,7 +62,8 @@ func programSettings(prog *compiler.Program) []setting {
 
 // setConfigSQL renders the SELECT that switches role and sets every
 // setting, transaction-locally: $1 is the role, $2… the settings' values.
-func setConfigSQL(settings []setting, jitOff bool) string {
+// A timeout (the time limit) bounds each statement after it.
+func setConfigSQL(settings []setting, jitOff bool, timeout time.Duration) string {
 	var b strings.Builder
 	b.WriteString("SELECT set_config('role', $1, true)")
 	for i, s := range settings {
@@ -69,6 +71,25 @@ func setConfigSQL(settings []setting, jitOff bool) string {
 	}
 	if jitOff {
 		b.WriteString(", set_config('jit', 'off', true)")
+	}
+	if timeout > 0 {
+		fmt.Fprintf(&b, ", set_config('statement_timeout', '%d', true)", max(timeout.Milliseconds(), 1))
+	}
+	return b.String()
+}
+
+// resetSQL renders the SELECT that runs after COMMIT, in the same
+// pipelined batch: it puts the connection back to the login role with
+// every setting empty at session level, undoing what a function the
+// request called may have set with set_config(…, false). Requests do not
+// depend on it (each sets everything transaction-locally), but whatever
+// else uses the pool does. Behind a transaction-mode PgBouncer it may run
+// on another server connection, which it leaves clean too.
+func resetSQL(settings []setting) string {
+	var b strings.Builder
+	b.WriteString("SELECT set_config('role', 'none', false)")
+	for _, s := range settings {
+		fmt.Fprintf(&b, ", set_config(%s, '', false)", compiler.QuoteLiteral(s.name))
 	}
 	return b.String()
 }
@@ -105,12 +126,31 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // execute runs stmts for the session in one transaction, sent as one
 // pipelined batch (one network round trip): BEGIN (READ ONLY unless
 // readWrite); the role switch and every setting; the statements in order;
-// COMMIT. A statement that fails aborts the transaction, so the ones after
-// it do nothing and nothing is committed. It returns the json columns of
-// every statement, in order.
-func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool) ([][]byte, *Error) {
+// COMMIT; the session-level reset (resetSQL). A statement that fails
+// aborts the transaction, so the ones after it do nothing and nothing is
+// committed. It returns the json columns of every statement, in order.
+//
+// A timeLimit bounds the request (waiting for a connection included) and,
+// as statement_timeout, each statement. The connection goes back to the
+// pool on every path, a panic included; pgxpool destroys it when it is
+// not idle (still in a transaction, busy or closed), so a connection
+// inside a transaction is never reused.
+func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
+	reqCtx := ctx
+	if timeLimit > 0 {
+		var cancel context.CancelFunc
+		// The database cancels a statement at the limit and the
+		// connection stays usable; the request's own deadline, a little
+		// later, bounds the rest (waiting for a connection, several
+		// statements, a stalled network).
+		ctx, cancel = context.WithTimeout(ctx, timeLimit+timeLimitGrace)
+		defer cancel()
+	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
+		if reqCtx.Err() == nil && ctx.Err() != nil {
+			return nil, timeLimitError(timeLimit)
+		}
 		return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
 	}
 	defer conn.Release()
@@ -145,7 +185,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 	} else {
 		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
 	}
-	batch.ExecParams(setConfigSQL(settings, jitOff && !rs.admin), setValues, nil, nil, nil)
+	batch.ExecParams(setConfigSQL(settings, jitOff && !rs.admin, timeLimit), setValues, nil, nil, nil)
 	for _, st := range stmts {
 		params := make([][]byte, len(st.params))
 		for i, p := range st.params {
@@ -154,6 +194,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		batch.ExecParams(st.sql, params, nil, nil, nil)
 	}
 	batch.ExecParams("COMMIT", nil, nil, nil, nil)
+	batch.ExecParams(resetSQL(settings), nil, nil, nil, nil)
 	results, err := pg.ExecBatch(ctx, batch).ReadAll()
 	failed := -1 // index of the failing result
 	if err == nil {
@@ -168,13 +209,23 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 	} else {
 		failed = n
 	}
+	if err != nil && failed == len(stmts)+3 && pg.TxStatus() == 'I' {
+		// Only the reset after COMMIT failed: the answer stands, the
+		// connection does not go back to the pool.
+		conn.Conn().Close(context.Background())
+		err = nil
+		results = results[:failed]
+	}
 	if err != nil {
 		if pg.TxStatus() != 'I' && !pg.IsClosed() {
 			// The failed statement left the transaction open (aborted);
 			// end it before the connection goes back to the pool.
-			if _, rerr := pg.Exec(ctx, "ROLLBACK").ReadAll(); rerr != nil {
+			if _, rerr := pg.Exec(reqCtx, "ROLLBACK").ReadAll(); rerr != nil {
 				conn.Conn().Close(context.Background())
 			}
+		}
+		if reqCtx.Err() == nil && (ctx.Err() != nil || isStatementTimeout(err)) {
+			return nil, timeLimitError(timeLimit)
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
@@ -185,7 +236,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		}
 		return nil, e
 	}
-	if len(results) != len(stmts)+3 {
+	if len(results) < len(stmts)+3 {
 		return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
 	}
 	var cols [][]byte
@@ -211,4 +262,24 @@ func sessionJSON(sess *auth.Session) string {
 		return "{}"
 	}
 	return string(b)
+}
+
+// timeLimitGrace is how long after its time limit a request gives up on
+// the database answering.
+const timeLimitGrace = time.Second
+
+// isStatementTimeout reports whether err is PostgreSQL cancelling a
+// statement for statement_timeout.
+func isStatementTimeout(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "57014" && strings.Contains(pg.Message, "statement timeout")
+}
+
+// timeLimitError is the error of an operation that ran out of time: the
+// time limit's, or, without one, the database's own statement_timeout.
+func timeLimitError(limit time.Duration) *Error {
+	if limit <= 0 {
+		return errorf(CodeUnexpected, "$", "time limit exceeded: the database cancelled the statement (statement_timeout)")
+	}
+	return errorf(CodeUnexpected, "$", "time limit exceeded: the operation ran longer than %s", limit)
 }

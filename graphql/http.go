@@ -11,7 +11,9 @@ import (
 )
 
 // serveGraphQL answers POST /v1/graphql: one request object, or a JSON
-// array of them (a batch, answered with an array). GraphQL errors,
+// array of them (a batch of at most Config.BatchLimit, answered with an
+// array; each runs in its own transaction). A body over
+// Config.MaxBodyBytes is answered 413 before it is read whole. GraphQL errors,
 // authentication errors included, are answered with status 200 as Hasura
 // does on this endpoint.
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +51,10 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		var reqs []json.RawMessage
 		if err := json.Unmarshal(body, &reqs); err != nil {
 			writeJSON(w, http.StatusOK, errorBody(invalidJSON(err)))
+			return
+		}
+		if n := s.cfg.BatchLimit; n > 0 && len(reqs) > n {
+			writeJSON(w, http.StatusOK, errorBody(validationf("$", "batch limit exceeded: the request has %d operations, the limit is %d", len(reqs), n)))
 			return
 		}
 		var out bytes.Buffer

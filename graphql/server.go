@@ -43,7 +43,29 @@ type Config struct {
 	// Version is what GET /v1/version reports; "dev" when empty.
 	Version string
 	// MaxBodyBytes limits a request body; DefaultMaxBodyBytes when zero.
+	// It applies to every role.
 	MaxBodyBytes int64
+	// DepthLimit and NodeLimit are Hasura's API limits of the same names,
+	// checked before an operation is planned: how deep fields nest
+	// (`{ a { b } }` is 2) and how many fields have a selection set.
+	// They apply to every role but admin; DefaultDepthLimit and
+	// DefaultNodeLimit when zero, no limit when negative.
+	DepthLimit int
+	NodeLimit  int
+	// BatchLimit bounds the operations of a batched request (a JSON array
+	// body), for every role; DefaultBatchLimit when zero, no limit when
+	// negative.
+	BatchLimit int
+	// FieldLimit bounds the fields of a request's document, fragments
+	// expanded where they are spread, for every role (admin included):
+	// the work of validating and planning grows with it. DefaultFieldLimit
+	// when zero, no limit when negative.
+	FieldLimit int
+	// TimeLimit is Hasura's time_limit: how long one operation of a role
+	// other than admin may take. Each of its statements runs with
+	// statement_timeout set to it (transaction-locally, with the role), and
+	// the request gives up a second after it. No limit when zero.
+	TimeLimit time.Duration
 	// PlanCacheSize bounds the cache of prepared operations;
 	// DefaultPlanCacheSize when zero, no cache when negative.
 	PlanCacheSize int
@@ -95,6 +117,13 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	cfg.DepthLimit = limitOr(cfg.DepthLimit, DefaultDepthLimit)
+	cfg.NodeLimit = limitOr(cfg.NodeLimit, DefaultNodeLimit)
+	cfg.BatchLimit = limitOr(cfg.BatchLimit, DefaultBatchLimit)
+	cfg.FieldLimit = limitOr(cfg.FieldLimit, DefaultFieldLimit)
+	if cfg.TimeLimit < 0 {
+		cfg.TimeLimit = 0
 	}
 	if cfg.PlanCacheSize == 0 {
 		cfg.PlanCacheSize = DefaultPlanCacheSize
@@ -261,7 +290,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	}
 	prep := st.cache.get(key)
 	if prep == nil {
-		doc, op, err := parseOperation(rs, req.Query, req.OperationName)
+		doc, op, err := parseOperation(rs, req.Query, req.OperationName, s.limitsFor(rs))
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +326,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	var cols [][]byte
 	if stmts != nil {
 		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation); err != nil {
+		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation, s.limitsFor(rs).time); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
 			return nil, err
 		}

@@ -59,6 +59,7 @@ type blog struct {
 	pool *pgxpool.Pool // the server's
 	srv  *httptest.Server
 	gql  *graphql.Server
+	prog *compiler.Program
 }
 
 func newBlog(t *testing.T) *blog {
@@ -129,7 +130,7 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 	}
 	srv := httptest.NewServer(gql)
 	t.Cleanup(srv.Close)
-	return &blog{url: url, conn: conn, pool: pool, srv: srv, gql: gql}
+	return &blog{url: url, conn: conn, pool: pool, srv: srv, gql: gql, prog: prog}
 }
 
 // post sends a GraphQL request with headers ("Name: value") and returns

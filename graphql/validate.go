@@ -13,8 +13,9 @@ import (
 // parseOperation parses query and validates it against the role's schema,
 // returning the operation to run. The checks users meet most (an unknown
 // field or argument, a mutation where none exist) come first, with
-// Hasura's messages and paths; gqlparser's validator does the rest.
-func parseOperation(rs *roleSchema, query, opName string) (*ast.QueryDocument, *ast.OperationDefinition, *Error) {
+// Hasura's messages and paths; gqlparser's validator does the rest. The
+// request limits are checked first, on the parsed document.
+func parseOperation(rs *roleSchema, query, opName string, lim limits) (*ast.QueryDocument, *ast.OperationDefinition, *Error) {
 	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: query})
 	if err != nil {
 		msg := "not a valid graphql query"
@@ -37,6 +38,9 @@ func parseOperation(rs *roleSchema, query, opName string) (*ast.QueryDocument, *
 		return nil, nil, validationf("$", "no operations found in the document")
 	default:
 		return nil, nil, validationf("$", "exactly one operation has to be present in the document when operationName is not specified")
+	}
+	if e := checkLimits(doc, op, lim); e != nil {
+		return nil, nil, e
 	}
 	var root *ast.Definition
 	switch op.Operation {
