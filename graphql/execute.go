@@ -78,22 +78,6 @@ func setConfigSQL(settings []setting, jitOff bool, timeout time.Duration) string
 	return b.String()
 }
 
-// resetSQL renders the SELECT that runs after COMMIT, in the same
-// pipelined batch: it puts the connection back to the login role with
-// every setting empty at session level, undoing what a function the
-// request called may have set with set_config(…, false). Requests do not
-// depend on it (each sets everything transaction-locally), but whatever
-// else uses the pool does. Behind a transaction-mode PgBouncer it may run
-// on another server connection, which it leaves clean too.
-func resetSQL(settings []setting) string {
-	var b strings.Builder
-	b.WriteString("SELECT set_config('role', 'none', false)")
-	for _, s := range settings {
-		fmt.Fprintf(&b, ", set_config(%s, '', false)", compiler.QuoteLiteral(s.name))
-	}
-	return b.String()
-}
-
 // missingVariable reports the first session variable (in name order) that
 // the role's policies on the tables p reads need and sess lacks.
 func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
@@ -126,7 +110,7 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // execute runs stmts for the session in one transaction, sent as one
 // pipelined batch (one network round trip): BEGIN (READ ONLY unless
 // readWrite); the role switch and every setting; the statements in order;
-// COMMIT; the session-level reset (resetSQL). A statement that fails
+// COMMIT; RESET ALL and RESET ROLE. A statement that fails
 // aborts the transaction, so the ones after it do nothing and nothing is
 // committed. It returns the json columns of every statement, in order.
 //
@@ -194,7 +178,15 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		batch.ExecParams(st.sql, params, nil, nil, nil)
 	}
 	batch.ExecParams("COMMIT", nil, nil, nil, nil)
-	batch.ExecParams(resetSQL(settings), nil, nil, nil, nil)
+	// After COMMIT, in the same batch: back to the login role with every
+	// session-level setting at its default, undoing what a function the
+	// request called may have set with set_config(…, false). Requests do
+	// not depend on it (each sets everything transaction-locally), but
+	// whatever else uses the pool does. Behind a transaction-mode
+	// PgBouncer these may run on another server connection, which they
+	// leave clean too.
+	batch.ExecParams("RESET ALL", nil, nil, nil, nil)
+	batch.ExecParams("RESET ROLE", nil, nil, nil, nil)
 	results, err := pg.ExecBatch(ctx, batch).ReadAll()
 	failed := -1 // index of the failing result
 	if err == nil {
@@ -209,8 +201,8 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 	} else {
 		failed = n
 	}
-	if err != nil && failed == len(stmts)+3 && pg.TxStatus() == 'I' {
-		// Only the reset after COMMIT failed: the answer stands, the
+	if err != nil && failed >= len(stmts)+3 && pg.TxStatus() == 'I' {
+		// Only a reset after COMMIT failed: the answer stands, the
 		// connection does not go back to the pool.
 		conn.Conn().Close(context.Background())
 		err = nil

@@ -33,7 +33,10 @@ type Authenticator interface {
 type Config struct {
 	// Pool connects as the server's login role: a member of every role's
 	// PostgreSQL role and of the admin role (Program.AdminPGRole); it needs
-	// no privilege of its own (rowguard migrate up --login-role).
+	// no privilege of its own (rowguard migrate up --login-role). Every
+	// request ends with RESET ALL and RESET ROLE: settings the pool's
+	// connections need belong in ConnConfig.RuntimeParams (sent when
+	// connecting, which RESET keeps), not in a SET after connecting.
 	Pool *pgxpool.Pool
 	// Program is the compiled metadata whose policies the database has
 	// installed.

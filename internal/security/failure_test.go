@@ -108,7 +108,7 @@ func TestFailedRequestsLeaveConnectionsClean(t *testing.T) {
 		for range 4 {
 			r := timed.mustPost(t, deepNotes(11), user2)
 			faults++
-			if len(r.Errors) != 1 || r.Data != nil {
+			if len(r.Errors) != 1 || r.Data != nil || !strings.HasPrefix(r.Errors[0].Message, "time limit exceeded") {
 				t.Fatalf("deep query: want a statement timeout, got %d bytes of data, errors %+v", len(r.Data), r.Errors)
 			}
 		}
@@ -136,6 +136,56 @@ func TestFailedRequestsLeaveConnectionsClean(t *testing.T) {
 	})
 	checkNoOpenTransactions(t, s)
 	t.Logf("%d faults injected; every connection came back clean", faults)
+}
+
+// TestRequestsLeaveNoSessionState: what a request's own statement leaves
+// at session level (a trigger calling set_config(…, false)) is undone
+// after its COMMIT, and a COMMIT that fails (a deferred trigger raising)
+// leaves its connection idle and clean.
+func TestRequestsLeaveNoSessionState(t *testing.T) {
+	s := newSuite(t, 4, nil)
+	ctx := context.Background()
+	_, err := s.conn.Exec(ctx, `
+		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+		  PERFORM set_config('hasura.x_hasura_user_id', '3', false), set_config('hasura.x_hasura_role', 'admin', false),
+		          set_config('role', current_user, false);
+		  RETURN NULL;
+		END $$;
+		CREATE TRIGGER poison AFTER INSERT ON note FOR EACH ROW EXECUTE FUNCTION poison();
+		CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+		  IF NEW.body = 'fail at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF;
+		  RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON note DEFERRABLE INITIALLY DEFERRED
+		  FOR EACH ROW EXECUTE FUNCTION fail_at_commit();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user2 := bearer(token(t, 2))
+	insert := func(body string) *gqlResponse {
+		return s.mustPost(t, `mutation { insert_note_one(object: {owner_id: 2, body: "`+body+`", secret: "s"}) { owner_id } }`, user2)
+	}
+	for i := range 8 {
+		if r := insert("poisoned " + itoa(i)); len(r.Errors) > 0 || string(r.Data) != `{"insert_note_one":{"owner_id":2}}` {
+			t.Fatalf("insert: data %s errors %+v", r.Data, r.Errors)
+		}
+	}
+	checkClean(t, s.pool, "postgres")
+	for range 4 {
+		r := insert("fail at commit")
+		if len(r.Errors) != 1 || r.Errors[0].Message != "refused at commit" {
+			t.Fatalf("failing COMMIT: data %s errors %+v", r.Data, r.Errors)
+		}
+	}
+	checkClean(t, s.pool, "postgres")
+	checkNoOpenTransactions(t, s)
+	var n int
+	if err := s.conn.QueryRow(ctx, `SELECT count(*) FROM note WHERE body = 'fail at commit'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows of failed commits: %d (%v)", n, err)
+	}
+	wantOnly(t, ownersOf(t, s.mustPost(t, `{ note { owner_id } }`, bearer(token(t, 4)))), 4)
 }
 
 // TestSessionLevelSettingsDoNotLeak: a function that left

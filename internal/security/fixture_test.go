@@ -203,7 +203,9 @@ func (s *suite) serve(t *testing.T, url string, tune func(*pgxpool.Config)) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	gql, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: s.prog, Auth: a, Version: "security"})
+	// No depth limit: the fault tests need statements deep enough to
+	// outlast a timeout or a client.
+	gql, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: s.prog, Auth: a, Version: "security", DepthLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
