@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -192,11 +194,7 @@ func freshDatabase(ctx context.Context, url, name string) (string, func(), error
 	if err != nil {
 		return "", nil, err
 	}
-	dbURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
-	if cfg.Password != "" {
-		dbURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
-	}
-	return dbURL, func() {}, nil
+	return databaseURL(cfg, cfg.User, cfg.Password, name), func() {}, nil
 }
 
 // createLoginRole (re)creates role as an ordinary NOINHERIT login with a
@@ -220,7 +218,22 @@ func createLoginRole(ctx context.Context, url, role string) (string, error) {
 		return "", fmt.Errorf("create login role: %w", err)
 	}
 	cfg := conn.Config()
-	u := neturl.URL{Scheme: "postgres", User: neturl.UserPassword(role, password),
-		Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database, RawQuery: "sslmode=disable"}
-	return u.String(), nil
+	return databaseURL(cfg, role, password, cfg.Database), nil
+}
+
+// databaseURL is the URL of database on cfg's server as user: net/url
+// escapes what a password or name may hold (@, /, :, %, spaces); a Unix
+// socket directory goes in the host parameter.
+func databaseURL(cfg *pgx.ConnConfig, user, password, database string) string {
+	port := strconv.Itoa(int(cfg.Port))
+	u := neturl.URL{Scheme: "postgres", User: neturl.User(user),
+		Host: net.JoinHostPort(cfg.Host, port), Path: "/" + database, RawQuery: "sslmode=disable"}
+	if strings.HasPrefix(cfg.Host, "/") {
+		u.Host = ""
+		u.RawQuery = neturl.Values{"host": {cfg.Host}, "port": {port}, "sslmode": {"disable"}}.Encode()
+	}
+	if password != "" {
+		u.User = neturl.UserPassword(user, password)
+	}
+	return u.String()
 }

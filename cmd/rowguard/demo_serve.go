@@ -95,6 +95,8 @@ func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr
 				`{ article(order_by: {id: asc}) { id title author { name } } }`},
 			{"user 1 (Alice), with a JWT", [][2]string{{"Authorization", "Bearer " + token}},
 				`{ article(order_by: {id: asc}) { id title published organization { name } } }`},
+			{"user 1 (Alice) inserting an article: user_id is preset from her token", [][2]string{{"Authorization", "Bearer " + token}},
+				`mutation { insert_article_one(object: {title: "Alice via GraphQL"}) { title published user_id } }`},
 			{"admin, with the admin secret", [][2]string{{"X-Hasura-Admin-Secret", demoAdminSecret}},
 				`{ article_aggregate { aggregate { count } } author(order_by: {id: asc}) { id name email } }`},
 			{"anonymous asking for a column its role cannot see", nil,

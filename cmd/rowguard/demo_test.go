@@ -72,7 +72,8 @@ func TestDemo(t *testing.T) {
 		"-H 'X-Hasura-Admin-Secret: " + demoAdminSecret + "'",
 		`=> {"data":{"article":[{"id":1,"title":"Alice public","author":{"name":"Alice"}},{"id":3,"title":"Bob public","author":{"name":"Bob"}}]}}`,
 		`{"id":2,"title":"Alice draft","published":false`,
-		`"article_aggregate":{"aggregate":{"count":4}}`,
+		`=> {"data":{"insert_article_one":{"title":"Alice via GraphQL","published":false,"user_id":1}}}`, // the preset, over HTTP
+		`"article_aggregate":{"aggregate":{"count":5}}`, // counted after Alice's insert
 		`"message":"field 'email' not found in type: 'author'"`,
 	} {
 		if !strings.Contains(text, want) {
@@ -81,5 +82,31 @@ func TestDemo(t *testing.T) {
 	}
 	if got := strings.Count(text, "ERROR"); got != 1 {
 		t.Errorf("demo output has %d errors, want only anonymous's denied column:\n%s", got, text)
+	}
+}
+
+func TestDatabaseURL(t *testing.T) {
+	for _, c := range []struct{ server, user, password, database, want string }{
+		{"postgres://u@db.example:5433/x", "u", "", "demo", "postgres://u@db.example:5433/demo?sslmode=disable"},
+		{"postgres://u@db.example:5433/x", "u", "p@ss/w:rd %", "my db", "postgres://u:p%40ss%2Fw%3Ard%20%25@db.example:5433/my%20db?sslmode=disable"},
+		{"postgres://u@[::1]:5432/x", "u", "", "demo", "postgres://u@[::1]:5432/demo?sslmode=disable"},
+		{"host=/tmp/pg port=5444 user=u dbname=x", "u", "", "demo", "postgres://u@/demo?host=%2Ftmp%2Fpg&port=5444&sslmode=disable"},
+	} {
+		cfg, err := pgx.ParseConfig(c.server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := databaseURL(cfg, c.user, c.password, c.database)
+		if got != c.want {
+			t.Errorf("%s as %s: got %s want %s", c.server, c.user, got, c.want)
+			continue
+		}
+		back, err := pgx.ParseConfig(got)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", got, err)
+		}
+		if back.User != c.user || back.Password != c.password || back.Database != c.database || back.Host != cfg.Host || back.Port != cfg.Port {
+			t.Errorf("%s parses back as %s:%s@%s:%d/%s", got, back.User, back.Password, back.Host, back.Port, back.Database)
+		}
 	}
 }
