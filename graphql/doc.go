@@ -7,7 +7,8 @@
 //	               permissions as Hasura names things (role-based schema
 //	               publishing); mutation_schema.go adds mutation_root
 //	validate.go    parse + validate against the role's schema, with
-//	               Hasura's error messages and paths
+//	               Hasura's error messages and paths; limits.go measures
+//	               the parsed document against the request limits first
 //	plan.go        a validated operation → a plan (pure: no I/O);
 //	               mutation_plan.go plans insert, update and delete fields
 //	sql.go         a plan → ONE SQL statement that builds the whole JSON
@@ -16,11 +17,28 @@
 //	               returns the rows the answer's JSON is built from
 //	execute.go     one transaction in one network round trip: BEGIN, switch
 //	               to the role's PostgreSQL role and set every session
-//	               variable transaction-locally, the statement(s), COMMIT.
+//	               variable transaction-locally, the statement(s), COMMIT,
+//	               then RESET ALL and RESET ROLE so the pooled connection
+//	               keeps nothing a function set at session level.
 //	               A mutation's fields run in order in one read-write
 //	               transaction: when one fails, none is committed
 //	http.go        POST /v1/graphql, GET /healthz, GET /v1/version
 //	server.go      wiring, the per-role schema cache and the plan cache
+//
+// Every request is bounded before anything is planned or a transaction
+// opened: its body (Config.MaxBodyBytes, 413 with a bad-request error, on
+// every POST endpoint), a batch's operations (BatchLimit), and the fields
+// of its document, fragments expanded where they are spread (FieldLimit:
+// a fragment bomb is measured, not expanded). Hasura's API limits bound
+// the other roles: depth_limit (fields nested in fields, introspection not
+// counted), node_limit (fields with a selection set) and time_limit (each
+// statement's statement_timeout, set with the role in the same round
+// trip). As in Hasura the admin role has no depth, node or time limit; it
+// keeps the body, batch and field limits, which bound the server's own
+// work. Over a limit is a validation-failed error at "$" saying which
+// limit and by how much ("depth limit exceeded: the operation nests
+// fields 12 deep, the limit is 10"); over the time limit an unexpected
+// error "time limit exceeded: …". Limits are global, not per role.
 //
 // Permissions are not checked here: the statement runs as the role's
 // PostgreSQL role, so row-level security policies and column grants decide

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,8 +50,30 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	definer := fs.String("definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions (as installed)")
 	loginRole := fs.String("login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "login role the metadata API's installs grant the API roles to (default: the login role of --database-url)")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
+	var lim graphql.Config
+	var envErrs []error
+	envInt := func(name string) int {
+		v, err := strconv.Atoi(envOr(name, "0"))
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s: %w", name, err))
+		}
+		return v
+	}
+	fs.IntVar(&lim.DepthLimit, "depth-limit", envInt("ROWGUARD_DEPTH_LIMIT"), fmt.Sprintf("Hasura's depth_limit for every role but admin; 0: %d, -1: none", graphql.DefaultDepthLimit))
+	fs.IntVar(&lim.NodeLimit, "node-limit", envInt("ROWGUARD_NODE_LIMIT"), fmt.Sprintf("Hasura's node_limit for every role but admin; 0: %d, -1: none", graphql.DefaultNodeLimit))
+	fs.IntVar(&lim.BatchLimit, "batch-limit", envInt("ROWGUARD_BATCH_LIMIT"), fmt.Sprintf("Hasura's batch_limit (operations of a batched request); 0: %d, -1: none", graphql.DefaultBatchLimit))
+	fs.IntVar(&lim.FieldLimit, "field-limit", envInt("ROWGUARD_FIELD_LIMIT"), fmt.Sprintf("fields of a request, fragments expanded, admin included; 0: %d, -1: none", graphql.DefaultFieldLimit))
+	maxBody := fs.Int64("max-body-bytes", int64(envInt("ROWGUARD_MAX_BODY_BYTES")), fmt.Sprintf("largest request body of every endpoint; 0: %d", graphql.DefaultMaxBodyBytes))
+	timeLimit, err := time.ParseDuration(envOr("ROWGUARD_TIME_LIMIT", "0s"))
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("ROWGUARD_TIME_LIMIT: %w", err))
+	}
+	fs.DurationVar(&lim.TimeLimit, "time-limit", timeLimit, "Hasura's time_limit for every role but admin (statement_timeout of each statement), e.g. 30s; 0: none")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if len(envErrs) > 0 {
+		return usageError{errors.Join(envErrs...).Error()}
 	}
 	if *dbURL == "" {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
@@ -100,7 +123,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: prog, Auth: authn, Version: version, Log: log})
+	cfg := lim
+	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes = pool, prog, authn, version, log, *maxBody
+	srv, err := graphql.NewServer(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -117,7 +142,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			login = pool.Config().ConnConfig.User
 		}
 		api, err := metadataapi.New(ctx, metadataapi.Config{
-			Server: srv, Pool: ddlPool, Auth: authn, Log: log,
+			Server: srv, Pool: ddlPool, Auth: authn, Log: log, MaxBodyBytes: *maxBody,
 			Compile: compiler.Options{RolePrefix: *rolePrefix},
 			RLS:     rls.Options{DefinerRole: *definer, LoginRole: login},
 		})

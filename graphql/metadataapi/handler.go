@@ -136,6 +136,11 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request, ep endpo
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, apiErr(http.StatusRequestEntityTooLarge, "bad-request", "$", "request body is larger than %d bytes", tooLarge.Limit))
+			return
+		}
 		writeError(w, apiErr(http.StatusBadRequest, "bad-request", "$", "could not read the request body: %v", err))
 		return
 	}

@@ -180,6 +180,7 @@ func TestErrorCodes(t *testing.T) {
 		{"unknown source", "/v1/metadata", `{"type":"pg_track_table","args":{"source":"other","table":"author"}}`, nil, 400, "not-exists"},
 		{"transaction control", "/v2/query", `{"type":"run_sql","args":{"sql":"COMMIT; DROP TABLE article"}}`, nil, 400, "bad-request"},
 		{"bad SQL", "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT FROM nope"}}`, nil, 400, "postgres-error"},
+		{"body over the limit", "/v2/query", `{"type":"run_sql","args":{"sql":"SELECT 1` + strings.Repeat(" ", graphql.DefaultMaxBodyBytes) + `"}}`, nil, 413, "bad-request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
