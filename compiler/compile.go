@@ -248,14 +248,7 @@ func (c *compiler) permissions(info *TableInfo, mt *policies.Table) {
 		})
 		info.Permissions = append(info.Permissions, perm)
 	}
-	order := map[policies.Op]int{policies.Insert: 0, policies.Select: 1, policies.Update: 2, policies.Delete: 3}
-	sort.SliceStable(info.Permissions, func(i, j int) bool {
-		a, b := info.Permissions[i], info.Permissions[j]
-		if a.Role.Name != b.Role.Name {
-			return a.Role.Name < b.Role.Name
-		}
-		return order[a.Op] < order[b.Op]
-	})
+	sortPermissions(info)
 }
 
 func columnIndex(t *Table, col *Column) int {
@@ -299,20 +292,6 @@ func columnNames(t *Table) string {
 		names[i] = c.Name
 	}
 	return strings.Join(names, ", ")
-}
-
-func (c *compiler) inheritedRoles(md *policies.Metadata) {
-	for _, ir := range md.InheritedRoles {
-		r := &InheritedRole{Pos: ir.Pos, Role: c.role(ir.Name)}
-		for _, m := range ir.RoleSet {
-			if m == ir.Name {
-				c.errorf(ir.Pos, "inherited role %q lists itself", ir.Name)
-				continue
-			}
-			r.Members = append(r.Members, c.role(m))
-		}
-		c.prog.InheritedRoles = append(c.prog.InheritedRoles, r)
-	}
 }
 
 // finish lists the roles and checks that no two map to one PostgreSQL role.

@@ -141,6 +141,13 @@ type Permission struct {
 	// "select_aggregate").
 	QueryRootFields        []string
 	SubscriptionRootFields []string
+	// ColumnRows is set on a select permission derived for an inherited
+	// role: for each column that only some members may read, the rows on
+	// which it may be read (the OR of those members' filters). PostgreSQL
+	// grants the column on every row the permission shows; the GraphQL
+	// planner returns null on the others, as Hasura does. A column not in
+	// the map is readable on every row.
+	ColumnRows map[string]Expr
 }
 
 // HasColumn reports whether the permission lists the column.

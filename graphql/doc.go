@@ -75,6 +75,23 @@
 // lists no column but allows aggregations publishes <t>_aggregate with
 // aggregate { count } only.
 //
+// Inherited roles (Hasura's inherited_roles, from the metadata API or a
+// metadata directory's inherited_roles.yaml) are PostgreSQL roles of their
+// own: their policy admits the rows of any member (OR of the filters) and
+// they are granted every column any member may read, so PostgreSQL
+// enforces the union. A column only some members may read comes back null
+// on the rows only the other members show, in rows, aggregate nodes and
+// aggregates (sum over the nulled values), nested inherited roles
+// flattened: the planner renders it as `CASE WHEN rowguard.rg_cols_…(t.ctid)
+// THEN t.col END`, the helper (compiler.ColumnRowsHelper, installed by the
+// rls emitter, which grants the role SELECT on ctid alone) evaluating the
+// members' filters as the definer role, because a filter may read columns
+// the role may not select. A mutation's returning evaluates that condition
+// inline instead (the helper cannot see the rows the statement writes), so
+// there the condition must read only columns the role may select, else
+// PostgreSQL refuses the statement. A `where`, `order_by` or `distinct_on`
+// on such a column reads its value on every row the role may see.
+//
 // Known differences from Hasura: from psql or any other SQL client, a role
 // can read the join columns of the relationships it may follow (which the
 // API reveals anyway through the relationship), and a role that may count

@@ -241,7 +241,7 @@ func (w *sqlWriter) insertFinalSQL(m *mutation) string {
 		for _, c := range m.t.view.pk {
 			conds = append(conds, "_r."+compiler.QuoteIdent(c.Name)+" = (NULLIF(_k.v, '')::jsonb ->> "+compiler.QuoteLiteral(c.Name)+")::"+castType(c))
 		}
-		return "(SELECT coalesce(json_agg(" + w.row(fields, "_r") + " ORDER BY _k.ord), '[]') FROM unnest(" + keyArray(m.keys) +
+		return "(SELECT coalesce(json_agg(" + w.row(m.t.view, fields, "_r") + " ORDER BY _k.ord), '[]') FROM unnest(" + keyArray(m.keys) +
 			") WITH ORDINALITY _k(v, ord) JOIN " + compiler.QuoteTable(m.t.info.Name()) + " _r ON " + strings.Join(conds, " AND ") + ")"
 	}
 	if m.one {

@@ -49,7 +49,7 @@ func renderMutation(m *mutation) *statement {
 	dml += " RETURNING " + returningList(m)
 	var out string
 	if m.one {
-		out = "(SELECT " + w.row(m.fields, "_r") + " FROM " + mutationCTE + " _r LIMIT 1)"
+		out = "(SELECT " + w.rowOf(m.t.view, m.fields, "_r", true) + " FROM " + mutationCTE + " _r LIMIT 1)"
 	} else {
 		keys := make([]string, len(m.fields))
 		exprs := make([]string, len(m.fields))
@@ -61,7 +61,7 @@ func renderMutation(m *mutation) *statement {
 			case outAffectedRows:
 				exprs[i] = "(SELECT count(*) FROM " + mutationCTE + ")"
 			case outReturning:
-				exprs[i] = "(SELECT coalesce(json_agg(" + w.row(f.fields, "_r") + "), '[]') FROM " + mutationCTE + " _r)"
+				exprs[i] = "(SELECT coalesce(json_agg(" + w.rowOf(m.t.view, f.fields, "_r", true) + "), '[]') FROM " + mutationCTE + " _r)"
 			}
 		}
 		out = jsonObject(keys, exprs)
@@ -243,9 +243,13 @@ func returningList(m *mutation) string {
 		for _, f := range fields {
 			switch f.kind {
 			case outColumn:
-				if !seen[f.column] {
-					seen[f.column] = true
-					cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(f.column.Name))
+				// An inherited role's column may be returned only on some
+				// rows: the condition's columns are returned too.
+				for _, c := range append([]*compiler.Column{f.column}, columnRowsReads(m.t.view, f.column)...) {
+					if !seen[c] {
+						seen[c] = true
+						cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(c.Name))
+					}
 				}
 			case outSelection:
 				for _, mp := range f.sel.rel.Mapping {

@@ -115,7 +115,7 @@ func (w *sqlWriter) selection(s *selection, parent string) string {
 	switch s.kind {
 	case selOne:
 		a := w.alias("_t")
-		return "(SELECT " + w.row(s.fields, a) + " FROM " + w.from(s, a, parent) + " LIMIT 1)"
+		return "(SELECT " + w.row(s.view, s.fields, a) + " FROM " + w.from(s, a, parent) + " LIMIT 1)"
 	case selAggregate:
 		return w.aggregate(s, parent)
 	}
@@ -123,7 +123,13 @@ func (w *sqlWriter) selection(s *selection, parent string) string {
 }
 
 // row renders the JSON object of one row of alias a.
-func (w *sqlWriter) row(fields []*output, a string) string {
+func (w *sqlWriter) row(view *tableView, fields []*output, a string) string {
+	return w.rowOf(view, fields, a, false)
+}
+
+// rowOf is row; inline tells columnExpr how to null an inherited role's
+// columns.
+func (w *sqlWriter) rowOf(view *tableView, fields []*output, a string, inline bool) string {
 	keys := make([]string, len(fields))
 	exprs := make([]string, len(fields))
 	for i, f := range fields {
@@ -132,12 +138,72 @@ func (w *sqlWriter) row(fields []*output, a string) string {
 		case outTypename:
 			exprs[i] = typenameLiteral(f.text)
 		case outColumn:
-			exprs[i] = a + "." + compiler.QuoteIdent(f.column.Name)
+			exprs[i] = columnExpr(view, f.column, a, inline)
 		case outSelection:
 			exprs[i] = w.selection(f.sel, a)
 		}
 	}
 	return jsonObject(keys, exprs)
+}
+
+// columnExpr renders a column of the row a of view. For an inherited role,
+// a column only some members may read is null on the rows only other
+// members show (Hasura's semantics); PostgreSQL's grant covers the row's
+// every column, so the planner does this nulling. The condition may read
+// columns the role may not select, so it is evaluated by a helper function
+// given the row's ctid (compiler.ColumnRowsHelper); inline renders it in
+// the statement instead, for the rows of a mutation's RETURNING, which the
+// helper's snapshot cannot see yet (columnRowsReads lists what it reads).
+func columnExpr(view *tableView, col *compiler.Column, a string, inline bool) string {
+	ref := a + "." + compiler.QuoteIdent(col.Name)
+	if view == nil || view.perm == nil {
+		return ref
+	}
+	rows := view.perm.ColumnRows[col.Name]
+	if rows == nil {
+		return ref
+	}
+	if inline {
+		r := &compiler.Renderer{}
+		return "CASE WHEN " + r.Expr(rows, a) + " THEN " + ref + " END"
+	}
+	f := compiler.ColumnRowsHelper(view.info.Table, rows)
+	return "CASE WHEN rowguard." + compiler.QuoteIdent(f.Name) + "(" + a + ".ctid) THEN " + ref + " END"
+}
+
+// columnRowsReads lists the columns of the row that the condition of
+// columnExpr reads (none when the column needs no condition).
+func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
+	if view == nil || view.perm == nil || view.perm.ColumnRows[col.Name] == nil {
+		return nil
+	}
+	var out []*compiler.Column
+	var walk func(e compiler.Expr)
+	walk = func(e compiler.Expr) {
+		switch e := e.(type) {
+		case *compiler.And:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Or:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Not:
+			walk(e.Item)
+		case *compiler.Compare:
+			out = append(out, e.Column)
+			if cv, ok := e.Right.(*compiler.ColumnValue); ok && !cv.Root {
+				out = append(out, cv.Column)
+			}
+		case *compiler.RelExists:
+			for _, m := range e.Rel.Mapping {
+				out = append(out, m.Local)
+			}
+		}
+	}
+	walk(view.perm.ColumnRows[col.Name])
+	return append(out, compiler.RootColumns(view.perm.ColumnRows[col.Name])...)
 }
 
 // from renders the table of s with its conditions: the join to the parent
@@ -207,7 +273,7 @@ func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 	a, sub := w.alias("_t"), w.alias("_s")
 	orderExprs := w.orderExprs(s, a)
 	var inner strings.Builder
-	inner.WriteString("SELECT " + distinctOn(s, a) + w.row(fields, a) + " AS _e")
+	inner.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
 	var aggOrder []string
 	for i, e := range orderExprs {
 		col := "_o" + strconv.Itoa(i)
@@ -252,7 +318,7 @@ func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent strin
 	need := func(c *compiler.Column) {
 		if !seen[c] {
 			seen[c] = true
-			cols = append(cols, a+"."+compiler.QuoteIdent(c.Name))
+			cols = append(cols, columnExpr(s.view, c, a, false)+" AS "+compiler.QuoteIdent(c.Name))
 		}
 	}
 	keys := make([]string, len(fields))

@@ -260,6 +260,7 @@ func (e *emitter) table(t *compiler.TableInfo) string {
 		}
 		b.WriteString(e.grant(t, p))
 		b.WriteString(e.policy(t, p))
+		e.columnRows(t, p)
 	}
 	b.WriteString(e.computedGrants(t))
 	b.WriteString(e.presetTrigger(t))
@@ -282,6 +283,12 @@ func (e *emitter) grant(t *compiler.TableInfo, p *compiler.Permission) string {
 		out += fmt.Sprintf("-- join columns of relationships %s may follow (or a column to count rows), not published by the API\n", p.Role.Name)
 		out += fmt.Sprintf("GRANT SELECT (%s) ON %s TO %s;\n", quoteColumns(p.HiddenColumns), name, role)
 	}
+	if len(p.ColumnRows) > 0 {
+		// The planner passes each row's ctid (its physical address, no
+		// data) to the helpers that tell on which rows a column of an
+		// inherited role is readable.
+		out += fmt.Sprintf("GRANT SELECT (ctid) ON %s TO %s;\n", name, role)
+	}
 	if p.Op == policies.Insert {
 		// A serial column's default calls nextval(), which needs USAGE on
 		// its sequence even when the column is not inserted explicitly.
@@ -301,6 +308,30 @@ func quoteColumns(cols []*compiler.Column) string {
 		out[i] = compiler.QuoteIdent(c.Name)
 	}
 	return strings.Join(out, ", ")
+}
+
+// columnRows registers the helpers of an inherited role's select
+// permission that evaluate, per row, on which rows a column only some
+// members may read is readable (compiler.ColumnRowsHelper).
+func (e *emitter) columnRows(t *compiler.TableInfo, p *compiler.Permission) {
+	names := make([]string, 0, len(p.ColumnRows))
+	for n := range p.ColumnRows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := compiler.ColumnRowsHelper(t.Table, p.ColumnRows[n])
+		use := fmt.Sprintf("%s (column %s of inherited role %s on %s)", p.Pos, n, p.Role.Name, t.Name())
+		h := e.helpers[f.Name]
+		if h == nil {
+			h = &helper{name: f.Name, params: []string{"tid"}, returns: "boolean", body: f.Body, reads: map[policies.QualifiedTable]bool{t.Name(): true}}
+			collectReads(p.ColumnRows[n], h.reads)
+			e.helpers[f.Name] = h
+		}
+		if !contains(h.uses, use) {
+			h.uses = append(h.uses, use)
+		}
+	}
 }
 
 // quoteQualified quotes "schema.name" as two identifiers.

@@ -22,11 +22,12 @@
 // metadata directory serves the same program.
 //
 // Inherited roles are compiled as ordinary roles whose permissions are
-// derived from their members' (union of select columns, OR of filters;
-// insert, update and delete only when the members agree, otherwise the
-// permission is listed by get_inconsistent_metadata), so PostgreSQL
-// enforces them like any other role. Hasura's nulls for columns a row is
-// visible through only some members for are not reproduced.
+// derived from their members' (the compiler derives select: union of
+// columns, OR of filters; insert, update and delete only when the members
+// agree, otherwise the permission is listed by
+// get_inconsistent_metadata), so PostgreSQL enforces them like any other
+// role. The GraphQL planner returns null for a column on the rows only
+// members that may not read it show, as Hasura does.
 //
 // Computed fields compile into policies (see package rls); tracked
 // functions are stored and exported but not yet served as root fields. A

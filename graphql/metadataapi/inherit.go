@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 )
 
 // inconsistency is one entry of get_inconsistent_metadata.
@@ -16,14 +15,13 @@ type inconsistency struct {
 }
 
 // expand returns the document the compiler sees: every inherited role
-// becomes an ordinary role whose permissions are derived from its members'
-// (Hasura's semantics). The inherited_roles list is kept, so the compiled
-// program still records each inherited role's members. A role's
-// own permission on a table overrides the derived one. Select permissions
-// are combined (union of columns, OR of filters); insert, update and
-// delete are inherited only when every member that has one has the same
-// one, otherwise the permission is left out and reported as inconsistent,
-// as Hasura does.
+// gets the insert, update and delete permissions derived from its
+// members' (Hasura's semantics): a permission is inherited only when every
+// member that has one has the same one, otherwise it is left out and
+// reported as inconsistent, as Hasura does. A role's own permission on a
+// table overrides the derived one. Select permissions are left to the
+// compiler, which derives them from the inherited_roles list (kept here)
+// with the per-column conditions the GraphQL planner needs.
 func expand(d *document) (*document, []inconsistency) {
 	d = withInsertColumns(d)
 	out := d.clone()
@@ -38,6 +36,12 @@ func expand(d *document) (*document, []inconsistency) {
 	for _, t := range out.Tables {
 		orig := d.table(t.Table)
 		for _, kind := range permissionKinds {
+			if kind == "select" {
+				// The compiler derives select permissions itself: it
+				// keeps, per column, the members' rows on which the
+				// column may be read.
+				continue
+			}
 			memo := map[string]json.RawMessage{}
 			var derive func(role string, seen map[string]bool) json.RawMessage
 			derive = func(role string, seen map[string]bool) json.RawMessage {
@@ -62,8 +66,6 @@ func expand(d *document) (*document, []inconsistency) {
 				var v json.RawMessage
 				switch {
 				case len(members) == 0:
-				case kind == "select":
-					v = combineSelect(members)
 				default:
 					v = members[0]
 					for _, m := range members[1:] {
@@ -132,132 +134,6 @@ func sameJSON(a, b json.RawMessage) bool {
 	ca, _ := json.Marshal(x)
 	cb, _ := json.Marshal(y)
 	return bytes.Equal(ca, cb)
-}
-
-// combineSelect unions select permissions: the columns of any member, the
-// rows any member's filter admits, the largest limit (none if a member has
-// none), aggregations if any member allows them.
-func combineSelect(members []json.RawMessage) json.RawMessage {
-	type sel struct {
-		Columns                json.RawMessage `json:"columns"`
-		Filter                 json.RawMessage `json:"filter"`
-		Limit                  *int            `json:"limit"`
-		AllowAggregations      bool            `json:"allow_aggregations"`
-		ComputedFields         []string        `json:"computed_fields"`
-		QueryRootFields        *[]string       `json:"query_root_fields"`
-		SubscriptionRootFields *[]string       `json:"subscription_root_fields"`
-	}
-	out := map[string]any{}
-	var columns []string
-	colSeen := map[string]bool{}
-	allColumns := false
-	var filters []json.RawMessage
-	anyEmptyFilter := false
-	var limit *int
-	noLimit := false
-	aggs := false
-	computed := []string{}
-	compSeen := map[string]bool{}
-	rootFields := map[string]*[]string{}
-	rootAbsent := map[string]bool{}
-	for _, raw := range members {
-		var s sel
-		if err := json.Unmarshal(raw, &s); err != nil {
-			continue
-		}
-		var cols []string
-		if json.Unmarshal(s.Columns, &cols) != nil {
-			var star string
-			if json.Unmarshal(s.Columns, &star) == nil && star == "*" {
-				allColumns = true
-			}
-		}
-		for _, c := range cols {
-			if !colSeen[c] {
-				colSeen[c] = true
-				columns = append(columns, c)
-			}
-		}
-		if len(s.Filter) == 0 || sameJSON(s.Filter, json.RawMessage(`{}`)) {
-			anyEmptyFilter = true
-		} else {
-			filters = append(filters, s.Filter)
-		}
-		if s.Limit == nil {
-			noLimit = true
-		} else if limit == nil || *s.Limit > *limit {
-			limit = s.Limit
-		}
-		aggs = aggs || s.AllowAggregations
-		for _, c := range s.ComputedFields {
-			if !compSeen[c] {
-				compSeen[c] = true
-				computed = append(computed, c)
-			}
-		}
-		for key, list := range map[string]*[]string{"query_root_fields": s.QueryRootFields, "subscription_root_fields": s.SubscriptionRootFields} {
-			if list == nil {
-				rootAbsent[key] = true
-				continue
-			}
-			acc := rootFields[key]
-			if acc == nil {
-				acc = &[]string{}
-				rootFields[key] = acc
-			}
-			for _, f := range *list {
-				if !contains(*acc, f) {
-					*acc = append(*acc, f)
-				}
-			}
-		}
-	}
-	if allColumns {
-		out["columns"] = "*"
-	} else {
-		if columns == nil {
-			columns = []string{}
-		}
-		out["columns"] = columns
-	}
-	switch {
-	case anyEmptyFilter || len(filters) == 0:
-		out["filter"] = map[string]any{}
-	case len(filters) == 1:
-		out["filter"] = filters[0]
-	default:
-		out["filter"] = map[string]any{"_or": filters}
-	}
-	if limit != nil && !noLimit {
-		out["limit"] = *limit
-	}
-	if aggs {
-		out["allow_aggregations"] = true
-	}
-	if len(computed) > 0 {
-		out["computed_fields"] = computed
-	}
-	keys := make([]string, 0, len(rootFields))
-	for k := range rootFields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !rootAbsent[k] {
-			out[k] = *rootFields[k]
-		}
-	}
-	data, _ := json.Marshal(out)
-	return data
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // withInsertColumns returns d with every insert permission that has no
