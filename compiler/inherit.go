@@ -191,42 +191,62 @@ func (d *deriver) combineSelect(ir *policies.InheritedRole, members []*Permissio
 		out.Filter = filters
 	}
 	for _, col := range t.Columns {
-		rows := &Or{Pos: ir.Pos}
-		always, some := false, false
-		everyMember := true
-		for _, m := range members {
-			if !m.HasColumn(col.Name) {
-				everyMember = false
-				continue
-			}
-			some = true
-			cond := m.Filter
-			if r := m.ColumnRows[col.Name]; r != nil {
-				cond = r
-				everyMember = false
-			}
-			if isTrue(cond) {
-				always = true
-			}
-			rows.Items = append(rows.Items, cond)
+		if d.fieldRows(ir, out, members, col.Name, func(m *Permission) bool { return m.HasColumn(col.Name) }) {
+			out.Columns = append(out.Columns, col)
 		}
-		if !some {
-			continue
-		}
-		out.Columns = append(out.Columns, col)
-		if everyMember || always {
-			continue // readable on every row the permission shows
-		}
-		if out.ColumnRows == nil {
-			out.ColumnRows = map[string]Expr{}
-		}
-		if len(rows.Items) == 1 {
-			out.ColumnRows[col.Name] = rows.Items[0]
-		} else {
-			out.ColumnRows[col.Name] = rows
+	}
+	for _, cf := range d.info.ComputedFields {
+		if d.fieldRows(ir, out, members, cf.Name, func(m *Permission) bool { return hasComputed(m, cf) }) {
+			out.ComputedFields = append(out.ComputedFields, cf)
 		}
 	}
 	return out
+}
+
+// fieldRows reports whether some member may read the field (a column or a
+// computed field) and, when only some of the rows out shows may read it,
+// records on which in out.ColumnRows.
+func (d *deriver) fieldRows(ir *policies.InheritedRole, out *Permission, members []*Permission, name string, has func(*Permission) bool) bool {
+	rows := &Or{Pos: ir.Pos}
+	always, some := false, false
+	everyMember := true
+	for _, m := range members {
+		if !has(m) {
+			everyMember = false
+			continue
+		}
+		some = true
+		cond := m.Filter
+		if r := m.ColumnRows[name]; r != nil {
+			cond = r
+			everyMember = false
+		}
+		if isTrue(cond) {
+			always = true
+		}
+		rows.Items = append(rows.Items, cond)
+	}
+	if !some || everyMember || always {
+		return some // readable on every row the permission shows
+	}
+	if out.ColumnRows == nil {
+		out.ColumnRows = map[string]Expr{}
+	}
+	if len(rows.Items) == 1 {
+		out.ColumnRows[name] = rows.Items[0]
+	} else {
+		out.ColumnRows[name] = rows
+	}
+	return true
+}
+
+func hasComputed(p *Permission, cf *ComputedField) bool {
+	for _, c := range p.ComputedFields {
+		if c == cf {
+			return true
+		}
+	}
+	return false
 }
 
 // agreed returns the members' common permission, or nil when two differ.

@@ -146,7 +146,8 @@ type Permission struct {
 	// which it may be read (the OR of those members' filters). PostgreSQL
 	// grants the column on every row the permission shows; the GraphQL
 	// planner returns null on the others, as Hasura does. A column not in
-	// the map is readable on every row.
+	// the map is readable on every row. Scalar computed fields are keyed
+	// by their name the same way.
 	ColumnRows map[string]Expr
 }
 
