@@ -132,6 +132,10 @@ func (c *compiler) compare(col *Column, cmp *policies.Comparison, scope *TableIn
 		}
 		out.Right = &ColumnValue{Root: ref.Root, Table: t, Column: other}
 	default:
+		if policies.IsPostGISOperator(cmp.Op) {
+			out.Right = c.postgis(col, cmp, what)
+			break
+		}
 		c.errorf(cmp.Pos, "operator %s is not supported", cmp.Op)
 		return nil
 	}

@@ -142,6 +142,9 @@ var binaryOps = map[string]string{
 }
 
 func (r *Renderer) compare(e *Compare, alias string) string {
+	if _, ok := postgisFunctions[e.Op]; ok {
+		return r.postgis(e, alias+"."+QuoteIdent(e.Column.Name))
+	}
 	return r.compareLeft(alias+"."+QuoteIdent(e.Column.Name), e.Op, e.Right, alias)
 }
 

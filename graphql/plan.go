@@ -602,8 +602,10 @@ func (p *planner) boolExp(obj object, v *tableView, at string) (policies.BoolExp
 				}
 				jsonb := col.Type == "jsonb" || col.Type == "json"
 				var val policies.Value
-				switch name {
-				case "_in", "_nin", "_has_keys_any", "_has_keys_all":
+				switch {
+				case policies.IsPostGISOperator(name):
+					val = geoValue(name, op.value)
+				case name == "_in" || name == "_nin" || name == "_has_keys_any" || name == "_has_keys_all":
 					list := &policies.List{}
 					for _, it := range asList(op.value) {
 						list.Items = append(list.Items, literal(it, jsonb && name != "_has_keys_any" && name != "_has_keys_all"))

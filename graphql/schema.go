@@ -321,9 +321,16 @@ func walkOperands(e compiler.Expr, fn func(compiler.Operand)) {
 	var operand func(o compiler.Operand)
 	operand = func(o compiler.Operand) {
 		fn(o)
-		if l, ok := o.(*compiler.ListValue); ok {
-			for _, it := range l.Items {
+		switch o := o.(type) {
+		case *compiler.ListValue:
+			for _, it := range o.Items {
 				operand(it)
+			}
+		case *compiler.DWithinValue:
+			for _, it := range []compiler.Operand{o.From, o.Distance, o.UseSpheroid} {
+				if it != nil {
+					operand(it)
+				}
 			}
 		}
 	}
@@ -628,11 +635,15 @@ func (b *schemaBuilder) comparisonExp(s string) {
 	default:
 		ops = append(ops, op{"_in", "[" + s + "!]"}, op{"_is_null", scalarBoolean}, op{"_lt", s}, op{"_lte", s},
 			op{"_neq", s}, op{"_nin", "[" + s + "!]"})
+		for _, g := range geoOperators(s) {
+			ops = append(ops, op{g[0], g[1]})
+		}
 	}
 	for _, o := range ops {
 		b.printf("  %s: %s\n", o.name, o.typ)
 	}
 	b.printf("}\n\n")
+	b.printf("%s", geoInputs(s))
 }
 
 // queryRoot writes query_root: for each table its list, aggregate and

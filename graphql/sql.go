@@ -155,7 +155,7 @@ func (w *sqlWriter) rowOf(view *tableView, fields []*output, a string, inline bo
 // the statement instead, for the rows of a mutation's RETURNING, which the
 // helper's snapshot cannot see yet (columnRowsReads lists what it reads).
 func columnExpr(view *tableView, col *compiler.Column, a string, inline bool) string {
-	ref := a + "." + compiler.QuoteIdent(col.Name)
+	ref := geoOutput(col, a+"."+compiler.QuoteIdent(col.Name))
 	if view == nil || view.perm == nil {
 		return ref
 	}

@@ -1,5 +1,7 @@
 package policies
 
+import "strings"
+
 // BoolExp is a Hasura boolean expression, as written in a permission's
 // filter or check. It is a sealed interface: its variants are And, Or, Not,
 // Exists and Field.
@@ -95,6 +97,16 @@ type ColumnRef struct {
 	Column string
 }
 
+// DWithin is the operand of the PostGIS operators _st_d_within and
+// _st_3d_d_within: the rows within Distance of the GeoJSON From.
+// UseSpheroid (geography columns only) is nil when not given.
+type DWithin struct {
+	Pos         Pos
+	Distance    Value
+	From        Value
+	UseSpheroid Value
+}
+
 // List is a list of values, for _in, _nin and _has_keys_*.
 type List struct {
 	Pos   Pos
@@ -105,11 +117,13 @@ func (v *Literal) Position() Pos    { return v.Pos }
 func (v *SessionVar) Position() Pos { return v.Pos }
 func (v *ColumnRef) Position() Pos  { return v.Pos }
 func (v *List) Position() Pos       { return v.Pos }
+func (v *DWithin) Position() Pos    { return v.Pos }
 
 func (*Literal) isValue()    {}
 func (*SessionVar) isValue() {}
 func (*ColumnRef) isValue()  {}
 func (*List) isValue()       {}
+func (*DWithin) isValue()    {}
 
 // operators maps every spelling Hasura accepts to its normal form.
 var operators = map[string]string{
@@ -124,7 +138,18 @@ var operators = map[string]string{
 	"_has_key": "_has_key", "_has_keys_any": "_has_keys_any", "_has_keys_all": "_has_keys_all",
 	"_ceq": "_ceq", "_cne": "_cne", "_cneq": "_cne",
 	"_cgt": "_cgt", "_clt": "_clt", "_cgte": "_cgte", "_clte": "_clte",
+	// PostGIS, on geometry and geography columns.
+	"_st_contains": "_st_contains", "_st_crosses": "_st_crosses", "_st_equals": "_st_equals",
+	"_st_intersects": "_st_intersects", "_st_overlaps": "_st_overlaps", "_st_touches": "_st_touches",
+	"_st_within": "_st_within", "_st_d_within": "_st_d_within",
+	"_st_3d_intersects": "_st_3d_intersects", "_st_3d_d_within": "_st_3d_d_within",
 }
+
+// IsDWithinOperator reports whether op takes a DWithin operand.
+func IsDWithinOperator(op string) bool { return op == "_st_d_within" || op == "_st_3d_d_within" }
+
+// IsPostGISOperator reports whether op is one of PostGIS's _st_ operators.
+func IsPostGISOperator(op string) bool { return strings.HasPrefix(op, "_st_") }
 
 // NormalizeOperator returns the normal form of a comparison operator ("$eq"
 // and "_eq" → "_eq", "_ne" → "_neq") and whether it is one.

@@ -143,6 +143,8 @@ func (l *loader) comparison(op string, pos Pos, n *yaml.Node, file string) *Comp
 			l.errorf(l.pos(file, n), "%s takes a list or an array session variable (like X-Hasura-Allowed-Ids holding \"{1,2}\"), got %s", op, kindName(n))
 			c.Value = &List{Pos: l.pos(file, n)}
 		}
+	case IsDWithinOperator(op):
+		c.Value = l.dWithin(n, file, op)
 	case op == "_is_null":
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
@@ -153,6 +155,26 @@ func (l *loader) comparison(op string, pos Pos, n *yaml.Node, file string) *Comp
 		c.Value = l.value(n, file)
 	}
 	return c
+}
+
+// dWithin reads the operand of _st_d_within: {distance, from,
+// use_spheroid}, each a literal or a session variable.
+func (l *loader) dWithin(n *yaml.Node, file, op string) Value {
+	d := &DWithin{Pos: l.pos(file, n)}
+	for _, e := range l.mapping(n, file, op, "distance", "from", "use_spheroid") {
+		switch e.key {
+		case "distance":
+			d.Distance = l.value(e.val, file)
+		case "from":
+			d.From = l.value(e.val, file)
+		case "use_spheroid":
+			d.UseSpheroid = l.value(e.val, file)
+		}
+	}
+	if n.Kind == yaml.MappingNode && (d.Distance == nil || d.From == nil) {
+		l.errorf(d.Pos, "%s needs `distance` and `from` (a GeoJSON geometry)", op)
+	}
+	return d
 }
 
 // columnRef reads the operand of _ceq and friends: "col", ["col"] or

@@ -30,9 +30,9 @@
 // members that may not read it show, as Hasura does.
 //
 // Computed fields compile into policies (see package rls); tracked
-// functions are stored and exported but not yet served as root fields. A
-// permission whose rule uses a PostGIS operator, or a computed field that
-// does not resolve, is left out (its role gets nothing
+// functions are stored and exported but not yet served as root fields.
+// PostGIS operators compile like any other. A permission whose rule uses a
+// computed field that does not resolve is left out (its role gets nothing
 // from it) and listed by get_inconsistent_metadata, rather than refusing
 // metadata that Hasura accepts. rowguard serves one database: a second
 // source is refused.

@@ -3,7 +3,6 @@ package metadataapi
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -73,8 +72,8 @@ func lastLine(n *yaml.Node) int {
 }
 
 // unsupportedFeature names the feature a permission uses that rowguard
-// does not compile yet, or returns "": PostGIS operators inside a rule,
-// and computed fields whose function the compiler could not resolve. Such a permission is left out (its role gets
+// does not compile yet, or returns "": computed fields whose function the
+// compiler could not resolve. Such a permission is left out (its role gets
 // nothing from it) and reported as inconsistent, rather than refusing
 // metadata that Hasura accepts.
 func unsupportedFeature(d *document, raw json.RawMessage) string {
@@ -97,11 +96,8 @@ func unsupportedFeature(d *document, raw json.RawMessage) string {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, item := range x {
-				switch {
-				case computed[k]:
+				if computed[k] {
 					found = fmt.Sprintf("the computed field %q in a rule", k)
-				case strings.HasPrefix(k, "_st_") || strings.HasPrefix(k, "$st_"):
-					found = fmt.Sprintf("the PostGIS operator %q", k)
 				}
 				walk(item)
 			}
