@@ -92,6 +92,15 @@
 // PostgreSQL refuses the statement. A `where`, `order_by` or `distinct_on`
 // on such a column reads its value on every row the role may see.
 //
+// PostGIS columns (geometry, geography) use Hasura's scalars of the same
+// names and read as GeoJSON (ST_AsGeoJSON(col, 15, 4)::json: the CRS
+// spelled urn:ogc:def:crs:EPSG::<srid>); their comparison types add the
+// _st_ operators (_st_d_within with st_d_within_input, or
+// st_d_within_geography_input for geography), compiled like the same
+// operators in permissions (postgis.go). _eq and the other plain
+// operators on such a column take PostGIS's own text forms (WKT, EWKT,
+// hex WKB), not GeoJSON, and inserted or updated values the same.
+//
 // Known differences from Hasura: from psql or any other SQL client, a role
 // can read the join columns of the relationships it may follow (which the
 // API reveals anyway through the relationship), and a role that may count
