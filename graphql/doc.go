@@ -115,10 +115,16 @@
 // reads a column matches only rows the select policy shows, where Hasura
 // applies the update or delete filter alone; an upsert skips a conflicting
 // row the update filter refuses only when that filter reads the row
-// itself (a filter through relationships fails the statement instead);
-// an upsert that meets a conflicting row needs the role's select policy
-// to show that row (PostgreSQL checks it) and select privilege on the
-// columns the update filter reads. backend_only insert, update and delete
+// itself and only columns the role may select (otherwise PostgreSQL's
+// update policy fails the statement on such a row). PostgreSQL runs
+// INSERT … ON CONFLICT DO UPDATE only for a role that may select the
+// conflict key's columns, and applies the role's select policy to the
+// inserted row and to a conflicting row: a role without a select
+// permission on the table cannot upsert at all, and an upsert that meets
+// a row the role may not select fails, where Hasura updates it (Hasura's
+// cases leads_upsert_check_with_headers and blog_on_conflict_update_preset;
+// passing them would need a select grant and policy the role does not
+// have). backend_only insert, update and delete
 // permissions publish their fields only to requests that use them (a
 // second schema for such roles), as Hasura does.
 package graphql

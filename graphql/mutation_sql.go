@@ -165,9 +165,11 @@ func (w *sqlWriter) conflictClause(t *mutTable, oc *onConflict) string {
 		// Hasura leaves a conflicting row the role may not update alone;
 		// PostgreSQL would fail the statement on it. The update filter in
 		// the WHERE makes the row skipped, as in Hasura, where the filter
-		// reads only the row itself (a rule through other tables is left
-		// to the policy).
-		if upd := t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) {
+		// reads only the row itself and only columns the role may select
+		// (a rule through other tables is left to the policy; so is one
+		// reading other columns, which would need a SELECT grant the role
+		// does not have).
+		if upd := t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) && selectable(t, upd.Filter) {
 			r := &compiler.Renderer{}
 			if e := r.Expr(upd.Filter, mutationAlias); e != "true" {
 				conds = append(conds, "("+e+")")
@@ -268,6 +270,55 @@ func returningList(m *mutation) string {
 		return "1 AS _rg_row"
 	}
 	return strings.Join(cols, ", ")
+}
+
+// selectable reports whether the role may select every column of its own
+// row that e reads.
+func selectable(t *mutTable, e compiler.Expr) bool {
+	if t.view == nil || t.view.perm == nil {
+		return false
+	}
+	p := t.view.perm
+	ok := true
+	var walk func(e compiler.Expr)
+	walk = func(e compiler.Expr) {
+		switch e := e.(type) {
+		case *compiler.And:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Or:
+			for _, it := range e.Items {
+				walk(it)
+			}
+		case *compiler.Not:
+			walk(e.Item)
+		case *compiler.Compare:
+			cols := []*compiler.Column{e.Column}
+			if cv, isCol := e.Right.(*compiler.ColumnValue); isCol {
+				cols = append(cols, cv.Column)
+			}
+			for _, c := range cols {
+				if !p.HasColumn(c.Name) && !hasColumn(p.HiddenColumns, c) {
+					ok = false
+				}
+			}
+		case *compiler.BoolConst:
+		default:
+			ok = false
+		}
+	}
+	walk(e)
+	return ok
+}
+
+func hasColumn(cols []*compiler.Column, c *compiler.Column) bool {
+	for _, x := range cols {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }
 
 // localOnly reports whether e reads only its own row (no relationship or

@@ -354,6 +354,10 @@ tables:
       check: {}
       columns: [owner_id, title]
       backend_only: true
+  - role: titler
+    permission:
+      check: {}
+      columns: [owner_id, title, data]
   select_permissions:
   - role: editor
     permission:
@@ -363,7 +367,15 @@ tables:
     permission:
       columns: [id, title]
       filter: {owner_id: {_eq: X-Hasura-User-Id}}
+  - role: titler
+    permission:
+      columns: [id, title, data]
+      filter: {}
   update_permissions:
+  - role: titler
+    permission:
+      columns: [data]
+      filter: {owner_id: {_eq: X-Hasura-User-Id}}
   - role: restricted
     permission:
       columns: []
@@ -504,4 +516,31 @@ func TestDocMutations(t *testing.T) {
 			want:  `{"data":{"doc":[{"owner_id":1,"title":"one","secret":null,"data":{"new":1},"version":2},{"owner_id":2,"title":"two","secret":null,"data":{},"version":0},{"owner_id":1,"title":"s","secret":"x","data":{},"version":0},{"owner_id":2,"title":"w1","secret":null,"data":{},"version":0},{"owner_id":2,"title":"w2","secret":null,"data":{},"version":0},{"owner_id":3,"title":"imported","secret":null,"data":{},"version":0}]}}`,
 		},
 	})
+}
+
+// TestUpsertFilterOnHiddenColumn: an update filter that reads a column the
+// role may not select stays out of ON CONFLICT's WHERE (reading it would
+// need a SELECT grant), so the upsert runs, and PostgreSQL's update
+// policy refuses a conflicting row the filter does not admit.
+func TestUpsertFilterOnHiddenColumn(t *testing.T) {
+	b := newDocs(t)
+	titler := []string{"X-Hasura-Role: titler", "X-Hasura-User-Id: 1"}
+	for _, c := range []struct{ name, query, want string }{
+		{
+			name:  "a conflicting row the filter admits is updated",
+			query: `mutation { insert_doc(objects: [{owner_id: 1, title: "one", data: {t: 1}}], on_conflict: {constraint: doc_title_key, update_columns: [data]}) { affected_rows returning { title data } } }`,
+			want:  `{"data":{"insert_doc":{"affected_rows":1,"returning":[{"title":"one","data":{"t":1}}]}}}`,
+		},
+		{
+			name:  "a conflicting row the filter refuses fails the statement",
+			query: `mutation { insert_doc(objects: [{owner_id: 1, title: "two", data: {t: 2}}], on_conflict: {constraint: doc_title_key, update_columns: [data]}) { affected_rows } }`,
+			want:  `{"errors":[{"extensions":{"path":"$.selectionSet.insert_doc.args.objects","code":"permission-error"},"message":"check constraint of an insert/update permission has failed"}]}`,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := b.query(t, c.query, "", titler...); got != c.want {
+				t.Errorf("(-want +got):\n- %s\n+ %s", c.want, got)
+			}
+		})
+	}
 }
