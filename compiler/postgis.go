@@ -100,10 +100,7 @@ func (c *compiler) geoJSON(v policies.Value, what string) Operand {
 func (r *Renderer) postgis(e *Compare, left string) string {
 	geo := GeoType(e.Column.Type)
 	from := func(o Operand) string {
-		s := "ST_GeomFromGeoJSON(" + r.Operand(o, "") + ")"
-		if geo == "geography" {
-			s += "::geography"
-		}
+		s := GeoFromJSON(r.Operand(o, ""), geo)
 		// A scalar subquery: PostgreSQL parses the GeoJSON once per
 		// statement (an InitPlan), and the operator can use an index.
 		return "(SELECT " + s + ")"
@@ -117,6 +114,23 @@ func (r *Renderer) postgis(e *Compare, left string) string {
 		return fn + "(" + strings.Join(args, ", ") + ")"
 	}
 	return fn + "(" + left + ", " + from(e.Right) + ")"
+}
+
+// IsGeoJSON reports whether text, a value for a geometry or geography,
+// is GeoJSON (an object), as Hasura takes such values, rather than one of
+// PostGIS's own text forms (WKT, EWKT, hex WKB).
+func IsGeoJSON(text string) bool {
+	return strings.HasPrefix(strings.TrimSpace(text), "{")
+}
+
+// GeoFromJSON renders the geometry (or geography, geo) of the GeoJSON text
+// expression s.
+func GeoFromJSON(s, geo string) string {
+	out := "ST_GeomFromGeoJSON(" + s + ")"
+	if geo == "geography" {
+		out += "::geography"
+	}
+	return out
 }
 
 func listHas(list []string, s string) bool {

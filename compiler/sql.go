@@ -213,6 +213,9 @@ func (r *Renderer) compareLeft(left, op string, right Operand, alias string) str
 func (r *Renderer) Operand(o Operand, alias string) string {
 	switch o := o.(type) {
 	case *Const:
+		if geo := GeoType(o.Type); geo != "" && IsGeoJSON(o.Text) {
+			return GeoFromJSON(r.Operand(&Const{Text: o.Text, Type: "text"}, alias), geo)
+		}
 		if r.Params != nil {
 			*r.Params = append(*r.Params, o.Text)
 			return "$" + strconv.Itoa(len(*r.Params)) + "::" + o.Type

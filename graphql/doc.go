@@ -97,9 +97,10 @@
 // spelled urn:ogc:def:crs:EPSG::<srid>); their comparison types add the
 // _st_ operators (_st_d_within with st_d_within_input, or
 // st_d_within_geography_input for geography), compiled like the same
-// operators in permissions (postgis.go). _eq and the other plain
-// operators on such a column take PostGIS's own text forms (WKT, EWKT,
-// hex WKB), not GeoJSON, and inserted or updated values the same.
+// operators in permissions (postgis.go). Values of such columns (inserted,
+// updated, compared with _eq and the like) are GeoJSON objects, read with
+// ST_GeomFromGeoJSON; PostGIS's own text forms (WKT, EWKT, hex WKB) are
+// taken too.
 //
 // Known differences from Hasura: from psql or any other SQL client, a role
 // can read the join columns of the relationships it may follow (which the

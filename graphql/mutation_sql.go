@@ -91,6 +91,9 @@ func (w *sqlWriter) value(v cell, typ string) string {
 	if v.null {
 		return "NULL::" + typ
 	}
+	if geo := compiler.GeoType(typ); geo != "" && compiler.IsGeoJSON(v.text) {
+		return compiler.GeoFromJSON(w.param(v.text, "text"), geo)
+	}
 	return w.param(v.text, typ)
 }
 

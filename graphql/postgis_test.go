@@ -86,6 +86,16 @@ func TestPostGIS(t *testing.T) {
 			want:  `{"data":{"place":[{"id":1},{"id":2}]}}`,
 		},
 		{
+			name:  "GeoJSON in an insert",
+			query: `mutation { insert_place_one(object: {id: 4, name: "new", geom: {type: "Point", coordinates: [1, 2]}}) { id geom } }`,
+			want:  `{"data":{"insert_place_one":{"id":4,"geom":{"type":"Point","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4326"}},"coordinates":[1,2]}}}}`,
+		},
+		{
+			name:  "GeoJSON with _eq",
+			query: `{ place(where: {geom: {_eq: {type: "Point", coordinates: [1, 2]}}}) { id } }`,
+			want:  `{"data":{"place":[{"id":4}]}}`,
+		},
+		{
 			name:    "the operators need a PostGIS column",
 			query:   `{ place(where: {name: {_st_within: {type: "Point", coordinates: [0, 0]}}}) { id } }`,
 			headers: []string{"X-Hasura-Role: local"},
