@@ -58,6 +58,8 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_user";
+
 GRANT USAGE ON SCHEMA "audit" TO "rowguard_definer";
 GRANT SELECT ON "audit"."event" TO "rowguard_definer";
 
@@ -70,13 +72,13 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_exists_0859a1c92354"(p1 integer) TO "hasu
 COMMENT ON FUNCTION rowguard."rg_exists_0859a1c92354"(p1 integer) IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
 
 -- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("id", "title") ON "public"."article" TO "hasura_user";
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING (rowguard."rg_exists_0859a1c92354"("article"."organization_id"));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id", "title") ON "public"."article" TO "hasura_user";
 
 -- public.author
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;

@@ -52,14 +52,16 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
 GRANT ALL ON "public"."author" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."author_id_seq" TO "hasura_admin";
 
--- public.author
-ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("id", "mood") ON "public"."author" TO "hasura_user";
+
+-- public.author
+ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING ("author"."mood" = ANY (ARRAY['happy'::public.mood]::public.mood[]));
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:3:7 (select permission of role user on public.author)';
+ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id", "mood") ON "public"."author" TO "hasura_user";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),

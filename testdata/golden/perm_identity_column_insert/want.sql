@@ -58,6 +58,8 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_user";
+
 -- public.article
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
@@ -67,10 +69,7 @@ ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
 
 -- public.comment
-ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT INSERT ("article_id", "body") ON "public"."comment" TO "hasura_user";
+ALTER TABLE "public"."comment" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_comment_insert_user" ON "public"."comment" AS PERMISSIVE FOR INSERT TO "hasura_user"
   WITH CHECK ("comment"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_comment_insert_user" ON "public"."comment" IS 'rowguard: metadata.yaml:22:7 (insert permission of role user on public.comment)';
@@ -94,6 +93,9 @@ END
 $rg$;
 COMMENT ON FUNCTION rowguard."rg_presets_public_comment"() IS 'rowguard: column presets of public.comment';
 CREATE TRIGGER "rg_presets_comment" BEFORE INSERT OR UPDATE ON "public"."comment" FOR EACH ROW EXECUTE FUNCTION rowguard."rg_presets_public_comment"();
+ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
+GRANT INSERT ("article_id", "body") ON "public"."comment" TO "hasura_user";
 
 -- public.member
 ALTER TABLE "public"."member" ENABLE ROW LEVEL SECURITY;

@@ -72,6 +72,8 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
 GRANT ALL ON "public"."article" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."article_id_seq" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_anonymous", "hasura_auditor", "hasura_reader", "hasura_staff", "hasura_user";
+
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."article" TO "rowguard_definer";
 GRANT SELECT ON "public"."author" TO "rowguard_definer";
@@ -101,8 +103,8 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_use
 COMMENT ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:48:3 (column title of inherited role staff on public.article)';
 
 CREATE FUNCTION rowguard."rg_set_1485fa4fb114"() RETURNS integer[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ SELECT coalesce(array_agg(DISTINCT _rg0."id"), '{}') FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer) $rg$;
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."id"), '{}') FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer)); END $rg$;
 ALTER FUNCTION rowguard."rg_set_1485fa4fb114"() OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_set_1485fa4fb114"() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_anonymous";
@@ -113,65 +115,53 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_user";
 COMMENT ON FUNCTION rowguard."rg_set_1485fa4fb114"() IS 'rowguard: cross-table rule used by metadata.yaml:27:7 (select permission of role user on public.article); metadata.yaml:46:3 (select permission of role reader on public.article)';
 
 -- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_anonymous";
-GRANT INSERT ("title") ON "public"."article" TO "hasura_anonymous";
-GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_anonymous";
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_insert_anonymous" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_anonymous"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role anonymous on public.article)';
-GRANT SELECT ("id", "title") ON "public"."article" TO "hasura_anonymous";
 CREATE POLICY "rg_article_select_anonymous" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_anonymous"
   USING ("article"."published" = 'true'::boolean);
 COMMENT ON POLICY "rg_article_select_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:22:7 (select permission of role anonymous on public.article)';
-GRANT UPDATE ("title") ON "public"."article" TO "hasura_anonymous";
 CREATE POLICY "rg_article_update_anonymous" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_anonymous"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:37:7 (update permission of role anonymous on public.article)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_auditor";
-GRANT SELECT ("id", "views") ON "public"."article" TO "hasura_auditor";
 CREATE POLICY "rg_article_select_auditor" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_auditor"
   USING (true);
 COMMENT ON POLICY "rg_article_select_auditor" ON "public"."article" IS 'rowguard: metadata.yaml:32:7 (select permission of role auditor on public.article)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_reader";
-GRANT INSERT ("title") ON "public"."article" TO "hasura_reader";
-GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_reader";
 CREATE POLICY "rg_article_insert_reader" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_reader"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_reader" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role reader on public.article)';
-GRANT SELECT ("id", "title", "body", "rating") ON "public"."article" TO "hasura_reader";
-GRANT SELECT (ctid) ON "public"."article" TO "hasura_reader";
 CREATE POLICY "rg_article_select_reader" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_reader"
   USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_1485fa4fb114"())::integer[])));
 COMMENT ON POLICY "rg_article_select_reader" ON "public"."article" IS 'rowguard: metadata.yaml:46:3 (select permission of role reader on public.article)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_staff";
-GRANT INSERT ("title") ON "public"."article" TO "hasura_staff";
-GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_staff";
 CREATE POLICY "rg_article_insert_staff" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_staff"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_staff" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role staff on public.article)';
-GRANT SELECT ("id", "title", "body", "rating", "views") ON "public"."article" TO "hasura_staff";
-GRANT SELECT (ctid) ON "public"."article" TO "hasura_staff";
 CREATE POLICY "rg_article_select_staff" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_staff"
   USING (true);
 COMMENT ON POLICY "rg_article_select_staff" ON "public"."article" IS 'rowguard: metadata.yaml:48:3 (select permission of role staff on public.article)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT INSERT ("title") ON "public"."article" TO "hasura_user";
-GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_user";
 CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_user"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:17:7 (insert permission of role user on public.article)';
-GRANT SELECT ("id", "title", "body", "rating") ON "public"."article" TO "hasura_user";
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_1485fa4fb114"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:27:7 (select permission of role user on public.article)';
-GRANT UPDATE ("title", "body") ON "public"."article" TO "hasura_user";
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_user" ON "public"."article" IS 'rowguard: metadata.yaml:41:7 (update permission of role user on public.article)';
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT INSERT ("title"), SELECT ("id", "title"), UPDATE ("title") ON "public"."article" TO "hasura_anonymous";
+GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_anonymous";
+GRANT SELECT ("id", "views") ON "public"."article" TO "hasura_auditor";
+GRANT INSERT ("title"), SELECT ("id", "title", "body", "rating"), SELECT (ctid) ON "public"."article" TO "hasura_reader";
+GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_reader";
+GRANT INSERT ("title"), SELECT ("id", "title", "body", "rating", "views"), SELECT (ctid) ON "public"."article" TO "hasura_staff";
+GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_staff";
+GRANT INSERT ("title"), SELECT ("id", "title", "body", "rating"), UPDATE ("title", "body") ON "public"."article" TO "hasura_user";
+GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_user";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),

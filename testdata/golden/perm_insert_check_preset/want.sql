@@ -58,12 +58,10 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
--- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT INSERT ("title", "body", "organization_id") ON "public"."article" TO "hasura_user";
-GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_user";
+
+-- public.article
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_user"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (insert permission of role user on public.article)';
@@ -88,6 +86,10 @@ END
 $rg$;
 COMMENT ON FUNCTION rowguard."rg_presets_public_article"() IS 'rowguard: column presets of public.article';
 CREATE TRIGGER "rg_presets_article" BEFORE INSERT OR UPDATE ON "public"."article" FOR EACH ROW EXECUTE FUNCTION rowguard."rg_presets_public_article"();
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT INSERT ("title", "body", "organization_id") ON "public"."article" TO "hasura_user";
+GRANT USAGE ON SEQUENCE "public"."article_id_seq" TO "hasura_user";
 
 -- public.author
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;

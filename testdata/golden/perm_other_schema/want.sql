@@ -52,14 +52,16 @@ GRANT USAGE ON SCHEMA "audit" TO "hasura_admin";
 GRANT ALL ON "audit"."event" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "audit"."event_id_seq" TO "hasura_admin";
 
--- audit.event
-ALTER TABLE "audit"."event" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "audit"."event" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "audit" TO "hasura_auditor";
-GRANT SELECT ("id", "kind") ON "audit"."event" TO "hasura_auditor";
+
+-- audit.event
+ALTER TABLE "audit"."event" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_event_select_auditor" ON "audit"."event" AS PERMISSIVE FOR SELECT TO "hasura_auditor"
   USING ("event"."organization_id" = ANY ((SELECT NULLIF(current_setting('hasura.x_hasura_org_ids', true), ''))::integer[]));
 COMMENT ON POLICY "rg_event_select_auditor" ON "audit"."event" IS 'rowguard: metadata.yaml:3:7 (select permission of role auditor on audit.event)';
+ALTER TABLE "audit"."event" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "audit"."event" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id", "kind") ON "audit"."event" TO "hasura_auditor";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),

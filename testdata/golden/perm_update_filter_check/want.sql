@@ -58,11 +58,10 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
--- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT UPDATE ("title", "body") ON "public"."article" TO "hasura_user";
+
+-- public.article
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
   WITH CHECK ("article"."published" = 'false'::boolean);
@@ -87,6 +86,9 @@ END
 $rg$;
 COMMENT ON FUNCTION rowguard."rg_presets_public_article"() IS 'rowguard: column presets of public.article';
 CREATE TRIGGER "rg_presets_article" BEFORE INSERT OR UPDATE ON "public"."article" FOR EACH ROW EXECUTE FUNCTION rowguard."rg_presets_public_article"();
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT UPDATE ("title", "body") ON "public"."article" TO "hasura_user";
 
 -- public.author
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;

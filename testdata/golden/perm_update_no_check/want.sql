@@ -58,15 +58,17 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
--- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT UPDATE ("title") ON "public"."article" TO "hasura_user";
+
+-- public.article
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (update permission of role user on public.article)';
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT UPDATE ("title") ON "public"."article" TO "hasura_user";
 
 -- public.author
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;

@@ -58,12 +58,14 @@ GRANT ALL ON "public"."member" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_user";
+
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."article" TO "rowguard_definer";
 
 CREATE FUNCTION rowguard."rg_set_af0825171b77"() RETURNS integer[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ SELECT coalesce(array_agg(DISTINCT _rg0."author_id"), '{}') FROM "public"."article" _rg0 WHERE _rg0."author_id" IS NOT NULL AND (_rg0."published" = 'true'::boolean) $rg$;
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."author_id"), '{}') FROM "public"."article" _rg0 WHERE _rg0."author_id" IS NOT NULL AND (_rg0."published" = 'true'::boolean)); END $rg$;
 ALTER FUNCTION rowguard."rg_set_af0825171b77"() OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_set_af0825171b77"() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_set_af0825171b77"() TO "hasura_user";
@@ -74,13 +76,13 @@ ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 
 -- public.author
-ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("id", "name") ON "public"."author" TO "hasura_user";
+ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING ("author"."id" = ANY ((SELECT rowguard."rg_set_af0825171b77"())::integer[]));
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:15:7 (select permission of role user on public.author)';
+ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id", "name") ON "public"."author" TO "hasura_user";
 
 -- public.comment
 ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;

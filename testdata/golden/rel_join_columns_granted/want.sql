@@ -65,42 +65,41 @@ GRANT ALL ON "public"."author" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."author_id_seq" TO "hasura_admin";
 GRANT ALL ON "public"."comment" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_guest", "hasura_reader", "hasura_user";
+
 -- public.article
-ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_guest";
-GRANT SELECT ("title") ON "public"."article" TO "hasura_guest";
+ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_guest" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_guest"
   USING (true);
 COMMENT ON POLICY "rg_article_select_guest" ON "public"."article" IS 'rowguard: metadata.yaml:24:7 (select permission of role guest on public.article)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("id", "title") ON "public"."article" TO "hasura_user";
--- join columns of relationships user may follow (or a column to count rows), not published by the API
-GRANT SELECT ("author_id") ON "public"."article" TO "hasura_user";
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING ("article"."published" = 'true'::boolean);
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:20:7 (select permission of role user on public.article)';
+ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("title") ON "public"."article" TO "hasura_guest";
+-- SELECT ("author_id"): join columns of relationships user may follow (or a column to count rows), not published by the API
+GRANT SELECT ("id", "title"), SELECT ("author_id") ON "public"."article" TO "hasura_user";
 
 -- public.author
-ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("name") ON "public"."author" TO "hasura_user";
--- join columns of relationships user may follow (or a column to count rows), not published by the API
-GRANT SELECT ("id") ON "public"."author" TO "hasura_user";
+ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING (true);
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:11:7 (select permission of role user on public.author)';
+ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
+-- SELECT ("id"): join columns of relationships user may follow (or a column to count rows), not published by the API
+GRANT SELECT ("name"), SELECT ("id") ON "public"."author" TO "hasura_user";
 
 -- public.comment
-ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_reader";
--- join columns of relationships reader may follow (or a column to count rows), not published by the API
-GRANT SELECT ("ctid") ON "public"."comment" TO "hasura_reader";
+ALTER TABLE "public"."comment" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_comment_select_reader" ON "public"."comment" AS PERMISSIVE FOR SELECT TO "hasura_reader"
   USING (true);
 COMMENT ON POLICY "rg_comment_select_reader" ON "public"."comment" IS 'rowguard: metadata.yaml:30:7 (select permission of role reader on public.comment)';
+ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
+-- SELECT ("ctid"): join columns of relationships reader may follow (or a column to count rows), not published by the API
+GRANT SELECT ("ctid") ON "public"."comment" TO "hasura_reader";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),

@@ -52,14 +52,16 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
--- public.organization
-ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
 GRANT USAGE ON SCHEMA "public" TO "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a";
-GRANT SELECT ("id") ON "public"."organization" TO "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a";
+
+-- public.organization
+ALTER TABLE "public"."organization" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_organization_select_a_role_name_that_is_far_too_lon_34de6d33" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a"
   USING (true);
 COMMENT ON POLICY "rg_organization_select_a_role_name_that_is_far_too_lon_34de6d33" ON "public"."organization" IS 'rowguard: metadata.yaml:3:7 (select permission of role a_role_name_that_is_far_too_long_to_fit_in_a_postgresql_identifier_of_63_bytes on public.organization)';
+ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id") ON "public"."organization" TO "hasura_a_role_name_that_is_far_too_long_to_fit_in_a_po_13d8d65a";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),

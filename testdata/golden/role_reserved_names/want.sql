@@ -62,24 +62,24 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
 GRANT ALL ON "public"."organization" TO "hasura_admin";
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
 
+GRANT USAGE ON SCHEMA "public" TO "hasura_Mixed Case-Role", "hasura_public", "hasura_user";
+
 -- public.organization
-ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
-ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
-GRANT USAGE ON SCHEMA "public" TO "hasura_Mixed Case-Role";
-GRANT SELECT ("id") ON "public"."organization" TO "hasura_Mixed Case-Role";
+ALTER TABLE "public"."organization" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_organization_select_Mixed Case-Role" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_Mixed Case-Role"
   USING ("organization"."tier" > '0'::integer);
 COMMENT ON POLICY "rg_organization_select_Mixed Case-Role" ON "public"."organization" IS 'rowguard: metadata.yaml:7:7 (select permission of role Mixed Case-Role on public.organization)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_public";
-GRANT SELECT ("id") ON "public"."organization" TO "hasura_public";
 CREATE POLICY "rg_organization_select_public" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_public"
   USING (true);
 COMMENT ON POLICY "rg_organization_select_public" ON "public"."organization" IS 'rowguard: metadata.yaml:3:7 (select permission of role public on public.organization)';
-GRANT USAGE ON SCHEMA "public" TO "hasura_user";
-GRANT SELECT ("id", "name") ON "public"."organization" TO "hasura_user";
 CREATE POLICY "rg_organization_select_user" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_user"
   USING (true);
 COMMENT ON POLICY "rg_organization_select_user" ON "public"."organization" IS 'rowguard: metadata.yaml:5:7 (select permission of role user on public.organization)';
+ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
+GRANT SELECT ("id") ON "public"."organization" TO "hasura_Mixed Case-Role";
+GRANT SELECT ("id") ON "public"."organization" TO "hasura_public";
+GRANT SELECT ("id", "name") ON "public"."organization" TO "hasura_user";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),
