@@ -110,8 +110,11 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // execute runs stmts for the session in one transaction, sent as one
 // pipelined batch (one network round trip): BEGIN (READ ONLY unless
 // readWrite); the role switch and every setting; the statements in order;
-// COMMIT; RESET ALL and RESET ROLE. A statement that fails
-// aborts the transaction, so the ones after it do nothing and nothing is
+// COMMIT; RESET ALL and RESET ROLE. With prepared (the pool's connections
+// may keep prepared statements, usePrepared) all but the resets run as
+// prepared statements (see prepare: one more round trip the first time a
+// connection sees a statement); otherwise as unnamed ones. A statement
+// that fails aborts the transaction, so the ones after it do nothing and nothing is
 // committed. It returns the json columns of every statement, in order.
 //
 // A timeLimit bounds the request (waiting for a connection included) and,
@@ -119,7 +122,7 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // pool on every path, a panic included; pgxpool destroys it when it is
 // not idle (still in a transaction, busy or closed), so a connection
 // inside a transaction is never reused.
-func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
+func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
 	reqCtx := ctx
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
@@ -163,21 +166,49 @@ func execute(ctx context.Context, pool *pgxpool.Pool, settings []setting, jitOff
 		setValues = append(setValues, []byte(v))
 	}
 
-	batch := &pgconn.Batch{}
+	begin := "BEGIN READ ONLY"
 	if readWrite {
-		batch.ExecParams("BEGIN READ WRITE", nil, nil, nil, nil)
-	} else {
-		batch.ExecParams("BEGIN READ ONLY", nil, nil, nil, nil)
+		begin = "BEGIN READ WRITE"
 	}
-	batch.ExecParams(setConfigSQL(settings, jitOff && !rs.admin, timeLimit), setValues, nil, nil, nil)
+	sqls := []string{begin, setConfigSQL(settings, jitOff && !rs.admin, timeLimit)}
+	args := [][][]byte{nil, setValues}
 	for _, st := range stmts {
 		params := make([][]byte, len(st.params))
 		for i, p := range st.params {
 			params[i] = []byte(p)
 		}
-		batch.ExecParams(st.sql, params, nil, nil, nil)
+		sqls = append(sqls, st.sql)
+		args = append(args, params)
 	}
-	batch.ExecParams("COMMIT", nil, nil, nil, nil)
+	sqls = append(sqls, "COMMIT")
+	args = append(args, nil)
+	batch := &pgconn.Batch{}
+	if prepared {
+		names, failedPrepare, err := prepare(ctx, conn, role, sqls)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				if reqCtx.Err() == nil {
+					return nil, timeLimitError(timeLimit)
+				}
+				return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
+			}
+			if pg.IsClosed() {
+				return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
+			}
+			e := dbError(err, rs.admin)
+			if i := failedPrepare - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
+				e.Path = stmts[i].errPath
+			}
+			return nil, e
+		}
+		for i, name := range names {
+			batch.ExecPrepared(name, args[i], nil, nil)
+		}
+	} else {
+		for i, sql := range sqls {
+			batch.ExecParams(sql, args[i], nil, nil, nil)
+		}
+	}
 	// After COMMIT, in the same batch: back to the login role with every
 	// session-level setting at its default, undoing what a function the
 	// request called may have set with set_config(…, false). Requests do

@@ -93,6 +93,9 @@ type Server struct {
 	cfg   Config
 	state atomic.Pointer[state]
 	mux   *http.ServeMux
+	// prepared: the pool's connections may keep prepared statements
+	// (usePrepared).
+	prepared bool
 }
 
 // state is everything derived from one Program; SetProgram replaces it
@@ -137,7 +140,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("graphql: connect: %w", err)
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, prepared: usePrepared(cfg.Pool)}
 	if err := s.SetProgram(cfg.Program); err != nil {
 		return nil, err
 	}
@@ -329,7 +332,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	var cols [][]byte
 	if stmts != nil {
 		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation, s.limitsFor(rs).time); err != nil {
+		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation, s.limitsFor(rs).time); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
 			return nil, err
 		}

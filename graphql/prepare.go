@@ -1,0 +1,92 @@
+package graphql
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// maxPrepared bounds the statements prepared on one connection; past it,
+// the least recently used one is deallocated. Query texts repeat (request
+// values are parameters), so a server's working set stays well below it.
+const maxPrepared = 256
+
+// preparedKey is where a connection keeps its preparedSet (pgconn's
+// CustomData, which lives and dies with the connection).
+const preparedKey = "rowguard.prepared"
+
+// preparedSet is the statements rowguard prepared on one connection, most
+// recently used last.
+type preparedSet struct {
+	order []string // names, least recently used first
+}
+
+// usePrepared tells whether the pool's connections may keep prepared
+// statements: only in pgx's default mode (default_query_exec_mode
+// cache_statement). A pool configured for another mode — `exec` or
+// `simple_protocol` in the database URL, as for PgBouncer before 1.21 in
+// transaction mode, where the next transaction may run on another server
+// connection — gets unnamed statements, planned on every request.
+func usePrepared(pool *pgxpool.Pool) bool {
+	cc := pool.Config().ConnConfig
+	return cc.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement && cc.StatementCacheCapacity > 0
+}
+
+// statementName names sql prepared for role. The role is part of the
+// name: PostgreSQL re-plans (and re-applies the row-level security of) a
+// cached plan whenever it runs under another role than it was planned
+// for, so one statement per role keeps each plan valid.
+func statementName(role, sql string) string {
+	sum := sha256.Sum256([]byte(role + "\x00" + sql))
+	return "rg_" + hex.EncodeToString(sum[:16])
+}
+
+// prepare makes sure every text of sqls is prepared on conn for role and
+// returns their statement names, in order, or the index of the text that
+// failed to prepare and the error. A statement already prepared
+// costs nothing; a new one costs one round trip, once per connection. With
+// the statements prepared, a request is parsed and planned once per
+// connection instead of once per request, as pgbench -M prepared does.
+func prepare(ctx context.Context, conn *pgxpool.Conn, role string, sqls []string) ([]string, int, error) {
+	data := conn.Conn().PgConn().CustomData()
+	set, _ := data[preparedKey].(*preparedSet)
+	if set == nil {
+		set = &preparedSet{}
+		data[preparedKey] = set
+	}
+	names := make([]string, len(sqls))
+	for i, sql := range sqls {
+		name := statementName(role, sql)
+		names[i] = name
+		if set.touch(name) {
+			continue
+		}
+		if _, err := conn.Conn().Prepare(ctx, name, sql); err != nil {
+			return nil, i, err
+		}
+		set.order = append(set.order, name)
+		for len(set.order) > maxPrepared {
+			oldest := set.order[0]
+			if err := conn.Conn().Deallocate(ctx, oldest); err != nil {
+				return nil, i, err
+			}
+			set.order = set.order[1:]
+		}
+	}
+	return names, -1, nil
+}
+
+// touch marks name as just used and tells whether it was prepared.
+func (s *preparedSet) touch(name string) bool {
+	for i, n := range s.order {
+		if n == name {
+			copy(s.order[i:], s.order[i+1:])
+			s.order[len(s.order)-1] = name
+			return true
+		}
+	}
+	return false
+}
