@@ -190,15 +190,17 @@ func (e *environment) setup(ctx context.Context, serverURL string) error {
 	for _, sql := range []string{
 		"DROP DATABASE IF EXISTS " + benchDatabase + " WITH (FORCE)",
 		"CREATE DATABASE " + benchDatabase,
-		// The login role switches to the API roles; for admin requests the
-		// server runs as the login role itself, which must then read past
-		// RLS (graphql/doc.go), hence BYPASSRLS and --allow-privileged-login.
+		// The login role is an ordinary role: it switches to the API roles
+		// and, for admin requests, to the install's NOLOGIN BYPASSRLS admin
+		// role (compiler.Program.AdminPGRole); `migrate up --login-role`
+		// grants it all of them. NOBYPASSRLS also undoes an earlier run's
+		// BYPASSRLS on a reused server.
 		`DO $$ BEGIN
 		  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '` + loginRole + `') THEN
 		    CREATE ROLE ` + loginRole + `;
 		  END IF;
 		END $$`,
-		"ALTER ROLE " + loginRole + " LOGIN BYPASSRLS PASSWORD '" + loginPassword + "'",
+		"ALTER ROLE " + loginRole + " LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '" + loginPassword + "'",
 	} {
 		if _, err := admin.Exec(ctx, sql); err != nil {
 			return fmt.Errorf("%s: %w", sql, err)
@@ -233,15 +235,6 @@ func (e *environment) setup(ctx context.Context, serverURL string) error {
 	if out, err := exec.CommandContext(ctx, e.bin, "migrate", "up", "--database-url", e.superURL, "--metadata", "bench/metadata",
 		"--role-prefix", rolePrefix, "--definer-role", definerRole, "--login-role", loginRole).CombinedOutput(); err != nil {
 		return fmt.Errorf("rowguard migrate up: %w\n%s", err, out)
-	}
-	for _, sql := range []string{
-		"GRANT USAGE ON SCHEMA public TO " + loginRole,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + loginRole,
-		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + loginRole,
-	} {
-		if _, err := e.conn.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("%s: %w", sql, err)
-		}
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

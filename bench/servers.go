@@ -135,7 +135,7 @@ func rowguardServe(ctx context.Context, bin, dbURL, rolePrefix, adminSecret, jwt
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve", "--database-url", dbURL, "--host", "127.0.0.1",
-		"--port", strconv.Itoa(port), "--role-prefix", rolePrefix, "--allow-privileged-login")
+		"--port", strconv.Itoa(port), "--role-prefix", rolePrefix)
 	cmd.Env = append(os.Environ(), "HASURA_GRAPHQL_ADMIN_SECRET="+adminSecret, "HASURA_GRAPHQL_JWT_SECRET="+jwtConfig)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	return startServer(ctx, "rowguard serve", cmd, base+"/v1/graphql", func(ctx context.Context) error {
