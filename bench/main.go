@@ -1,7 +1,7 @@
 // Command bench measures rowguard against PostGraphile v5 and against the
 // PostgreSQL limit (pgbench replaying the very transaction rowguard sends),
 // on one machine, one database and one dataset, and writes the table to
-// bench/results/<date>.md. Run it with scripts/bench.sh from the repository
+// bench/results/<date>.md (<date>-2.md, -3… for a day's later runs). Run it with scripts/bench.sh from the repository
 // root; see `go run ./bench -h` for the knobs.
 package main
 
@@ -10,8 +10,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -150,7 +152,15 @@ func run(ctx context.Context, c config) error {
 	if c.scale {
 		name += "-scale" // so a day's default run and --scale run both stay
 	}
+	// A day's later runs go to <date>-2.md, -3…: an earlier results file
+	// is never overwritten.
 	file := filepath.Join(c.out, name+".md")
+	for n := 2; ; n++ {
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		file = filepath.Join(c.out, fmt.Sprintf("%s-%d.md", name, n))
+	}
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		return err
 	}
