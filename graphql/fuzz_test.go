@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/validator"
 
@@ -234,4 +237,151 @@ func TestFuzzSeedsPlan(t *testing.T) {
 			checkPipeline(t, fb, role, s.query, s.vars)
 		}
 	}
+}
+
+// FuzzPlanGenerated builds an operation from the role's own schema, each
+// choice (root field, arguments and their values, sub-fields) read from
+// the fuzzer's bytes, so most inputs pass validation and reach the planner
+// and the SQL, where text mutations mostly stop at the parser.
+func FuzzPlanGenerated(f *testing.F) {
+	fb, err := loadFuzzBlog()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 8 {
+		f.Add(uint8(i), []byte{byte(i * 37), 1, 2, 3, 200, 17, 99, 5, 250, 8})
+	}
+	f.Fuzz(func(t *testing.T, role uint8, data []byte) {
+		r := fuzzRoles[int(role)%len(fuzzRoles)]
+		g := &opGen{schema: fb.schemas[r].schema, data: data}
+		checkPipeline(t, fb, r, g.operation(), "")
+	})
+}
+
+// opGen writes a GraphQL operation, reading each choice from data.
+type opGen struct {
+	schema *ast.Schema
+	data   []byte
+	b      strings.Builder
+}
+
+// pick returns a choice in [0, n), 0 once the data is used up.
+func (g *opGen) pick(n int) int {
+	if n <= 1 || len(g.data) == 0 {
+		return 0
+	}
+	c := int(g.data[0]) % n
+	g.data = g.data[1:]
+	return c
+}
+
+func (g *opGen) operation() string {
+	root := g.schema.Query
+	if g.schema.Mutation != nil && g.pick(3) == 0 {
+		root = g.schema.Mutation
+		g.b.WriteString("mutation ")
+	}
+	g.selection(root, 0)
+	return g.b.String()
+}
+
+func (g *opGen) selection(def *ast.Definition, depth int) {
+	var fields []*ast.FieldDefinition
+	for _, f := range def.Fields {
+		if !strings.HasPrefix(f.Name, "__") {
+			fields = append(fields, f)
+		}
+	}
+	g.b.WriteString("{ ")
+	if len(fields) == 0 {
+		g.b.WriteString("__typename }")
+		return
+	}
+	for i := range 1 + g.pick(3) {
+		f := fields[g.pick(len(fields))]
+		sub := g.schema.Types[f.Type.Name()]
+		composite := sub != nil && sub.IsCompositeType()
+		if composite && depth >= 4 {
+			g.b.WriteString("__typename ")
+			continue
+		}
+		fmt.Fprintf(&g.b, "f%d: %s", i, f.Name)
+		var args []string
+		for _, a := range f.Arguments {
+			if a.Type.NonNull || g.pick(3) == 0 {
+				args = append(args, a.Name+": "+g.value(a.Type, 0))
+			}
+		}
+		if len(args) > 0 {
+			g.b.WriteString("(" + strings.Join(args, ", ") + ")")
+		}
+		g.b.WriteString(" ")
+		if composite {
+			g.selection(sub, depth+1)
+			g.b.WriteString(" ")
+		}
+	}
+	g.b.WriteString("}")
+}
+
+// fuzzStrings are string values with quoting, patterns, JSON and dates.
+var fuzzStrings = []string{`"a"`, `""`, `"%a_'\""`, `"2020-01-01"`, `"2020-01-01T00:00:00Z"`, `"{\"k\": [1]}"`, `"\u00e9\n"`, `"1"`, `"(("`, `"$1"`}
+
+func (g *opGen) value(t *ast.Type, depth int) string {
+	if t.Elem != nil {
+		var items []string
+		for range g.pick(3) {
+			items = append(items, g.value(t.Elem, depth+1))
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	}
+	if !t.NonNull && g.pick(12) == 0 {
+		return "null"
+	}
+	def := g.schema.Types[t.NamedType]
+	if def == nil {
+		return "null"
+	}
+	switch def.Kind {
+	case ast.Enum:
+		if len(def.EnumValues) == 0 {
+			return "null"
+		}
+		return def.EnumValues[g.pick(len(def.EnumValues))].Name
+	case ast.InputObject:
+		var fields []string
+		seen := map[string]bool{}
+		for _, fd := range def.Fields {
+			if fd.Type.NonNull && fd.DefaultValue == nil || depth < 4 && g.pick(len(def.Fields)/2+2) == 0 {
+				if !seen[fd.Name] {
+					seen[fd.Name] = true
+					fields = append(fields, fd.Name+": "+g.value(fd.Type, depth+1))
+				}
+			}
+		}
+		return "{" + strings.Join(fields, ", ") + "}"
+	}
+	kind := def.Name
+	if g.pick(10) == 0 {
+		kind = "" // a value of any kind: the validator or the planner refuses it
+	}
+	switch kind {
+	case "Int":
+		return strconv.Itoa(g.pick(256) - 8)
+	case "Float":
+		return []string{"1.5", "-3", "0", "1e300"}[g.pick(4)]
+	case "Boolean":
+		return []string{"true", "false"}[g.pick(2)]
+	case "String":
+		return fuzzStrings[g.pick(len(fuzzStrings))]
+	}
+	switch g.pick(4) {
+	case 0:
+		return fuzzStrings[g.pick(len(fuzzStrings))]
+	case 1:
+		return []string{"true", "false"}[g.pick(2)]
+	case 2:
+		return []string{"1.5", "-3", "1e400", "9223372036854775808"}[g.pick(4)]
+	}
+	return strconv.Itoa(g.pick(256) - 8)
 }
