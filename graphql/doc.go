@@ -28,14 +28,18 @@
 // Every request is bounded before anything is planned or a transaction
 // opened: its body (Config.MaxBodyBytes, 413 with a bad-request error, on
 // every POST endpoint), a batch's operations (BatchLimit), and the fields
-// of its document, fragments expanded where they are spread (FieldLimit:
-// a fragment bomb is measured, not expanded). Hasura's API limits bound
-// the other roles: depth_limit (fields nested in fields, introspection not
+// of its document, fragments expanded where they are spread, and of its
+// argument values (FieldLimit: a fragment bomb is measured, not
+// expanded), and how deep argument values and variables nest
+// (InputDepthLimit: each relationship level of a where is a subquery, and
+// PostgreSQL's planning time grows faster than their number; gqlparser
+// stops at 1000 levels, far too late). Hasura's API limits bound every
+// role but admin: depth_limit (fields nested in fields, introspection not
 // counted), node_limit (fields with a selection set) and time_limit (each
 // statement's statement_timeout, set with the role in the same round
 // trip). As in Hasura the admin role has no depth, node or time limit; it
-// keeps the body, batch and field limits, which bound the server's own
-// work. Over a limit is a validation-failed error at "$" saying which
+// keeps the body, batch, field and input depth limits, which bound the
+// server's own work. Over a limit is a validation-failed error at "$" saying which
 // limit and by how much ("depth limit exceeded: the operation nests
 // fields 12 deep, the limit is 10"); over the time limit an unexpected
 // error "time limit exceeded: …". Limits are global, not per role.

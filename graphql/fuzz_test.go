@@ -149,9 +149,9 @@ func FuzzPlan(f *testing.F) {
 func checkPipeline(t *testing.T, fb *fuzzBlog, role, query, vars string) {
 	t.Helper()
 	rs := fb.schemas[role]
-	lim := limits{depth: DefaultDepthLimit, nodes: DefaultNodeLimit, fields: DefaultFieldLimit}
+	lim := limits{depth: DefaultDepthLimit, nodes: DefaultNodeLimit, fields: DefaultFieldLimit, inputDepth: DefaultInputDepthLimit}
 	if rs.admin {
-		lim = limits{fields: DefaultFieldLimit}
+		lim = limits{fields: DefaultFieldLimit, inputDepth: DefaultInputDepthLimit}
 	}
 	_, op, gerr := parseOperation(rs, query, "", lim)
 	if gerr != nil {
@@ -165,6 +165,10 @@ func checkPipeline(t *testing.T, fb *fuzzBlog, role, query, vars string) {
 		dec.UseNumber()
 		if dec.Decode(&raw) != nil {
 			raw = nil
+		}
+		if e := checkVariables(raw, lim); e != nil {
+			checkError(t, role, query, e)
+			return
 		}
 		var err error
 		vals, err = validator.VariableValues(rs.schema, op, raw)

@@ -15,13 +15,17 @@ const (
 	DefaultNodeLimit  = 100
 	DefaultBatchLimit = 20
 	DefaultFieldLimit = 10000
+	// DefaultInputDepthLimit bounds how deep argument values nest: each
+	// level of a boolean expression through a relationship is a subquery,
+	// and PostgreSQL's planning time grows faster than their number.
+	DefaultInputDepthLimit = 32
 )
 
 // limits are the bounds one operation of one role is checked against
 // before it is planned; 0 is no limit.
 type limits struct {
-	depth, nodes, fields int
-	time                 time.Duration
+	depth, nodes, fields, inputDepth int
+	time                             time.Duration
 }
 
 // limitOr returns v, def when v is zero, and 0 (no limit) when v is
@@ -40,9 +44,9 @@ func limitOr(v, def int) int {
 // bounded by the field limit alone, as Hasura applies no API limit to it.
 func (s *Server) limitsFor(rs *roleSchema) limits {
 	if rs.admin {
-		return limits{fields: s.cfg.FieldLimit}
+		return limits{fields: s.cfg.FieldLimit, inputDepth: s.cfg.InputDepthLimit}
 	}
-	return limits{depth: s.cfg.DepthLimit, nodes: s.cfg.NodeLimit, fields: s.cfg.FieldLimit, time: s.cfg.TimeLimit}
+	return limits{depth: s.cfg.DepthLimit, nodes: s.cfg.NodeLimit, fields: s.cfg.FieldLimit, inputDepth: s.cfg.InputDepthLimit, time: s.cfg.TimeLimit}
 }
 
 // size is what the limits measure of a selection set, fragments
@@ -54,8 +58,11 @@ type size struct {
 	// nodes counts the fields with a selection set (Hasura's definition),
 	// introspection not included.
 	nodes int
-	// fields counts every field, leaves and introspection included.
+	// fields counts every field, leaves and introspection included, and
+	// every object field and list item of the arguments' values.
 	fields int
+	// inputDepth is how deep argument values nest: `{a: {b: [1]}}` is 3.
+	inputDepth int
 }
 
 // sizeCap keeps the sums of a fragment bomb (fragments spreading each
@@ -79,6 +86,7 @@ func (m *measurer) set(set ast.SelectionSet) size {
 	var out size
 	add := func(s size, depth int) {
 		out.depth = max(out.depth, depth)
+		out.inputDepth = max(out.inputDepth, s.inputDepth)
 		out.nodes = capAdd(out.nodes, s.nodes)
 		out.fields = capAdd(out.fields, s.fields)
 	}
@@ -86,11 +94,16 @@ func (m *measurer) set(set ast.SelectionSet) size {
 		switch s := sel.(type) {
 		case *ast.Field:
 			sub := m.set(s.SelectionSet)
+			for _, a := range s.Arguments {
+				d, n := valueSize(a.Value)
+				sub.inputDepth = max(sub.inputDepth, d)
+				sub.fields = capAdd(sub.fields, n)
+			}
 			if s.Name == "__schema" || s.Name == "__type" {
-				add(size{fields: capAdd(sub.fields, 1)}, 0)
+				add(size{fields: capAdd(sub.fields, 1), inputDepth: sub.inputDepth}, 0)
 				continue
 			}
-			f := size{fields: capAdd(sub.fields, 1), nodes: sub.nodes}
+			f := size{fields: capAdd(sub.fields, 1), nodes: sub.nodes, inputDepth: sub.inputDepth}
 			if len(s.SelectionSet) > 0 {
 				f.nodes = capAdd(f.nodes, 1)
 			}
@@ -104,6 +117,55 @@ func (m *measurer) set(set ast.SelectionSet) size {
 		}
 	}
 	return out
+}
+
+// valueSize returns how deep v nests and how many object fields and list
+// items it has.
+func valueSize(v *ast.Value) (depth, n int) {
+	if v == nil || v.Kind != ast.ObjectValue && v.Kind != ast.ListValue {
+		return 0, 0
+	}
+	for _, c := range v.Children {
+		d, cn := valueSize(c.Value)
+		depth = max(depth, d)
+		n = capAdd(n, capAdd(cn, 1))
+	}
+	return depth + 1, n
+}
+
+// jsonSize is valueSize of a variable's decoded JSON value.
+func jsonSize(v any) (depth, n int) {
+	var children []any
+	switch v := v.(type) {
+	case map[string]any:
+		for _, c := range v {
+			children = append(children, c)
+		}
+	case []any:
+		children = v
+	default:
+		return 0, 0
+	}
+	for _, c := range children {
+		d, cn := jsonSize(c)
+		depth = max(depth, d)
+		n = capAdd(n, capAdd(cn, 1))
+	}
+	return depth + 1, n
+}
+
+// checkVariables measures a request's variables against the input depth
+// and field limits; they are not part of the document checkLimits reads.
+func checkVariables(vars map[string]any, lim limits) *Error {
+	depth, n := jsonSize(map[string]any{"": vars})
+	depth -= 2 // the wrapper and the variables object itself
+	if lim.inputDepth > 0 && depth > lim.inputDepth {
+		return validationf("$.variableValues", "input depth limit exceeded: variable values nest %d deep, the limit is %d", depth, lim.inputDepth)
+	}
+	if lim.fields > 0 && n > lim.fields {
+		return validationf("$.variableValues", "field limit exceeded: variable values have %d fields and items, the limit is %d", n, lim.fields)
+	}
+	return nil
 }
 
 func (m *measurer) fragment(name string) size {
@@ -145,6 +207,9 @@ func checkLimits(doc *ast.QueryDocument, op *ast.OperationDefinition, lim limits
 	s := m.set(op.SelectionSet)
 	if lim.depth > 0 && s.depth > lim.depth {
 		return validationf("$", "depth limit exceeded: the operation nests fields %d deep, the limit is %d", s.depth, lim.depth)
+	}
+	if lim.inputDepth > 0 && s.inputDepth > lim.inputDepth {
+		return validationf("$", "input depth limit exceeded: argument values nest %d deep, the limit is %d", s.inputDepth, lim.inputDepth)
 	}
 	if lim.nodes > 0 && s.nodes > lim.nodes {
 		return validationf("$", "node limit exceeded: the operation has %s fields with a selection set, the limit is %d", count(s.nodes), lim.nodes)

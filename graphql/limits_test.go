@@ -49,6 +49,7 @@ func TestRequestLimits(t *testing.T) {
 	b := newBlog(t)
 	lim := b.with(t, func(c *graphql.Config) {
 		c.DepthLimit, c.NodeLimit, c.FieldLimit, c.BatchLimit, c.MaxBodyBytes = 4, 3, 20, 2, 2000
+		c.InputDepthLimit = 4
 	})
 	const (
 		depth4 = `{ article(where: {id: {_eq: 1}}) { author { articles(where: {id: {_eq: 1}}) { id } } } }`
@@ -88,6 +89,12 @@ func TestRequestLimits(t *testing.T) {
 			limitError("field limit exceeded: the request selects 21 fields (fragments expanded), the limit is 20")},
 		{"fields of an operation not run count", `query A { tag_by_pk(id: 1) { id } } query B { tag_by_pk(id: 1) { ` + manyAliases(19) + ` } }`, nil,
 			limitError("field limit exceeded: the request selects 22 fields (fragments expanded), the limit is 20")},
+		{"input depth at the limit", `{ article(where: {author: {articles: {id: {_eq: 1}}}}) { id } }`, []string{anonymous},
+			`{"data":{"article":[{"id":1}]}}`},
+		{"input depth over the limit, admin too", `{ article(where: {author: {articles: {author: {id: {_eq: 1}}}}}) { id } }`, nil,
+			limitError("input depth limit exceeded: argument values nest 5 deep, the limit is 4")},
+		{"argument values count as fields", `{ tag(where: {id: {_in: [` + strings.Repeat("1, ", 18) + `1]}}) { id } }`, nil,
+			limitError("field limit exceeded: the request selects 23 fields (fragments expanded), the limit is 20")},
 		{"a fragment bomb is measured, not expanded", fragmentBomb(42), []string{anonymous},
 			limitError("field limit exceeded: the request selects more than 2^40 fields (fragments expanded), the limit is 20")},
 	}
@@ -104,6 +111,17 @@ func TestRequestLimits(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("variables", func(t *testing.T) {
+		q := `query($w: article_bool_exp) { article(where: $w) { id } }`
+		if got, want := lim.query(t, q, `{"w": {"author": {"articles": {"id": {"_eq": 1}}}}}`, anonymous), `{"data":{"article":[{"id":1}]}}`; got != want {
+			t.Errorf("at the limit: got %s want %s", got, want)
+		}
+		want := `{"errors":[{"extensions":{"path":"$.variableValues","code":"validation-failed"},"message":"input depth limit exceeded: variable values nest 5 deep, the limit is 4"}]}`
+		if got := lim.query(t, q, `{"w": {"author": {"articles": {"author": {"id": {"_eq": 1}}}}}}`, anonymous); got != want {
+			t.Errorf("over the limit: got %s want %s", got, want)
+		}
+	})
 
 	t.Run("batch", func(t *testing.T) {
 		one := `{"query":"{ tag_by_pk(id: 1) { id } }"}`
@@ -165,6 +183,14 @@ func TestRequestLimits(t *testing.T) {
 		}
 		if got := b.query(t, "{ tag_by_pk(id: 1) { "+q.String()+"} }", ""); got != `{"data":{"tag_by_pk":{`+want.String()+`}}}` {
 			t.Errorf("got %.300s…", got)
+		}
+	})
+	t.Run("default input depth limit", func(t *testing.T) {
+		// 150 relationship levels: PostgreSQL would plan for minutes.
+		q := "{ article(where: " + strings.Repeat("{author: {articles: ", 150) + "{id: {_eq: 1}}" + strings.Repeat("}}", 150) + ") { id } }"
+		want := limitError(fmt.Sprintf("input depth limit exceeded: argument values nest 302 deep, the limit is %d", graphql.DefaultInputDepthLimit))
+		if got := b.query(t, q, ""); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
 		}
 	})
 	t.Run("default depth limit", func(t *testing.T) {

@@ -64,6 +64,11 @@ type Config struct {
 	// the work of validating and planning grows with it. DefaultFieldLimit
 	// when zero, no limit when negative.
 	FieldLimit int
+	// InputDepthLimit bounds how deep argument values and variables nest
+	// (`{author: {articles: {id: {_eq: 1}}}}` is 4), for every role:
+	// each relationship level of a where is a subquery PostgreSQL plans.
+	// DefaultInputDepthLimit when zero, no limit when negative.
+	InputDepthLimit int
 	// TimeLimit is Hasura's time_limit: how long one operation of a role
 	// other than admin may take. Each of its statements runs with
 	// statement_timeout set to it (transaction-locally, with the role), and
@@ -128,6 +133,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.NodeLimit = limitOr(cfg.NodeLimit, DefaultNodeLimit)
 	cfg.BatchLimit = limitOr(cfg.BatchLimit, DefaultBatchLimit)
 	cfg.FieldLimit = limitOr(cfg.FieldLimit, DefaultFieldLimit)
+	cfg.InputDepthLimit = limitOr(cfg.InputDepthLimit, DefaultInputDepthLimit)
 	if cfg.TimeLimit < 0 {
 		cfg.TimeLimit = 0
 	}
@@ -312,6 +318,9 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	}
 	p, stmts := prep.plan, prep.stmts
 	if p == nil {
+		if err := checkVariables(req.Variables, s.limitsFor(rs)); err != nil {
+			return nil, err
+		}
 		vars, err := validator.VariableValues(rs.schema, prep.op, req.Variables)
 		if err != nil {
 			var ge *gqlerror.Error

@@ -63,6 +63,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&lim.NodeLimit, "node-limit", envInt("ROWGUARD_NODE_LIMIT"), fmt.Sprintf("Hasura's node_limit for every role but admin; 0: %d, -1: none", graphql.DefaultNodeLimit))
 	fs.IntVar(&lim.BatchLimit, "batch-limit", envInt("ROWGUARD_BATCH_LIMIT"), fmt.Sprintf("Hasura's batch_limit (operations of a batched request); 0: %d, -1: none", graphql.DefaultBatchLimit))
 	fs.IntVar(&lim.FieldLimit, "field-limit", envInt("ROWGUARD_FIELD_LIMIT"), fmt.Sprintf("fields of a request, fragments expanded, admin included; 0: %d, -1: none", graphql.DefaultFieldLimit))
+	fs.IntVar(&lim.InputDepthLimit, "input-depth-limit", envInt("ROWGUARD_INPUT_DEPTH_LIMIT"), fmt.Sprintf("how deep argument values and variables nest, admin included; 0: %d, -1: none", graphql.DefaultInputDepthLimit))
 	maxBody := fs.Int64("max-body-bytes", int64(envInt("ROWGUARD_MAX_BODY_BYTES")), fmt.Sprintf("largest request body of every endpoint; 0: %d", graphql.DefaultMaxBodyBytes))
 	timeLimit, err := time.ParseDuration(envOr("ROWGUARD_TIME_LIMIT", "0s"))
 	if err != nil {
