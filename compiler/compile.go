@@ -43,6 +43,8 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 		}
 	}
 	c.inheritedRoles(md)
+	c.computedAccess()
+	c.trackedFunctions(md)
 	c.hiddenColumns()
 	c.finish()
 	c.errs.Sort()

@@ -25,6 +25,8 @@ type Function struct {
 	// Overloads counts the functions of this name (Hasura refuses to track
 	// an overloaded function; so does rowguard).
 	Overloads int
+	// Volatility is PostgreSQL's: 'i' immutable, 's' stable, 'v' volatile.
+	Volatility byte
 }
 
 // FunctionArg is one input argument of a function.
@@ -67,7 +69,7 @@ func (c *Catalog) AddFunction(f *Function) {
 // without arguments). Types come with what liveTypeName needs.
 const functionsQuery = `
 WITH procs AS (
-  SELECT p.oid, n.nspname, p.proname, p.proretset, p.prorettype, p.pronargs, p.pronargdefaults,
+  SELECT p.oid, n.nspname, p.proname, p.provolatile, p.proretset, p.prorettype, p.pronargs, p.pronargdefaults,
          p.proargtypes::oid[] AS argtypes, coalesce(p.proargnames, '{}') AS argnames, p.proargmodes
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -89,7 +91,7 @@ WITH procs AS (
     LEFT JOIN pg_catalog.pg_class r ON r.oid = t.typrelid AND r.relkind IN ('r', 'p', 'v', 'm', 'f')
     LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
 )
-SELECT p.nspname, p.proname, p.proretset, rt.formatted, rt.nspname, rt.quoted, rt.ext, rt.relschema, rt.relname,
+SELECT p.nspname, p.proname, p.provolatile::text, p.proretset, rt.formatted, rt.nspname, rt.quoted, rt.ext, rt.relschema, rt.relname,
        a.i, coalesce(CASE WHEN p.proargmodes IS NULL THEN p.argnames[a.i] END, ''),
        coalesce(at.formatted, ''), coalesce(at.nspname, ''), coalesce(at.quoted, ''), coalesce(at.ext, false),
        coalesce(a.i > p.pronargs - p.pronargdefaults, false)
@@ -106,16 +108,17 @@ func loadFunctions(ctx context.Context, q Querier, schemas []string, cat *Catalo
 	var cur *Function
 	return query(ctx, q, functionsQuery, schemas, "functions", func(rows pgx.Rows) error {
 		var name, rel policies.QualifiedTable
+		var vol string
 		var set, retExt, argExt, hasDefault bool
 		var retFormatted, retSchema, retQuoted string
 		var pos *int64
 		var argName, argFormatted, argSchema, argQuoted string
-		if err := rows.Scan(&name.Schema, &name.Name, &set, &retFormatted, &retSchema, &retQuoted, &retExt, &rel.Schema, &rel.Name,
+		if err := rows.Scan(&name.Schema, &name.Name, &vol, &set, &retFormatted, &retSchema, &retQuoted, &retExt, &rel.Schema, &rel.Name,
 			&pos, &argName, &argFormatted, &argSchema, &argQuoted, &argExt, &hasDefault); err != nil {
 			return err
 		}
 		if pos == nil || *pos == 1 {
-			cur = &Function{Name: name, Returns: liveTypeName(retFormatted, retSchema, retQuoted, retExt), ReturnsSet: set}
+			cur = &Function{Name: name, Returns: liveTypeName(retFormatted, retSchema, retQuoted, retExt), ReturnsSet: set, Volatility: vol[0]}
 			if set && rel.Name != "" {
 				cur.ReturnsTable = rel
 			}
@@ -156,7 +159,14 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 		return nil
 	}
 	names := strs(s.Funcname)
-	f := &Function{Name: b.typeQName(names)}
+	f := &Function{Name: b.typeQName(names), Volatility: 'v'}
+	for _, o := range s.Options {
+		if d := o.GetDefElem(); d != nil && d.Defname == "volatility" {
+			if v := d.Arg.GetString_(); v != nil && v.Sval != "" {
+				f.Volatility = v.Sval[0]
+			}
+		}
+	}
 	if len(names) == 1 && len(b.path) > 0 {
 		f.Name.Schema = b.creationSchema()
 	}

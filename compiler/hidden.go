@@ -40,6 +40,16 @@ func (c *compiler) hiddenColumns() {
 	}
 	for _, info := range c.prog.Tables {
 		for _, p := range info.Permissions {
+			for _, a := range p.ComputedAccess {
+				// The API passes the key to the field's helper.
+				for _, col := range a.Key {
+					add(p, col)
+				}
+			}
+		}
+	}
+	for _, info := range c.prog.Tables {
+		for _, p := range info.Permissions {
 			if p.Op != policies.Select {
 				continue
 			}

@@ -10,8 +10,11 @@ type Program struct {
 	Tables         []*TableInfo // sorted by schema, name
 	Roles          []*Role      // sorted by Hasura name
 	InheritedRoles []*InheritedRole
-	Options        Options
-	Catalog        *Catalog
+	// Functions are the tracked functions served as query root fields,
+	// sorted by root field name.
+	Functions []*TrackedFunction
+	Options   Options
+	Catalog   *Catalog
 }
 
 // Table returns the tracked table of that name, or nil.
@@ -121,12 +124,16 @@ type Permission struct {
 	// whatever columns the permissions list; and, for a permission with
 	// allow_aggregations that has no column at all, CtidColumn (a view's
 	// first key column), because PostgreSQL lets a role count rows only
-	// when it may read some column.
+	// when it may read some column; and the primary key of a table whose
+	// computed fields the role reads through helpers (ComputedAccess.Key).
 	// The GraphQL schema publishes none of them.
 	HiddenColumns []*Column
 	// ComputedFields are the scalar computed fields a select permission
 	// exposes.
 	ComputedFields []*ComputedField
+	// ComputedAccess (select only) lists the computed fields the role may
+	// read, scalar and SETOF, and how it calls each.
+	ComputedAccess []*ComputedAccess
 	// Filter applies to select, update and delete; nil for insert.
 	Filter Expr
 	// Check applies to insert and update; nil for select and delete, and for

@@ -106,7 +106,25 @@
 // ST_GeomFromGeoJSON; PostGIS's own text forms (WKT, EWKT, hex WKB) are
 // taken too.
 //
-// Known differences from Hasura: from psql or any other SQL client, a role
+// Computed fields are fields of the row type: scalar ones when the select
+// permission lists them, SETOF ones (with where, order_by, limit, offset,
+// distinct_on) whenever the role may select the returned table, whose
+// permission then applies to the rows. A role that may read every column
+// involved calls the function itself; any other calls a per-role SECURITY
+// DEFINER helper the install creates (compiler.ComputedAccess), which
+// takes the row's primary key and evaluates the field only for a row the
+// role's filter shows. Tracked functions returning SETOF a tracked table
+// are query root fields <fn> and <fn>_aggregate (when the role may
+// aggregate) for the roles with a select permission on that table; such a
+// role calls a per-role helper (compiler.FunctionAccess) that runs the
+// function with the definer's rights, as Hasura runs it with its own, and
+// returns only the role's columns of the rows its filter shows.
+//
+// Known differences from Hasura: in a mutation's returning, a computed
+// field read through a helper sees the row as it was before the statement
+// (nothing for an inserted row), and a function argument the request
+// leaves out is NULL rather than its default when the role calls a
+// helper. Further: from psql or any other SQL client, a role
 // can read the join columns of the relationships it may follow (which the
 // API reveals anyway through the relationship), and a role that may count
 // rows of a table without reading any of its columns can read its rows'

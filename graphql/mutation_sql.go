@@ -11,6 +11,11 @@ import (
 const (
 	mutationAlias = "_rgt"
 	mutationCTE   = "_rgm"
+	// mutationRow is the alias of a returned row in the answer, and
+	// mutationWholeRow the column holding the whole row, which computed
+	// fields the role calls directly take.
+	mutationRow      = "_rgrow"
+	mutationWholeRow = "_rgw"
 )
 
 // renderMutation renders m as one statement: the INSERT, UPDATE or DELETE
@@ -49,7 +54,7 @@ func renderMutation(m *mutation) *statement {
 	dml += " RETURNING " + returningList(m)
 	var out string
 	if m.one {
-		out = "(SELECT " + w.rowOf(m.t.view, m.fields, "_r", true) + " FROM " + mutationCTE + " _r LIMIT 1)"
+		out = "(SELECT " + w.rowOf(m.t.view, m.fields, mutationRow, true) + " FROM " + mutationCTE + " " + mutationRow + " LIMIT 1)"
 	} else {
 		keys := make([]string, len(m.fields))
 		exprs := make([]string, len(m.fields))
@@ -61,7 +66,7 @@ func renderMutation(m *mutation) *statement {
 			case outAffectedRows:
 				exprs[i] = "(SELECT count(*) FROM " + mutationCTE + ")"
 			case outReturning:
-				exprs[i] = "(SELECT coalesce(json_agg(" + w.rowOf(m.t.view, f.fields, "_r", true) + "), '[]') FROM " + mutationCTE + " _r)"
+				exprs[i] = "(SELECT coalesce(json_agg(" + w.rowOf(m.t.view, f.fields, mutationRow, true) + "), '[]') FROM " + mutationCTE + " " + mutationRow + ")"
 			}
 		}
 		out = jsonObject(keys, exprs)
@@ -243,6 +248,20 @@ func (w *sqlWriter) mutationWhere(m *mutation) string {
 func returningList(m *mutation) string {
 	var cols []string
 	seen := map[*compiler.Column]bool{}
+	whole := false
+	need := func(cv *computedView) {
+		w, key := computedNeeds(cv)
+		if w && !whole {
+			whole = true
+			cols = append(cols, mutationAlias+" AS "+mutationWholeRow)
+		}
+		for _, k := range key {
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(k.Name))
+			}
+		}
+	}
 	var walk func(fields []*output)
 	walk = func(fields []*output) {
 		for _, f := range fields {
@@ -257,12 +276,18 @@ func returningList(m *mutation) string {
 					}
 				}
 			case outSelection:
+				if f.sel.src != nil {
+					need(f.sel.src.cv)
+					continue
+				}
 				for _, mp := range f.sel.rel.Mapping {
 					if !seen[mp.Local] {
 						seen[mp.Local] = true
 						cols = append(cols, mutationAlias+"."+compiler.QuoteIdent(mp.Local.Name))
 					}
 				}
+			case outComputed:
+				need(f.computed)
 			case outReturning:
 				walk(f.fields)
 			}

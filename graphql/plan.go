@@ -76,6 +76,9 @@ type selection struct {
 	permLimit *int
 	offset    *int
 	fields    []*output
+	// src, when set, is the function call the rows come from instead of
+	// the view's table.
+	src *source
 }
 
 // listLimit is the number of rows a list shows: the smaller of the
@@ -104,6 +107,7 @@ const (
 	outNodes                          // "nodes" of <t>_aggregate
 	outCount                          // count(columns, distinct)
 	outAggregateFn                    // sum { … }, max { … } …
+	outComputed                       // a scalar computed field
 )
 
 // output is one key of an object in the response.
@@ -117,6 +121,10 @@ type output struct {
 	fn       string    // outAggregateFn
 	columns  []*compiler.Column
 	distinct bool // outCount
+	// computed and args are a scalar computed field (outComputed) and its
+	// request arguments.
+	computed *computedView
+	args     map[string]*string
 }
 
 // orderTerm is one sort key: a column of the table, or of a table reached
@@ -204,6 +212,17 @@ func (p *planner) rootSelection(root *rootField, c *collected, path string) (*se
 		return sel, nil
 	case rootAggregate:
 		return p.listSelection(selAggregate, v, nil, c, path)
+	case rootFunction, rootFunctionAggregate:
+		kind := selList
+		if root.kind == rootFunctionAggregate {
+			kind = selAggregate
+		}
+		sel, err := p.listSelection(kind, v, nil, c, path)
+		if err != nil {
+			return nil, err
+		}
+		sel.src = &source{fn: root.fn, args: p.funcArgs(p.arg(c.field, "args"))}
+		return sel, nil
 	default:
 		return p.listSelection(selList, v, nil, c, path)
 	}
@@ -386,6 +405,15 @@ func (p *planner) rowFields(v *tableView, sets []ast.SelectionSet, path string) 
 			if err != nil {
 				return nil, err
 			}
+			o.kind, o.sel = outSelection, sel
+		case fieldComputed:
+			o.kind, o.computed, o.args = outComputed, f.computed, p.funcArgs(p.arg(c.field, "args"))
+		case fieldComputedSet:
+			sel, err := p.listSelection(selList, f.computed.remote, nil, c, path+".selectionSet."+c.key)
+			if err != nil {
+				return nil, err
+			}
+			sel.src = &source{cv: f.computed, args: p.funcArgs(p.arg(c.field, "args"))}
 			o.kind, o.sel = outSelection, sel
 		}
 		out = append(out, o)

@@ -47,6 +47,7 @@ type tableView struct {
 
 	columns      []*compiler.Column
 	rels         []*relView
+	computed     []*computedView
 	fields       map[string]*rowField // fields of the row type by name
 	aggregations bool
 	limit        *int
@@ -88,12 +89,15 @@ const (
 	fieldObjectRel
 	fieldArrayRel
 	fieldArrayAggregate
+	fieldComputed    // a scalar computed field
+	fieldComputedSet // a computed field returning rows
 )
 
 type rowField struct {
-	kind   fieldKind
-	column *compiler.Column
-	rel    *relView
+	kind     fieldKind
+	column   *compiler.Column
+	rel      *relView
+	computed *computedView
 }
 
 // rootKind tells what a query_root field selects.
@@ -103,11 +107,14 @@ const (
 	rootList rootKind = iota
 	rootByPK
 	rootAggregate
+	rootFunction          // a tracked function's rows
+	rootFunctionAggregate // <fn>_aggregate
 )
 
 type rootField struct {
 	kind rootKind
 	view *tableView
+	fn   *functionRoot // rootFunction, rootFunctionAggregate
 }
 
 // roleSchema is one role's published schema and what each of its names
@@ -119,9 +126,10 @@ type roleSchema struct {
 	sdl    string
 	schema *ast.Schema
 
-	views  []*tableView
-	roots  map[string]*rootField // query_root field name → meaning
-	noRoot bool                  // query_root only has no_queries_available
+	views     []*tableView
+	functions []*functionRoot       // tracked functions the role may call
+	roots     map[string]*rootField // query_root field name → meaning
+	noRoot    bool                  // query_root only has no_queries_available
 	// mutations maps mutation_root field names to their meaning; nil when
 	// the role has no mutation_root.
 	mutations map[string]*mutationField
@@ -148,6 +156,7 @@ func buildSchema(prog *compiler.Program, role string, cons constraintSet, backen
 		rs.pgRole = prog.AdminPGRole()
 	}
 	rs.views = tableViews(prog, role)
+	rs.functions = functionRoots(prog, role, rs.views)
 	b := &schemaBuilder{rs: rs, prog: prog, cons: cons}
 	rs.sdl = b.build()
 	s, err := gqlparser.LoadSchema(&ast.Source{Name: "role " + role, Input: rs.sdl})
@@ -275,6 +284,7 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 			}
 		}
 	}
+	addComputed(views, byTable, prog)
 	for _, v := range views {
 		if !v.row {
 			v.rootSelect, v.rootByPK = false, false
@@ -376,6 +386,9 @@ type schemaBuilder struct {
 	cons    constraintSet
 	b       strings.Builder
 	scalars map[string]bool // scalars whose comparison_exp is needed
+	// argTypes names the <fn>_args input types written to args.
+	argTypes map[string]bool
+	args     strings.Builder
 }
 
 func (b *schemaBuilder) printf(format string, args ...any) {
@@ -384,6 +397,7 @@ func (b *schemaBuilder) printf(format string, args ...any) {
 
 func (b *schemaBuilder) build() string {
 	b.scalars = map[string]bool{}
+	b.argTypes = map[string]bool{}
 	var body strings.Builder
 	for _, v := range b.rs.views {
 		body.WriteString(b.table(v))
@@ -424,6 +438,7 @@ func (b *schemaBuilder) build() string {
 		b.comparisonExp(s)
 	}
 	b.b.WriteString(body.String())
+	b.b.WriteString(b.args.String())
 	b.b.WriteString(query)
 	b.b.WriteString(mutation)
 	return b.b.String()
@@ -500,6 +515,7 @@ func (b *schemaBuilder) table(v *tableView) string {
 				pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe("An aggregate relationship"), r.rel.Name, listArgs(r.remote), r.remote.name)
 			}
 		}
+		b.computedFields(v, pr)
 		pr("}\n\n")
 	}
 
@@ -675,6 +691,7 @@ func (b *schemaBuilder) queryRoot() string {
 			n++
 		}
 	}
+	n += b.functionFields(pr)
 	if n == 0 {
 		b.rs.noRoot = true
 		pr("  %s: String!\n", noQueriesField)

@@ -141,6 +141,8 @@ func (w *sqlWriter) rowOf(view *tableView, fields []*output, a string, inline bo
 			exprs[i] = columnExpr(view, f.column, a, inline)
 		case outSelection:
 			exprs[i] = w.selection(f.sel, a)
+		case outComputed:
+			exprs[i] = w.computedCall(f.computed, f.args, a)
 		}
 	}
 	return jsonObject(keys, exprs)
@@ -226,6 +228,9 @@ func (w *sqlWriter) from(s *selection, a, parent string) string {
 		}
 	}
 	sql := compiler.QuoteTable(s.view.info.Name()) + " " + a
+	if s.src != nil {
+		sql = w.sourceSQL(s.src, parent) + " " + a
+	}
 	if len(conds) > 0 {
 		sql += " WHERE " + strings.Join(conds, " AND ")
 	}

@@ -26,7 +26,8 @@ type Function struct {
 	// SessionArgument names the json argument that receives the session
 	// variables; empty when the function takes none.
 	SessionArgument string
-	// ExposedAs is "query" (the default) or "mutation".
+	// ExposedAs is "query", "mutation", or empty: then a VOLATILE function
+	// is a mutation and any other a query, as in Hasura.
 	ExposedAs string
 	// CustomName replaces the function's name as the root field's name.
 	CustomName string

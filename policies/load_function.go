@@ -77,7 +77,7 @@ func (l *loader) functions(md *Metadata, n *yaml.Node, file string) {
 		if item == nil {
 			continue
 		}
-		f := &Function{Pos: l.pos(ifile, item), ExposedAs: "query"}
+		f := &Function{Pos: l.pos(ifile, item)}
 		if item.Kind == yaml.ScalarNode {
 			f.Function = l.qualifiedTable(item, ifile)
 			md.Functions = append(md.Functions, f)

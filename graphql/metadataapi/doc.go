@@ -29,10 +29,12 @@
 // role. The GraphQL planner returns null for a column on the rows only
 // members that may not read it show, as Hasura does.
 //
-// Computed fields compile into policies (see package rls); tracked
-// functions are stored and exported but not yet served as root fields.
-// PostGIS operators compile like any other. A permission whose rule uses a
-// computed field that does not resolve is left out (its role gets nothing
+// Computed fields compile into policies and GraphQL fields, and tracked
+// functions into query root fields (track_function and untrack_function
+// recompile like any other change); functions exposed as mutations are
+// stored and exported but not served. PostGIS operators compile like any
+// other. A permission whose rule uses a computed field that does not
+// resolve is left out (its role gets nothing
 // from it) and listed by get_inconsistent_metadata, rather than refusing
 // metadata that Hasura accepts. rowguard serves one database: a second
 // source is refused.

@@ -93,6 +93,30 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) TO "hasu
 GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) TO "hasura_tutor";
 COMMENT ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) IS 'rowguard: cross-table rule used by metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
 
+GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
+GRANT SELECT ON "public"."article" TO "rowguard_definer";
+GRANT SELECT ON "public"."author" TO "rowguard_definer";
+GRANT SELECT ON "public"."student_marks" TO "rowguard_definer";
+GRANT EXECUTE ON FUNCTION "public"."get_articles"(public.author) TO "rowguard_definer";
+GRANT EXECUTE ON FUNCTION "public"."total_marks"(public.student_marks) TO "rowguard_definer";
+GRANT EXECUTE ON FUNCTION "public"."total_marks_offset"(json, public.student_marks) TO "rowguard_definer";
+
+CREATE FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) RETURNS integer
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
+  AS $rg$ SELECT "public"."total_marks"(_rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer)) $rg$;
+ALTER FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) TO "hasura_tutor";
+COMMENT ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) IS 'rowguard: computed field total of public.student_marks for role tutor (metadata.yaml:27:5)';
+
+CREATE FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) RETURNS integer
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
+  AS $rg$ SELECT "public"."total_marks_offset"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), ''))::json, '{}'::json), _rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer)) $rg$;
+ALTER FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) TO "hasura_tutor";
+COMMENT ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) IS 'rowguard: computed field total_offset of public.student_marks for role tutor (metadata.yaml:27:5)';
+
 -- public.article
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
@@ -115,7 +139,8 @@ CREATE POLICY "rg_student_marks_select_tutor" ON "public"."student_marks" AS PER
 COMMENT ON POLICY "rg_student_marks_select_tutor" ON "public"."student_marks" IS 'rowguard: metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
 ALTER TABLE "public"."student_marks" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."student_marks" FORCE ROW LEVEL SECURITY;
-GRANT SELECT ("name") ON "public"."student_marks" TO "hasura_tutor";
+-- SELECT ("id"): join columns of relationships tutor may follow (or a column to count rows, or the key its computed-field helpers take), not published by the API
+GRANT SELECT ("name"), SELECT ("id") ON "public"."student_marks" TO "hasura_tutor";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer", "hasura_tutor";
 GRANT EXECUTE ON FUNCTION "public"."total_marks"(public.student_marks) TO "rowguard_definer", "hasura_tutor";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer", "hasura_tutor";

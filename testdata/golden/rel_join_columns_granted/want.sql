@@ -78,7 +78,7 @@ COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: m
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 GRANT SELECT ("title") ON "public"."article" TO "hasura_guest";
--- SELECT ("author_id"): join columns of relationships user may follow (or a column to count rows), not published by the API
+-- SELECT ("author_id"): join columns of relationships user may follow (or a column to count rows, or the key its computed-field helpers take), not published by the API
 GRANT SELECT ("id", "title"), SELECT ("author_id") ON "public"."article" TO "hasura_user";
 
 -- public.author
@@ -88,7 +88,7 @@ CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SEL
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:11:7 (select permission of role user on public.author)';
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
--- SELECT ("id"): join columns of relationships user may follow (or a column to count rows), not published by the API
+-- SELECT ("id"): join columns of relationships user may follow (or a column to count rows, or the key its computed-field helpers take), not published by the API
 GRANT SELECT ("name"), SELECT ("id") ON "public"."author" TO "hasura_user";
 
 -- public.comment
@@ -98,7 +98,7 @@ CREATE POLICY "rg_comment_select_reader" ON "public"."comment" AS PERMISSIVE FOR
 COMMENT ON POLICY "rg_comment_select_reader" ON "public"."comment" IS 'rowguard: metadata.yaml:30:7 (select permission of role reader on public.comment)';
 ALTER TABLE "public"."comment" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."comment" FORCE ROW LEVEL SECURITY;
--- SELECT ("ctid"): join columns of relationships reader may follow (or a column to count rows), not published by the API
+-- SELECT ("ctid"): join columns of relationships reader may follow (or a column to count rows, or the key its computed-field helpers take), not published by the API
 GRANT SELECT ("ctid") ON "public"."comment" TO "hasura_reader";
 
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
