@@ -91,6 +91,11 @@ func (c *compiler) computedAccess() {
 					}
 					direct = direct && a.Remote.ReadsAllColumns()
 				}
+				if p.ColumnRows[cf.Name] != nil {
+					// An inherited role reads the field only on the rows of
+					// the members that list it: the helper checks that.
+					direct = false
+				}
 				if !direct {
 					for _, k := range info.Table.PrimaryKey {
 						a.Key = append(a.Key, info.Table.Column(k))

@@ -127,6 +127,11 @@ func (e *emitter) computedHelper(t *compiler.TableInfo, p *compiler.Permission, 
 		extra = append(extra, fmt.Sprintf("$%d", len(params)))
 	}
 	conds = append(conds, "("+e.filterSQL(t, p, rowAlias)+")")
+	if rows := p.ColumnRows[cf.Name]; rows != nil {
+		// An inherited role: only the rows of the members listing the field.
+		use := fmt.Sprintf("%s (computed field %s of role %s on %s)", p.Pos, cf.Name, p.Role.Name, t.Name())
+		conds = append(conds, "("+e.render(rows, t, rowAlias, use)+")")
+	}
 	call := (&compiler.Renderer{}).ComputedCall(cf, rowAlias, extra)
 	from := compiler.QuoteTable(t.Name()) + " " + rowAlias
 	var returns, body string
