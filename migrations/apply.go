@@ -47,7 +47,7 @@ func Apply(ctx context.Context, tx pgx.Tx, script string, src *policies.Source) 
 	// The script is a multi-statement text: the simple protocol runs it
 	// inside tx (pgx sends it as one Query message when there are no args).
 	if _, err := tx.Exec(ctx, script); err != nil {
-		return 0, fmt.Errorf("install policies (version %d): %w", next, err)
+		return 0, fmt.Errorf("install policies (version %d): %w", next, installError(err, script))
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO rowguard.policy_history (version, hash, sql, source) VALUES ($1, $2, $3, $4)`,
 		next, hash, script, string(srcJSON)); err != nil {

@@ -188,7 +188,7 @@ func applyPolicies(ctx context.Context, conn *pgx.Conn, cfg Config, script, hash
 	}
 	defer m.Close()
 	if err := m.Migrate(uint(next)); err != nil {
-		return fmt.Errorf("install policies (version %d): %w", next, migrateError(err))
+		return fmt.Errorf("install policies (version %d): %w", next, installError(migrateError(err), script))
 	}
 	cfg.logf("policies installed (version %d, %s)", next, hash[:12])
 	return nil
