@@ -277,7 +277,7 @@ func (w *sqlWriter) computedCall(cv *computedView, args map[string]*string, pare
 		extra = append(extra, w.argValue(args, a))
 	}
 	if cv.access.Helper == "" {
-		return (&compiler.Renderer{}).ComputedCall(cf, wholeRow(parent), extra)
+		return (&compiler.Renderer{}).ComputedCall(cf, w.wholeRow(parent), extra)
 	}
 	var in []string
 	for _, k := range cv.access.Key {
@@ -287,13 +287,31 @@ func (w *sqlWriter) computedCall(cv *computedView, args map[string]*string, pare
 }
 
 // wholeRow is the row of alias as a value of its table's type: a table
-// alias itself, but for the rows a mutation returns, the whole row it
-// returns as mutationWholeRow.
-func wholeRow(alias string) string {
+// alias itself; for the rows a mutation returns, the whole row it returns
+// as mutationWholeRow; for the rows of a helper (which returns a TABLE
+// (…) of columns, not the table's type, so that no helper keeps a table
+// from being dropped), the row rebuilt from them: a role calling a
+// function directly reads every column, so the helper returns them all.
+func (w *sqlWriter) wholeRow(alias string) string {
 	if alias == mutationRow {
 		return alias + "." + mutationWholeRow
 	}
+	if t := w.records[alias]; t != nil {
+		cols := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = alias + "." + compiler.QuoteIdent(c.Name)
+		}
+		return "ROW(" + strings.Join(cols, ", ") + ")::" + compiler.QuoteTable(t.Name)
+	}
 	return alias
+}
+
+// viaHelper reports whether a source's rows come from a role's helper.
+func (src *source) viaHelper() bool {
+	if src.cv != nil {
+		return src.cv.access.Helper != ""
+	}
+	return src.fn.helper != ""
 }
 
 // computedNeeds lists what the RETURNING of a mutation must add for a

@@ -93,6 +93,24 @@ func TestComputedFieldsAndFunctions(t *testing.T) {
 			want:    `{"data":{"student":[{"name":"clarke","total":240,"offset_marks":130},{"name":"george","total":190,"offset_marks":80}]}}`,
 		},
 		{
+			name:    "order_by a scalar computed field",
+			query:   `{ student(order_by: {offset_marks: desc}) { name } }`,
+			headers: tutor,
+			want:    `{"data":{"student":[{"name":"clarke"},{"name":"george"}]}}`,
+		},
+		{
+			name:    "rows of a tracked function have the computed fields of their table",
+			query:   `{ passed(args: {pass_gpa: 9.0}, order_by: {total: asc}) { name total } }`,
+			headers: []string{"X-Hasura-Role: full"},
+			want:    `{"data":{"passed":[{"name":"clarke","total":240},{"name":"leonel","total":280}]}}`,
+		},
+		{
+			name:    "rows of a tracked function read through the tutor's key",
+			query:   `{ passed(args: {pass_gpa: 8.0}, order_by: {name: asc}) { name total } }`,
+			headers: tutor,
+			want:    `{"data":{"passed":[{"name":"clarke","total":240},{"name":"george","total":190}]}}`,
+		},
+		{
 			name:    "a role reading every column calls the function itself",
 			query:   `{ student(where: {id: {_eq: 1}}) { name total } }`,
 			headers: []string{"X-Hasura-Role: full"},
@@ -194,6 +212,29 @@ func TestComputedFieldsAndFunctions(t *testing.T) {
 		}
 		if err := tx.Rollback(ctx); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestHelpersDoNotPinTables: the helpers return TABLE (…) and take
+// plain types, so dropping the functions and then the tables needs no
+// CASCADE, as Hasura's teardowns do.
+func TestHelpersDoNotPinTables(t *testing.T) {
+	b := newFn(t)
+	ctx := context.Background()
+	tx, err := b.conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, sql := range []string{
+		"DROP FUNCTION student_total, student_offset, passed, bump, author_articles",
+		"DROP TABLE student",
+		"DROP TABLE article",
+		"DROP TABLE author",
+	} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Errorf("%s: %v", sql, err)
 		}
 	}
 }

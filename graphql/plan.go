@@ -135,7 +135,10 @@ type orderTerm struct {
 	aggRel *compiler.Relationship
 	fn     string
 	column *compiler.Column
-	dir    string // "ASC NULLS LAST" …
+	// computed is a scalar computed field without arguments to sort by
+	// instead of a column.
+	computed *computedView
+	dir      string // "ASC NULLS LAST" …
 }
 
 var orderDirections = map[string]string{
@@ -494,6 +497,17 @@ func (p *planner) orderBy(obj object, v *tableView, path []*compiler.Relationshi
 			continue
 		}
 		rf := v.fields[f.name]
+		if rf != nil && rf.kind == fieldComputed {
+			dir, ok := orderDirections[fmt.Sprint(f.value)]
+			if !ok || len(rf.computed.field().ExtraArgs()) > 0 {
+				return nil, validationf(at, "field '%s' not found in type: '%s_order_by'", f.name, v.name)
+			}
+			out = append(out, orderTerm{path: path, computed: rf.computed, dir: dir})
+			continue
+		}
+		if rf != nil && rf.kind != fieldObjectRel && rf.kind != fieldArrayRel && rf.kind != fieldArrayAggregate {
+			return nil, validationf(at, "field '%s' not found in type: '%s_order_by'", f.name, v.name)
+		}
 		if rf == nil && strings.HasSuffix(f.name, "_aggregate") {
 			if r := v.fields[strings.TrimSuffix(f.name, "_aggregate")]; r != nil && r.kind == fieldArrayRel {
 				rf = &rowField{kind: fieldArrayAggregate, rel: r.rel}

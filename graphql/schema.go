@@ -471,6 +471,11 @@ func orderByFields(v *tableView) []string {
 	for _, c := range v.columns {
 		out = append(out, fmt.Sprintf("%s: order_by", c.Name))
 	}
+	for _, cv := range v.computed {
+		if cv.field().Scalar() && len(cv.field().ExtraArgs()) == 0 {
+			out = append(out, fmt.Sprintf("%s: order_by", cv.field().Name))
+		}
+	}
 	for _, r := range v.rels {
 		switch {
 		case r.rel.Kind == policies.ObjectRel && r.remote.orderable:

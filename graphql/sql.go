@@ -75,6 +75,22 @@ const maxColumns = 1000
 type sqlWriter struct {
 	params []any
 	n      int
+	// records maps the aliases of rows a helper returns to their table
+	// (see wholeRow).
+	records map[string]*compiler.Table
+}
+
+// rowsAlias returns a new alias for the rows of s, recorded in records
+// when a helper returns them.
+func (w *sqlWriter) rowsAlias(s *selection) string {
+	a := w.alias("_t")
+	if s.src != nil && s.src.viaHelper() {
+		if w.records == nil {
+			w.records = map[string]*compiler.Table{}
+		}
+		w.records[a] = s.view.info.Table
+	}
+	return a
 }
 
 func (w *sqlWriter) alias(prefix string) string {
@@ -114,7 +130,7 @@ func typenameLiteral(name string) string { return compiler.QuoteLiteral(name) + 
 func (w *sqlWriter) selection(s *selection, parent string) string {
 	switch s.kind {
 	case selOne:
-		a := w.alias("_t")
+		a := w.rowsAlias(s)
 		return "(SELECT " + w.row(s.view, s.fields, a) + " FROM " + w.from(s, a, parent) + " LIMIT 1)"
 	case selAggregate:
 		return w.aggregate(s, parent)
@@ -275,7 +291,7 @@ func distinctOn(s *selection, a string) string {
 // The sort keys are projected next to each row's JSON so json_agg can keep
 // their order.
 func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
-	a, sub := w.alias("_t"), w.alias("_s")
+	a, sub := w.rowsAlias(s), w.alias("_s")
 	orderExprs := w.orderExprs(s, a)
 	var inner strings.Builder
 	inner.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
@@ -315,7 +331,7 @@ func (w *sqlWriter) aggregate(s *selection, parent string) string {
 }
 
 func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent string) string {
-	a, b := w.alias("_t"), w.alias("_b")
+	a, b := w.rowsAlias(s), w.alias("_b")
 	// Project only the columns the aggregates read: the role may not be
 	// allowed to read the others.
 	var cols []string
@@ -415,6 +431,9 @@ func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a stri
 			expr = t.fn + "(" + b + "." + compiler.QuoteIdent(t.column.Name) + ")"
 		}
 		return "(SELECT " + expr + " FROM " + compiler.QuoteTable(t.aggRel.Remote.Name) + " " + b + " WHERE " + joinConds(t.aggRel, b, a) + ")"
+	}
+	if t.computed != nil {
+		return w.computedCall(t.computed, nil, a)
 	}
 	return a + "." + compiler.QuoteIdent(t.column.Name)
 }
