@@ -15,6 +15,17 @@
 // relationship, and ctid, which tells where a row is stored, nothing of
 // its data (a view's key column tells more). Each such GRANT is commented in the script.
 //
+// Computed fields and tracked functions a role cannot call with its own
+// rights get per-role SECURITY DEFINER helpers (functions.go;
+// compiler.ComputedAccess, compiler.FunctionAccess): each re-checks the
+// role's select filter, returns only the role's columns, and only that
+// role may execute it, so calling one from psql reveals nothing the API
+// would not. Such a role is granted SELECT on the key columns the
+// computed-field helpers take. The helpers take and return plain types
+// (RETURNS TABLE (…)), so none keeps a table from being dropped; their
+// owner may read every tracked table and execute the user functions,
+// whose bodies may read any of them.
+//
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first
 // removes whatever an earlier install created (everything rowguard owns is
