@@ -308,19 +308,8 @@ func selectable(t *mutTable, e compiler.Expr) bool {
 	}
 	p := t.view.perm
 	ok := true
-	var walk func(e compiler.Expr)
-	walk = func(e compiler.Expr) {
+	eachLeaf(e, func(e compiler.Expr) {
 		switch e := e.(type) {
-		case *compiler.And:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *compiler.Or:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *compiler.Not:
-			walk(e.Item)
 		case *compiler.Compare:
 			cols := []*compiler.Column{e.Column}
 			if cv, isCol := e.Right.(*compiler.ColumnValue); isCol {
@@ -335,8 +324,7 @@ func selectable(t *mutTable, e compiler.Expr) bool {
 		default:
 			ok = false
 		}
-	}
-	walk(e)
+	})
 	return ok
 }
 

@@ -346,27 +346,37 @@ func walkOperands(e compiler.Expr, fn func(compiler.Operand)) {
 	}
 	var walk func(compiler.Expr)
 	walk = func(e compiler.Expr) {
-		switch e := e.(type) {
-		case *compiler.And:
-			for _, it := range e.Items {
-				walk(it)
+		eachLeaf(e, func(e compiler.Expr) {
+			switch e := e.(type) {
+			case *compiler.RelExists:
+				walk(e.Where)
+			case *compiler.TableExists:
+				walk(e.Where)
+			case *compiler.Compare:
+				operand(e.Right)
 			}
-		case *compiler.Or:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *compiler.Not:
-			walk(e.Item)
-		case *compiler.RelExists:
-			walk(e.Where)
-		case *compiler.TableExists:
-			walk(e.Where)
-		case *compiler.Compare:
-			operand(e.Right)
-		}
+		})
 	}
-	if e != nil {
-		walk(e)
+	walk(e)
+}
+
+// eachLeaf calls fn for every node of e below its _and, _or and _not:
+// comparisons, relationship and table EXISTS, constants.
+func eachLeaf(e compiler.Expr, fn func(compiler.Expr)) {
+	switch e := e.(type) {
+	case nil:
+	case *compiler.And:
+		for _, it := range e.Items {
+			eachLeaf(it, fn)
+		}
+	case *compiler.Or:
+		for _, it := range e.Items {
+			eachLeaf(it, fn)
+		}
+	case *compiler.Not:
+		eachLeaf(e.Item, fn)
+	default:
+		fn(e)
 	}
 }
 

@@ -196,19 +196,8 @@ func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
 		return nil
 	}
 	var out []*compiler.Column
-	var walk func(e compiler.Expr)
-	walk = func(e compiler.Expr) {
+	eachLeaf(view.perm.ColumnRows[col.Name], func(e compiler.Expr) {
 		switch e := e.(type) {
-		case *compiler.And:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *compiler.Or:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *compiler.Not:
-			walk(e.Item)
 		case *compiler.Compare:
 			out = append(out, e.Column)
 			if cv, ok := e.Right.(*compiler.ColumnValue); ok && !cv.Root {
@@ -219,8 +208,7 @@ func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
 				out = append(out, m.Local)
 			}
 		}
-	}
-	walk(view.perm.ColumnRows[col.Name])
+	})
 	return append(out, compiler.RootColumns(view.perm.ColumnRows[col.Name])...)
 }
 
