@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/internal/pgtest"
 	"github.com/rowguard/rowguard/policies"
@@ -19,11 +17,7 @@ import (
 func TestApply(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	server := pgtest.ServerURL(t)
-	var prefix string
-	t.Cleanup(func() { dropPrefixedRoles(t, server, prefix) })
 	cfg := testConfig(t)
-	prefix = cfg.Compile.RolePrefix
 	if err := Up(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -110,31 +104,4 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// dropPrefixedRoles drops the roles a test created (after its database is
-// gone: cleanups run last-registered first).
-func dropPrefixedRoles(t *testing.T, server, prefix string) {
-	if prefix == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Logf("drop roles: %v", err)
-		return
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT rolname FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1)`, prefix)
-	if err != nil {
-		t.Logf("drop roles: %v", err)
-		return
-	}
-	roles, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-	for _, r := range roles {
-		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
-			t.Logf("drop role %s: %v", r, err)
-		}
-	}
 }

@@ -21,6 +21,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	prefix := pgtest.UniqueName("t") + "_"
+	// Registered before the database, so it runs after the drop.
+	pgtest.DropRolesLater(t, prefix)
 	return Config{
 		DatabaseURL: pgtest.NewDatabase(t),
 		Migrations:  copyDir(t, "../examples/blog/migrations"),

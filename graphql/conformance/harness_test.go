@@ -158,7 +158,7 @@ func startServer(t *testing.T) *server {
 	defer cancel()
 	prefix := pgtest.UniqueName("cf") + "_"
 	definer := pgtest.UniqueName("cf_definer")
-	dropRolesLater(t, prefix, definer)
+	pgtest.DropRolesLater(t, prefix, definer)
 	url := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, url)
 	// Hasura's test database has PostGIS; several setups use geometry.
@@ -200,37 +200,6 @@ func emptyProgram(t *testing.T, ctx context.Context, conn *pgx.Conn, opts compil
 		t.Fatal(errs)
 	}
 	return prog
-}
-
-// dropRolesLater drops the test's cluster-wide roles after its database
-// is gone (registered before NewDatabase, so it runs after its cleanup).
-func dropRolesLater(t *testing.T, prefix, definer string) {
-	server := pgtest.ServerURL(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, `SELECT rolname FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1) OR rolname = $2`, prefix, definer)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		for _, r := range roles {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
-				t.Logf("drop role %s: %v", r, err)
-			}
-		}
-	})
 }
 
 // post sends body to url with headers and returns the status and body.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/auth"
@@ -39,7 +38,7 @@ func newAPI(t *testing.T) *api {
 	t.Helper()
 	prefix := pgtest.UniqueName("ma") + "_"
 	definer := pgtest.UniqueName("ma_definer")
-	dropRolesLater(t, prefix, definer)
+	pgtest.DropRolesLater(t, prefix, definer)
 	url := pgtest.NewDatabase(t)
 	a := &api{dbURL: url, opts: compiler.Options{RolePrefix: prefix}, rlsOpt: rls.Options{DefinerRole: definer}}
 	a.start(t)
@@ -78,31 +77,6 @@ func (a *api) start(t *testing.T) {
 	a.srv = httptest.NewServer(h)
 	t.Cleanup(a.srv.Close)
 	a.url = a.srv.URL
-}
-
-func dropRolesLater(t *testing.T, prefix, definer string) {
-	server := pgtest.ServerURL(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, `SELECT rolname FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1) OR rolname = $2`, prefix, definer)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		roles, _ := pgx.CollectRows(rows, pgx.RowTo[string])
-		for _, r := range roles {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
-				t.Logf("drop role %s: %v", r, err)
-			}
-		}
-	})
 }
 
 // post sends body to path with the admin secret and headers
