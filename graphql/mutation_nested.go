@@ -247,18 +247,6 @@ func (w *sqlWriter) insertFinalSQL(m *mutation) string {
 	if m.one {
 		return "SELECT " + rows(m.fields) + " -> 0"
 	}
-	keys := make([]string, len(m.fields))
-	exprs := make([]string, len(m.fields))
-	for i, f := range m.fields {
-		keys[i] = f.key
-		switch f.kind {
-		case outTypename:
-			exprs[i] = typenameLiteral(f.text)
-		case outAffectedRows:
-			exprs[i] = "(SELECT count(*) FROM unnest(" + keyArray(m.allKeys) + ") _k(v) WHERE NULLIF(_k.v, '') IS NOT NULL)"
-		case outReturning:
-			exprs[i] = rows(f.fields)
-		}
-	}
-	return "SELECT " + jsonObject(keys, exprs)
+	affected := "(SELECT count(*) FROM unnest(" + keyArray(m.allKeys) + ") _k(v) WHERE NULLIF(_k.v, '') IS NOT NULL)"
+	return "SELECT " + mutationResponse(m.fields, affected, rows)
 }

@@ -56,20 +56,9 @@ func renderMutation(m *mutation) *statement {
 	if m.one {
 		out = "(SELECT " + w.rowOf(m.t.view, m.fields, mutationRow, true) + " FROM " + mutationCTE + " " + mutationRow + " LIMIT 1)"
 	} else {
-		keys := make([]string, len(m.fields))
-		exprs := make([]string, len(m.fields))
-		for i, f := range m.fields {
-			keys[i] = f.key
-			switch f.kind {
-			case outTypename:
-				exprs[i] = typenameLiteral(f.text)
-			case outAffectedRows:
-				exprs[i] = "(SELECT count(*) FROM " + mutationCTE + ")"
-			case outReturning:
-				exprs[i] = "(SELECT coalesce(json_agg(" + w.rowOf(m.t.view, f.fields, mutationRow, true) + "), '[]') FROM " + mutationCTE + " " + mutationRow + ")"
-			}
-		}
-		out = jsonObject(keys, exprs)
+		out = mutationResponse(m.fields, "(SELECT count(*) FROM "+mutationCTE+")", func(fields []*output) string {
+			return "(SELECT coalesce(json_agg(" + w.rowOf(m.t.view, fields, mutationRow, true) + "), '[]') FROM " + mutationCTE + " " + mutationRow + ")"
+		})
 	}
 	st := &statement{sql: "WITH " + mutationCTE + " AS (" + dml + ") SELECT " + out}
 	for _, v := range w.params {
@@ -298,6 +287,26 @@ func returningList(m *mutation) string {
 		return "1 AS _rg_row"
 	}
 	return strings.Join(cols, ", ")
+}
+
+// mutationResponse renders a mutation's {affected_rows, returning, …}
+// object: affectedRows counts the rows, rows renders the returning list of
+// the given fields.
+func mutationResponse(fields []*output, affectedRows string, rows func([]*output) string) string {
+	keys := make([]string, len(fields))
+	exprs := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+		switch f.kind {
+		case outTypename:
+			exprs[i] = typenameLiteral(f.text)
+		case outAffectedRows:
+			exprs[i] = affectedRows
+		case outReturning:
+			exprs[i] = rows(f.fields)
+		}
+	}
+	return jsonObject(keys, exprs)
 }
 
 // selectable reports whether the role may select every column of its own

@@ -363,16 +363,7 @@ func variableError(e *gqlerror.Error) *Error {
 	case name != "" && len(e.Path) == 2 && e.Message == "cannot be null":
 		return validationf("$", "null value found for non-nullable type: %q", name)
 	}
-	path := "$.variableValues"
-	for _, p := range e.Path[min(1, len(e.Path)):] {
-		switch p := p.(type) {
-		case ast.PathName:
-			path += "." + string(p)
-		case ast.PathIndex:
-			path += fmt.Sprintf("[%d]", int(p))
-		}
-	}
-	return validationf(path, "%s", e.Message)
+	return validationf(jsonPath("$.variableValues", e.Path[min(1, len(e.Path)):]), "%s", e.Message)
 }
 
 // response assembles {"data":{…}} in the plan's key order from constant

@@ -218,9 +218,7 @@ func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
 func (w *sqlWriter) from(s *selection, a, parent string) string {
 	var conds []string
 	if s.rel != nil {
-		for _, m := range s.rel.Mapping {
-			conds = append(conds, a+"."+compiler.QuoteIdent(m.Remote.Name)+" = "+parent+"."+compiler.QuoteIdent(m.Local.Name))
-		}
+		conds = append(conds, joinConds(s.rel, a, parent))
 	}
 	for _, pk := range s.pk {
 		conds = append(conds, a+"."+compiler.QuoteIdent(pk.column.Name)+" = "+w.param(pk.text, pk.column.Type))

@@ -66,16 +66,21 @@ func parseOperation(rs *roleSchema, query, opName string, lim limits) (*ast.Quer
 
 // fromGQLError turns a gqlparser error into Hasura's shape.
 func fromGQLError(e *gqlerror.Error) *Error {
-	path := "$"
-	for _, p := range e.Path {
+	return validationf(jsonPath("$", e.Path), "%s", e.Message)
+}
+
+// jsonPath renders a gqlparser path as Hasura's JSON path below root:
+// root.name[index]….
+func jsonPath(root string, path ast.Path) string {
+	for _, p := range path {
 		switch p := p.(type) {
 		case ast.PathName:
-			path += "." + string(p)
+			root += "." + string(p)
 		case ast.PathIndex:
-			path += fmt.Sprintf("[%d]", int(p))
+			root += fmt.Sprintf("[%d]", int(p))
 		}
 	}
-	return validationf(path, "%s", e.Message)
+	return root
 }
 
 // checker reports unknown fields and arguments as Hasura words them.
