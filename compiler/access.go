@@ -3,6 +3,7 @@ package compiler
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/rowguard/rowguard/policies"
@@ -77,7 +78,7 @@ func (c *compiler) computedAccess() {
 				a := &ComputedAccess{Field: cf}
 				direct := p.ReadsAllColumns()
 				if cf.Scalar() {
-					if !containsField(p.ComputedFields, cf) {
+					if !slices.Contains(p.ComputedFields, cf) {
 						continue
 					}
 				} else {
@@ -111,15 +112,6 @@ func (c *compiler) computedAccess() {
 			}
 		}
 	}
-}
-
-func containsField(list []*ComputedField, cf *ComputedField) bool {
-	for _, x := range list {
-		if x == cf {
-			return true
-		}
-	}
-	return false
 }
 
 // ReadableColumns lists the columns the role may read through a select

@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -884,7 +885,7 @@ func (b *ddlBuilder) dropConstraint(t *Table, name string, index bool) {
 // finish resolves foreign keys, serial sequences and key order.
 func (b *ddlBuilder) finish() (*Catalog, error) {
 	for _, p := range b.pending {
-		if b.cat.Tables[p.t.Name] != p.t || !containsFK(p.t.ForeignKeys, p.fk) {
+		if b.cat.Tables[p.t.Name] != p.t || !slices.Contains(p.t.ForeignKeys, p.fk) {
 			continue // dropped since
 		}
 		b.f = p.f
@@ -931,13 +932,4 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 		}
 	}
 	return b.cat, nil
-}
-
-func containsFK(fks []*ForeignKey, fk *ForeignKey) bool {
-	for _, f := range fks {
-		if f == fk {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -229,7 +230,7 @@ func indexColumnNames(names []string) []string {
 	var out []string
 	for _, orig := range names {
 		cur := orig
-		for i := 1; containsString(out, cur); i++ {
+		for i := 1; slices.Contains(out, cur); i++ {
 			n := strconv.Itoa(i)
 			cur = clip(orig, 63-len(n)) + n
 		}
@@ -309,15 +310,6 @@ func last(s []string) string {
 		return ""
 	}
 	return s[len(s)-1]
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // lineCol turns a byte offset of src into a 1-based line and column (in

@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rowguard/rowguard/compiler"
@@ -325,7 +326,7 @@ func selectable(t *mutTable, e compiler.Expr) bool {
 				cols = append(cols, cv.Column)
 			}
 			for _, c := range cols {
-				if !p.HasColumn(c.Name) && !hasColumn(p.HiddenColumns, c) {
+				if !p.HasColumn(c.Name) && !slices.Contains(p.HiddenColumns, c) {
 					ok = false
 				}
 			}
@@ -335,15 +336,6 @@ func selectable(t *mutTable, e compiler.Expr) bool {
 		}
 	})
 	return ok
-}
-
-func hasColumn(cols []*compiler.Column, c *compiler.Column) bool {
-	for _, x := range cols {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // localOnly reports whether e reads only its own row (no relationship or

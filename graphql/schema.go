@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,9 +195,9 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 			v.limit = p.Limit
 			v.rootSelect, v.rootByPK, v.rootAggregate = true, true, true
 			if p.QueryRootFields != nil {
-				v.rootSelect = contains(p.QueryRootFields, "select")
-				v.rootByPK = contains(p.QueryRootFields, "select_by_pk")
-				v.rootAggregate = contains(p.QueryRootFields, "select_aggregate")
+				v.rootSelect = slices.Contains(p.QueryRootFields, "select")
+				v.rootByPK = slices.Contains(p.QueryRootFields, "select_by_pk")
+				v.rootAggregate = slices.Contains(p.QueryRootFields, "select_aggregate")
 			}
 			v.vars = sessionVars(p.Filter)
 		}
@@ -378,15 +379,6 @@ func eachLeaf(e compiler.Expr, fn func(compiler.Expr)) {
 	default:
 		fn(e)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // schemaBuilder writes a role's schema as SDL.
@@ -575,7 +567,7 @@ func aggregateColumns(v *tableView, fn string) []*compiler.Column {
 	var out []*compiler.Column
 	for _, c := range v.columns {
 		s := scalarFor(c.Type)
-		if contains(orderedAggregates, fn) && isOrderedScalar(s) || !contains(orderedAggregates, fn) && isNumericScalar(s) {
+		if slices.Contains(orderedAggregates, fn) && isOrderedScalar(s) || !slices.Contains(orderedAggregates, fn) && isNumericScalar(s) {
 			out = append(out, c)
 		}
 	}

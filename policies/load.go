@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -225,7 +226,7 @@ func (l *loader) mapping(n *yaml.Node, file, what string, allowed ...string) []k
 	out := make([]kv, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if allowed != nil && !contains(allowed, k.Value) {
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			l.errorf(l.pos(file, k), "unknown key %q in %s: expected one of %s", k.Value, what, strings.Join(allowed, ", "))
 			continue
 		}
@@ -238,15 +239,6 @@ type kv struct {
 	key     string
 	keyNode *yaml.Node
 	val     *yaml.Node
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func kindName(n *yaml.Node) string {

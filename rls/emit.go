@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -416,7 +417,7 @@ func (e *emitter) columnRows(t *compiler.TableInfo, p *compiler.Permission) {
 			collectReads(p.ColumnRows[n], h.reads)
 			e.helpers[f.Name] = h
 		}
-		if !contains(h.uses, use) {
+		if !slices.Contains(h.uses, use) {
 			h.uses = append(h.uses, use)
 		}
 	}
@@ -591,19 +592,10 @@ func (e *emitter) register(h *helper, kind, use string) string {
 	} else {
 		e.helpers[h.name] = h
 	}
-	if !contains(h.uses, use) {
+	if !slices.Contains(h.uses, use) {
 		h.uses = append(h.uses, use)
 	}
 	return "rowguard." + compiler.QuoteIdent(h.name)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func collectReads(x compiler.Expr, into map[policies.QualifiedTable]bool) {

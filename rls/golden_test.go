@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,7 +119,7 @@ func lineDiff(want, got string) string {
 		case i < len(w) && j < len(g) && w[i] == g[j]:
 			i++
 			j++
-		case j < len(g) && (i >= len(w) || !contains(w[i:], g[j])):
+		case j < len(g) && (i >= len(w) || !slices.Contains(w[i:], g[j])):
 			b.WriteString("+ " + g[j] + "\n")
 			j++
 		default:
