@@ -69,14 +69,11 @@ COMMENT ON TABLE rowguard.policy_history IS 'rowguard: every policy install, new
 // installed. When a schema migration fails, the policies that were
 // installed before are put back.
 func Up(ctx context.Context, cfg Config) error {
-	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	conn, err := connect(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, setupSQL); err != nil {
-		return fmt.Errorf("create rowguard schema: %w", err)
-	}
 	head, err := Current(ctx, conn)
 	if err != nil {
 		return err
@@ -204,17 +201,28 @@ func migrateError(err error) error {
 	return err
 }
 
+// connect opens a connection to cfg's database with the rowguard schema
+// and its history table in place.
+func connect(ctx context.Context, cfg Config) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if _, err := conn.Exec(ctx, setupSQL); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("create rowguard schema: %w", err)
+	}
+	return conn, nil
+}
+
 // Down rolls back the last policy install, restoring the one before it
 // (or no policies at all after the first).
 func Down(ctx context.Context, cfg Config) error {
-	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	conn, err := connect(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, setupSQL); err != nil {
-		return fmt.Errorf("create rowguard schema: %w", err)
-	}
 	hist, err := history(ctx, conn)
 	if err != nil {
 		return err
