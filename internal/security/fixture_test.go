@@ -96,7 +96,6 @@ type suite struct {
 	conn   *pgx.Conn
 	prog   *compiler.Program
 	users  int
-	roles  *[]string
 	pool   *pgxpool.Pool // the server's
 	srv    *httptest.Server
 	client *http.Client
@@ -108,9 +107,10 @@ func newSuite(t *testing.T, users int, poolURL func(dbURL string) string) *suite
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	roles := dropRolesLater(t)
+	prefix := pgtest.UniqueName("s") + "_"
+	pgtest.DropRolesLater(t, prefix) // runs after the database is dropped
 	url := pgtest.NewDatabase(t)
-	s := install(t, ctx, url, pgtest.Connect(t, url), users, roles)
+	s := install(t, ctx, url, pgtest.Connect(t, url), users, prefix)
 	target := url
 	if poolURL != nil {
 		target = poolURL(url)
@@ -120,19 +120,19 @@ func newSuite(t *testing.T, users int, poolURL func(dbURL string) string) *suite
 }
 
 // install creates the schema for users users in the database of conn and
-// installs its policies; roles collects the roles it creates.
-func install(t *testing.T, ctx context.Context, url string, conn *pgx.Conn, users int, roles *[]string) *suite {
+// installs its policies; every role it creates starts with prefix.
+func install(t *testing.T, ctx context.Context, url string, conn *pgx.Conn, users int, prefix string) *suite {
 	t.Helper()
 	if _, err := conn.PgConn().Exec(ctx, fmt.Sprintf(schemaSQL, users, notesEach)).ReadAll(); err != nil {
 		t.Fatalf("schema: %v", err)
 	}
-	prog := compileInstall(t, ctx, conn, roles)
-	return &suite{dbURL: url, conn: conn, prog: prog, users: users, roles: roles}
+	prog := compileInstall(t, ctx, conn, prefix)
+	return &suite{dbURL: url, conn: conn, prog: prog, users: users}
 }
 
 // compileInstall compiles metadataYAML for conn's database with roles
-// unique to the test and installs the policies.
-func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, roles *[]string) *compiler.Program {
+// named prefix… and installs the policies.
+func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, prefix string) *compiler.Program {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -155,16 +155,11 @@ func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, roles *[]
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: pgtest.UniqueName("s") + "_"})
+	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	definer := pgtest.UniqueName("definer")
-	*roles = append(*roles, definer)
-	for _, r := range prog.Roles {
-		*roles = append(*roles, r.PGName)
-	}
-	ddl := rls.Emit(prog, rls.Options{DefinerRole: definer})
+	ddl := rls.Emit(prog, rls.Options{DefinerRole: prefix + "definer"})
 	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+ddl+"\nCOMMIT;").ReadAll(); err != nil {
 		t.Fatalf("install policies: %v", err)
 	}
@@ -217,29 +212,6 @@ func (s *suite) serve(t *testing.T, url string, tune func(*pgxpool.Config)) {
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64},
 	}
 	t.Cleanup(s.client.CloseIdleConnections)
-}
-
-// dropRolesLater drops the roles the returned list names when the test
-// ends; call it before pgtest.NewDatabase so it runs after the drop.
-func dropRolesLater(t *testing.T) *[]string {
-	server := pgtest.ServerURL(t)
-	roles := new([]string)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Logf("drop roles: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, r := range *roles {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+compiler.QuoteIdent(r)); err != nil {
-				t.Logf("drop role %s: %v", r, err)
-			}
-		}
-	})
-	return roles
 }
 
 // token is a JWT for user id as role "user", valid for an hour.
