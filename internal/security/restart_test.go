@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/internal/pgcluster"
+	"github.com/rowguard/rowguard/internal/pgtest"
 )
 
 // TestPostgresRestartUnderLoad restarts a private PostgreSQL twice while
@@ -45,7 +46,13 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 	const users = 50
 	// The roles live and die with the private cluster.
-	s := install(t, ctx, cluster.URL("app"), conn, users+2, new([]string))
+	s := install(t, ctx, cluster.URL("app"), conn, users+2, pgtest.UniqueName("s")+"_")
+	// The cluster runs with synchronous_commit off, and Restart stops it
+	// in immediate mode: without a checkpoint the install's last commits
+	// can be lost in the restart, and the roles with them.
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		t.Fatal(err)
+	}
 	conn.Close(ctx)
 	s.serve(t, cluster.URL("app"), nil)
 
