@@ -25,6 +25,13 @@
 //     the admin secret header are sent to the webhook, whose JSON answer
 //     becomes the session.
 //
+// A token that verified is remembered (by its SHA-256, up to 4096 tokens of
+// at most 8 KiB) with its x-hasura-* claims, so a client sending the same
+// token with every request pays for decoding and the signature once. Its
+// exp, iat and nbf are checked against the clock on every request, and a
+// JWKS token is verified again when the key that verified it has left the
+// key set. Failures are not remembered.
+//
 // As in Hasura, JWT and webhook modes and the unauthorized role need an
 // admin secret, JWT and webhook cannot be combined, and the unauthorized role
 // cannot be used with a webhook: New reports these setups as errors.

@@ -39,6 +39,7 @@ type jwtVerifier struct {
 	issuer      string
 	skew        time.Duration
 	now         func() time.Time
+	cache       tokenCache
 }
 
 // compileJWT checks cfg and prepares it for verification. client, now and
@@ -150,11 +151,7 @@ func (v *jwtVerifier) authenticate(ctx context.Context, r *http.Request, unauthR
 		}
 		return nil, err400(CodeInvalidHeaders, "Missing 'Authorization' or 'Cookie' header in JWT authentication mode")
 	}
-	claims, expires, e := v.verify(ctx, token)
-	if e != nil {
-		return nil, e
-	}
-	hasura, e := v.hasuraClaims(claims)
+	hasura, expires, e := v.verifiedClaims(ctx, token)
 	if e != nil {
 		return nil, e
 	}
@@ -198,15 +195,17 @@ func tokenTooLarge() *Error {
 }
 
 // verify checks the token's signature, then its registered claims, and
-// returns its claims and expiry. Nothing in the token's header other than
-// alg and kid is read: jku, x5u, jwk and x5c are ignored, never fetched.
-func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any, time.Time, *Error) {
+// returns its claims and expiry, and in vt the key that verified it, its kid
+// and its dates (vt.hasura is left to the caller). Nothing in the token's
+// header other than alg and kid is read: jku, x5u, jwk and x5c are ignored,
+// never fetched.
+func (v *jwtVerifier) verify(ctx context.Context, token string) (vt *verifiedToken, claims map[string]any, expires time.Time, e *Error) {
 	var zero time.Time
 	if len(token) > MaxTokenBytes {
-		return nil, zero, tokenTooLarge()
+		return nil, nil, zero, tokenTooLarge()
 	}
 	if n := strings.Count(token, ".") + 1; n != 3 {
-		return nil, zero, invalidJWT(fmt.Sprintf("JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got %d)", n))
+		return nil, nil, zero, invalidJWT(fmt.Sprintf("JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got %d)", n))
 	}
 	i, j := strings.IndexByte(token, '.'), strings.LastIndexByte(token, '.')
 	signingInput := token[:j]
@@ -214,28 +213,28 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any,
 	payload, err2 := b64.DecodeString(token[i+1 : j])
 	sig, err3 := b64.DecodeString(token[j+1:])
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, zero, invalidJWT("JWSError (CompactDecodeError Invalid base64url encoding)")
+		return nil, nil, zero, invalidJWT("JWSError (CompactDecodeError Invalid base64url encoding)")
 	}
 
 	if key, dup := duplicateKey(hdrJSON); dup {
-		return nil, zero, invalidJWT(fmt.Sprintf("JWSError (JSONDecodeError %q)", "duplicate key "+strconv.Quote(key)))
+		return nil, nil, zero, invalidJWT(fmt.Sprintf("JWSError (JSONDecodeError %q)", "duplicate key "+strconv.Quote(key)))
 	}
 	var hdr map[string]json.RawMessage
 	if err := decodeJSON(hdrJSON, &hdr); err != nil || hdr == nil {
-		return nil, zero, invalidJWT("JWSError (JSONDecodeError \"the JOSE header is not a JSON object\")")
+		return nil, nil, zero, invalidJWT("JWSError (JSONDecodeError \"the JOSE header is not a JSON object\")")
 	}
 	var alg, kid string
 	if err := json.Unmarshal(hdr["alg"], &alg); err != nil {
-		return nil, zero, invalidJWT("JWSError (JSONDecodeError \"alg must be a string\")")
+		return nil, nil, zero, invalidJWT("JWSError (JSONDecodeError \"alg must be a string\")")
 	}
 	if raw, ok := hdr["kid"]; ok {
 		if err := json.Unmarshal(raw, &kid); err != nil {
-			return nil, zero, invalidJWT("JWSError (JSONDecodeError \"kid must be a string\")")
+			return nil, nil, zero, invalidJWT("JWSError (JSONDecodeError \"kid must be a string\")")
 		}
 	}
 	if _, ok := hdr["crit"]; ok {
 		// No extension is understood, so RFC 7515 §4.1.11 requires refusal.
-		return nil, zero, invalidJWT("JWSError (JWSCritUnprotected)")
+		return nil, nil, zero, invalidJWT("JWSError (JWSCritUnprotected)")
 	}
 	// The allow-list comes from our keys, never from the token: "none" in
 	// any case and unknown algorithms have no signing method here.
@@ -244,7 +243,7 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any,
 		method = jwt.SigningMethodEdDSA
 	}
 	if alg == "" || strings.EqualFold(alg, "none") || method == nil {
-		return nil, zero, invalidJWT("JWSError JWSNoSignatures")
+		return nil, nil, zero, invalidJWT("JWSError JWSNoSignatures")
 	}
 
 	var keys []*verifyKey
@@ -260,31 +259,36 @@ func (v *jwtVerifier) verify(ctx context.Context, token string) (map[string]any,
 		}
 	}
 	if len(usable) == 0 {
-		return nil, zero, invalidJWT("JWSError NoUsableKeys")
+		return nil, nil, zero, invalidJWT("JWSError NoUsableKeys")
 	}
-	verified := false
+	var verifiedBy *verifyKey
 	for _, k := range usable {
 		if k.algs[alg] && method.Verify(signingInput, sig, k.key) == nil {
-			verified = true
+			verifiedBy = k
 			break
 		}
 	}
-	if !verified {
-		return nil, zero, invalidJWT("JWSError JWSInvalidSignature")
+	if verifiedBy == nil {
+		return nil, nil, zero, invalidJWT("JWSError JWSInvalidSignature")
 	}
 
 	if key, dup := duplicateKey(payload); dup {
-		return nil, zero, claimsDecodeError("$", "duplicate key '"+key+"'")
+		return nil, nil, zero, claimsDecodeError("$", "duplicate key '"+key+"'")
 	}
-	var claims map[string]any
 	if err := decodeJSON(payload, &claims); err != nil || claims == nil {
-		return nil, zero, claimsDecodeError("$", "the claims set is not a JSON object")
+		return nil, nil, zero, claimsDecodeError("$", "the claims set is not a JSON object")
 	}
-	expires, e := v.checkRegistered(claims)
+	dates, e := readDates(claims)
 	if e != nil {
-		return nil, zero, e
+		return nil, nil, zero, e
 	}
-	return claims, expires, nil
+	if expires, e = v.checkDates(dates); e != nil {
+		return nil, nil, zero, e
+	}
+	if e := v.checkIssuerAudience(claims); e != nil {
+		return nil, nil, zero, e
+	}
+	return &verifiedToken{key: verifiedBy, kid: kid, dates: dates}, claims, expires, nil
 }
 
 func claimsDecodeError(path, msg string) *Error {
@@ -308,52 +312,68 @@ func numericDate(claims map[string]any, name string) (float64, bool, *Error) {
 	return f, true, nil
 }
 
-// checkRegistered validates exp, iat, nbf, iss and aud in that order, as
-// Hasura's JOSE library does, allowing the configured skew.
-func (v *jwtVerifier) checkRegistered(claims map[string]any) (time.Time, *Error) {
+// tokenDates are a token's exp, iat and nbf claims in seconds since the
+// epoch: the part of its registered claims checked against the clock.
+type tokenDates struct {
+	exp, iat, nbf          float64
+	hasExp, hasIat, hasNbf bool
+}
+
+// readDates reads exp, iat and nbf in that order, as Hasura's JOSE library
+// does.
+func readDates(claims map[string]any) (tokenDates, *Error) {
+	var d tokenDates
+	var e *Error
+	if d.exp, d.hasExp, e = numericDate(claims, "exp"); e != nil {
+		return d, e
+	}
+	if d.iat, d.hasIat, e = numericDate(claims, "iat"); e != nil {
+		return d, e
+	}
+	d.nbf, d.hasNbf, e = numericDate(claims, "nbf")
+	return d, e
+}
+
+// checkDates checks d against the clock, allowing the configured skew, and
+// returns the expiry (zero without exp). It runs on every request, cached
+// token or not, so a token is refused from the moment it expires.
+func (v *jwtVerifier) checkDates(d tokenDates) (time.Time, *Error) {
 	var expires time.Time
 	now := float64(v.now().UnixNano()) / 1e9
 	skew := v.skew.Seconds()
-	exp, hasExp, e := numericDate(claims, "exp")
-	if e != nil {
-		return expires, e
-	}
-	iat, hasIat, e := numericDate(claims, "iat")
-	if e != nil {
-		return expires, e
-	}
-	nbf, hasNbf, e := numericDate(claims, "nbf")
-	if e != nil {
-		return expires, e
-	}
-	if hasExp {
-		if now > exp+skew {
+	if d.hasExp {
+		if now > d.exp+skew {
 			return expires, invalidJWT("JWTExpired")
 		}
-		sec, frac := math.Modf(exp)
+		sec, frac := math.Modf(d.exp)
 		expires = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	if hasIat && iat > now+skew {
+	if d.hasIat && d.iat > now+skew {
 		return expires, invalidJWT("JWTIssuedAtFuture")
 	}
-	if hasNbf && now < nbf-skew {
+	if d.hasNbf && now < d.nbf-skew {
 		return expires, invalidJWT("JWTNotYetValid")
 	}
+	return expires, nil
+}
 
+// checkIssuerAudience checks iss, then aud, after the dates, as Hasura's
+// JOSE library does. The result does not depend on the time.
+func (v *jwtVerifier) checkIssuerAudience(claims map[string]any) *Error {
 	iss, hasIss := claims["iss"]
 	issStr, isStr := iss.(string)
 	if hasIss && !isStr {
-		return expires, claimsDecodeError("$.iss", "expected a string")
+		return claimsDecodeError("$.iss", "expected a string")
 	}
 	if v.issuer != "" && (!hasIss || issStr != v.issuer) {
-		return expires, invalidJWT("JWTNotInIssuer")
+		return invalidJWT("JWTNotInIssuer")
 	}
 
 	var auds []string
 	switch a := claims["aud"].(type) {
 	case nil:
 		if _, present := claims["aud"]; present {
-			return expires, claimsDecodeError("$.aud", "expected a string or an array of strings")
+			return claimsDecodeError("$.aud", "expected a string or an array of strings")
 		}
 	case string:
 		auds = []string{a}
@@ -361,17 +381,17 @@ func (v *jwtVerifier) checkRegistered(claims map[string]any) (time.Time, *Error)
 		for _, el := range a {
 			s, ok := el.(string)
 			if !ok {
-				return expires, claimsDecodeError("$.aud", "expected a string or an array of strings")
+				return claimsDecodeError("$.aud", "expected a string or an array of strings")
 			}
 			auds = append(auds, s)
 		}
 	default:
-		return expires, claimsDecodeError("$.aud", "expected a string or an array of strings")
+		return claimsDecodeError("$.aud", "expected a string or an array of strings")
 	}
 	if len(v.audience) > 0 && !intersects(auds, v.audience) {
-		return expires, invalidJWT("JWTNotInAudience")
+		return invalidJWT("JWTNotInAudience")
 	}
-	return expires, nil
+	return nil
 }
 
 func intersects(a, b []string) bool {
