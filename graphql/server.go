@@ -3,7 +3,6 @@ package graphql
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -409,15 +408,4 @@ func response(p *plan, cols [][]byte) []byte {
 	}
 	b.WriteString("}}")
 	return b.Bytes()
-}
-
-// writeCompact writes PostgreSQL's JSON text v without its whitespace.
-func writeCompact(b *bytes.Buffer, v []byte) {
-	if v == nil {
-		b.WriteString("null")
-		return
-	}
-	if err := json.Compact(b, v); err != nil {
-		b.Write(v)
-	}
 }
