@@ -46,6 +46,9 @@ type emitter struct {
 	opts    Options
 	helpers map[string]*helper
 	b       strings.Builder
+	// pin, when set, gives a value equal to a column of the scope table
+	// (see Expr); the policies themselves are rendered without.
+	pin func(col *compiler.Column) string
 }
 
 // helper is a SECURITY DEFINER function evaluating a cross-table rule.
@@ -515,9 +518,15 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 			h.body = fmt.Sprintf("SELECT coalesce(array_agg(DISTINCT %s), '{}') FROM %s %s WHERE %s IS NOT NULL AND (%s)",
 				key, compiler.QuoteTable(n.Rel.Remote.Name), sub, key, where)
 			call := e.register(h, "set", use) + "()"
+			tested := alias + "." + compiler.QuoteIdent(m.Local.Name)
+			if e.pin != nil {
+				if v := e.pin(m.Local); v != "" {
+					tested = v
+				}
+			}
 			// The cast matters: `= ANY ((SELECT f()))` would parse as ANY over
 			// a subquery's rows and compare the key with the whole array.
-			s := fmt.Sprintf("%s.%s = ANY ((SELECT %s)::%s)", alias, compiler.QuoteIdent(m.Local.Name), call, h.returns)
+			s := fmt.Sprintf("%s = ANY ((SELECT %s)::%s)", tested, call, h.returns)
 			if negated {
 				// A NULL key makes `= ANY` NULL, and NOT NULL is NULL, where
 				// Hasura's NOT EXISTS is true.

@@ -56,6 +56,24 @@ func (c goldenCase) schema(t *testing.T) (string, string) {
 // compile runs the whole offline pipeline on the case: the emitted SQL, or
 // the error text.
 func (c goldenCase) compile(t *testing.T) (sql string, errText string) {
+	prog, errText := c.tryProgram(t)
+	if errText != "" {
+		return "", errText
+	}
+	return Emit(prog, Options{}), ""
+}
+
+// program compiles a case that must compile.
+func (c goldenCase) program(t *testing.T) *compiler.Program {
+	prog, errText := c.tryProgram(t)
+	if errText != "" {
+		t.Fatalf("%s: %s", c.name, errText)
+	}
+	return prog
+}
+
+// tryProgram compiles the case: the program, or the error text.
+func (c goldenCase) tryProgram(t *testing.T) (*compiler.Program, string) {
 	name, schema := c.schema(t)
 	cat, err := compiler.ParseDDL([]compiler.DDLFile{{Name: filepath.Base(name), SQL: schema}})
 	if err != nil {
@@ -63,13 +81,13 @@ func (c goldenCase) compile(t *testing.T) (sql string, errText string) {
 	}
 	md, err := policies.Load(filepath.Join(c.dir, "metadata.yaml"))
 	if err != nil {
-		return "", err.Error() + "\n"
+		return nil, err.Error() + "\n"
 	}
 	prog, errs := compiler.Compile(cat, md, compiler.Options{})
 	if len(errs) > 0 {
-		return "", errs.Error() + "\n"
+		return nil, errs.Error() + "\n"
 	}
-	return Emit(prog, Options{}), ""
+	return prog, ""
 }
 
 func TestGolden(t *testing.T) {
