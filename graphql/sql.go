@@ -78,6 +78,9 @@ type sqlWriter struct {
 	// records maps the aliases of rows a helper returns to their table
 	// (see wholeRow).
 	records map[string]*compiler.Table
+	// splits counts the lists read as a UNION ALL of the role's filter
+	// branches (policyBranches), each of which repeats the list's SQL.
+	splits int
 }
 
 // rowsAlias returns a new alias for the rows of s, recorded in records
@@ -215,7 +218,7 @@ func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
 // from renders the table of s with its conditions: the join to the parent
 // row, the primary key, the request's where. The role's own filter is not
 // here: PostgreSQL applies it.
-func (w *sqlWriter) from(s *selection, a, parent string) string {
+func (w *sqlWriter) from(s *selection, a, parent string, extra ...string) string {
 	var conds []string
 	if s.rel != nil {
 		conds = append(conds, joinConds(s.rel, a, parent))
@@ -229,6 +232,7 @@ func (w *sqlWriter) from(s *selection, a, parent string) string {
 			conds = append(conds, "("+e+")")
 		}
 	}
+	conds = append(conds, extra...)
 	sql := compiler.QuoteTable(s.view.info.Name()) + " " + a
 	if s.src != nil {
 		sql = w.sourceSQL(s.src, parent) + " " + a
@@ -242,6 +246,12 @@ func (w *sqlWriter) from(s *selection, a, parent string) string {
 // tail renders ORDER BY, LIMIT and OFFSET; orderExprs are the rendered
 // sort keys of s.order.
 func tail(s *selection, orderExprs []string, limit *int) string {
+	return orderLimit(s, orderExprs, limit, s.offset)
+}
+
+// orderLimit renders ORDER BY the sort keys (in s.order's directions),
+// LIMIT and OFFSET.
+func orderLimit(s *selection, orderExprs []string, limit, offset *int) string {
 	var b strings.Builder
 	if len(orderExprs) > 0 {
 		b.WriteString(" ORDER BY ")
@@ -255,8 +265,8 @@ func tail(s *selection, orderExprs []string, limit *int) string {
 	if limit != nil {
 		b.WriteString(" LIMIT " + strconv.Itoa(*limit))
 	}
-	if s.offset != nil {
-		b.WriteString(" OFFSET " + strconv.Itoa(*s.offset))
+	if offset != nil {
+		b.WriteString(" OFFSET " + strconv.Itoa(*offset))
 	}
 	return b.String()
 }
@@ -276,24 +286,65 @@ func distinctOn(s *selection, a string) string {
 // list renders a JSON array of the rows of s, each rendered with fields.
 // The sort keys are projected next to each row's JSON so json_agg can keep
 // their order.
+//
+// When the role's filter is an OR that policyBranches splits, the rows are
+// read as a UNION ALL of one ordered, limited subquery per branch, merged
+// in the same order and limited again.
 func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 	a, sub := w.rowsAlias(s), w.alias("_s")
-	orderExprs := w.orderExprs(s, a)
-	var inner strings.Builder
-	inner.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
-	var aggOrder []string
-	for i, e := range orderExprs {
-		col := "_o" + strconv.Itoa(i)
-		inner.WriteString(", " + e + " AS " + col)
-		aggOrder = append(aggOrder, sub+"."+col+" "+s.order[i].dir)
+	branches := w.policyBranches(s, a, parent)
+	split := branches != nil
+	if !split {
+		branches = []string{""}
 	}
-	inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs, s.listLimit()))
+	limit := s.listLimit()
+	// Each branch keeps the first limit+offset rows of its own; the
+	// merge skips offset of all of them.
+	branchLimit := limit
+	if limit != nil && s.offset != nil {
+		n := *limit + *s.offset
+		branchLimit = &n
+	}
+	var aggOrder, merged []string
+	for i := range s.order {
+		col := "_o" + strconv.Itoa(i)
+		aggOrder = append(aggOrder, sub+"."+col+" "+s.order[i].dir)
+		merged = append(merged, col)
+	}
+	parts := make([]string, len(branches))
+	for j, cond := range branches {
+		orderExprs := w.orderExprs(s, a)
+		var inner strings.Builder
+		inner.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
+		for i, e := range orderExprs {
+			inner.WriteString(", " + e + " AS _o" + strconv.Itoa(i))
+		}
+		switch {
+		case !split:
+			inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs, limit))
+		case branchLimit != nil:
+			inner.WriteString(" FROM " + w.from(s, a, parent, cond) + orderLimit(s, orderExprs, branchLimit, nil))
+		default:
+			inner.WriteString(" FROM " + w.from(s, a, parent, cond))
+		}
+		parts[j] = inner.String()
+	}
+	rows := parts[0]
+	if split {
+		u := w.alias("_u")
+		rows = "SELECT " + u + "._e"
+		for i := range merged {
+			merged[i] = u + "." + merged[i]
+			rows += ", " + merged[i]
+		}
+		rows += " FROM ((" + strings.Join(parts, ") UNION ALL (") + ")) " + u + tail(s, merged, limit)
+	}
 	agg := "json_agg(" + sub + "._e"
 	if len(aggOrder) > 0 {
 		agg += " ORDER BY " + strings.Join(aggOrder, ", ")
 	}
 	agg += ")"
-	return "(SELECT coalesce(" + agg + ", '[]') FROM (" + inner.String() + ") " + sub + ")"
+	return "(SELECT coalesce(" + agg + ", '[]') FROM (" + rows + ") " + sub + ")"
 }
 
 // aggregate renders a <t>_aggregate object: its aggregate fields are
