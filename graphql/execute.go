@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,6 +59,29 @@ func programSettings(prog *compiler.Program) []setting {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// settingsSQL is the settings of a program with the SELECT that sets
+// them, rendered once for each option pair it is asked for (the same for
+// every request), not per request.
+type settingsSQL struct {
+	list     []setting
+	rendered sync.Map // setConfigKey → string
+}
+
+type setConfigKey struct {
+	jitOff  bool
+	timeout time.Duration
+}
+
+// sql returns setConfigSQL(s.list, jitOff, timeout).
+func (s *settingsSQL) sql(jitOff bool, timeout time.Duration) string {
+	k := setConfigKey{jitOff, timeout}
+	if v, ok := s.rendered.Load(k); ok {
+		return v.(string)
+	}
+	v, _ := s.rendered.LoadOrStore(k, setConfigSQL(s.list, jitOff, timeout))
+	return v.(string)
 }
 
 // setConfigSQL renders the SELECT that switches role and sets every
@@ -122,7 +146,7 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // pool on every path, a panic included; pgxpool destroys it when it is
 // not idle (still in a transaction, busy or closed), so a connection
 // inside a transaction is never reused.
-func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings []setting, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
+func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
 	reqCtx := ctx
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
@@ -150,7 +174,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings []
 		role = "none"
 	}
 	setValues := [][]byte{[]byte(role)}
-	for _, s := range settings {
+	for _, s := range settings.list {
 		v, ok := sess.Vars[s.vr]
 		switch {
 		case s.name == backendOnlySetting:
@@ -170,7 +194,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings []
 	if readWrite {
 		begin = "BEGIN READ WRITE"
 	}
-	sqls := []string{begin, setConfigSQL(settings, jitOff && !rs.admin, timeLimit)}
+	sqls := []string{begin, settings.sql(jitOff && !rs.admin, timeLimit)}
 	args := [][][]byte{nil, setValues}
 	for _, st := range stmts {
 		params := make([][]byte, len(st.params))

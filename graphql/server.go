@@ -112,7 +112,7 @@ type state struct {
 	// x-hasura-use-backend-only-permissions: true).
 	backend  map[string]*roleSchema
 	empty    *roleSchema // for roles without any permission
-	settings []setting
+	settings *settingsSQL
 	cache    *planCache
 }
 
@@ -170,7 +170,7 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
 		backend:  map[string]*roleSchema{},
-		settings: programSettings(prog),
+		settings: &settingsSQL{list: programSettings(prog)},
 		cache:    newPlanCache(s.cfg.PlanCacheSize),
 	}
 	roles := []string{AdminRole}
