@@ -12,7 +12,8 @@
 //	plan.go        a validated operation → a plan (pure: no I/O);
 //	               mutation_plan.go plans insert, update and delete fields
 //	sql.go         a plan → ONE SQL statement that builds the whole JSON
-//	               response inside PostgreSQL; mutation_sql.go renders
+//	               response inside PostgreSQL (branches.go: OR policies
+//	               read branch by branch); mutation_sql.go renders
 //	               each mutation as one statement whose data-modifying CTE
 //	               returns the rows the answer's JSON is built from
 //	execute.go     one transaction in one network round trip: BEGIN, switch
@@ -51,6 +52,15 @@
 // root-field visibility). The admin role runs as the NOLOGIN BYPASSRLS role
 // the install creates for it (compiler.Program.AdminPGRole), so the server's
 // login role itself needs no privilege on the tables.
+//
+// The planner may repeat part of a policy to help PostgreSQL plan, never to
+// decide: when the role's filter is an OR whose branch tests membership in
+// a set on a column the statement fixes (an array relationship's join
+// column, an equality of the request's where), a list is read as a UNION
+// ALL of one subquery per branch (branches.go), the membership test on the
+// fixed value so PostgreSQL decides it once. The policy still applies to
+// every branch; the branches are the policy's own expressions, rendered by
+// rls.Expr with the installed helpers' names.
 //
 // Mutations follow Hasura's schema: insert_<t> and insert_<t>_one (with
 // on_conflict when the role may also update), update_<t>, update_<t>_by_pk
