@@ -27,11 +27,7 @@ func branchProgram(t *testing.T) *compiler.Program {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, errs := compiler.Compile(cat, md, compiler.Options{})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return prog
+	return mustCompile(t, cat, md)
 }
 
 // planSQL renders query for role as the server would.

@@ -29,6 +29,12 @@ func testProgram(t *testing.T, metadata string) *compiler.Program {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mustCompile(t, cat, md)
+}
+
+// mustCompile compiles md against cat, failing the test on any error.
+func mustCompile(t *testing.T, cat *compiler.Catalog, md *policies.Metadata) *compiler.Program {
+	t.Helper()
 	prog, errs := compiler.Compile(cat, md, compiler.Options{})
 	if len(errs) > 0 {
 		t.Fatal(errs)
