@@ -102,17 +102,17 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_sta
 GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_user";
 COMMENT ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:48:3 (column title of inherited role staff on public.article)';
 
-CREATE FUNCTION rowguard."rg_set_1485fa4fb114"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_9825202391f5"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."id"), '{}') FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer)); END $rg$;
-ALTER FUNCTION rowguard."rg_set_1485fa4fb114"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_1485fa4fb114"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_anonymous";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_auditor";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_reader";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_staff";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1485fa4fb114"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_1485fa4fb114"() IS 'rowguard: cross-table rule used by metadata.yaml:27:7 (select permission of role user on public.article); metadata.yaml:46:3 (select permission of role reader on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_9825202391f5"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_9825202391f5"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_anonymous";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_auditor";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_reader";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_staff";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_9825202391f5"() IS 'rowguard: cross-table rule used by metadata.yaml:27:7 (select permission of role user on public.article); metadata.yaml:46:3 (select permission of role reader on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
@@ -133,7 +133,7 @@ CREATE POLICY "rg_article_insert_reader" ON "public"."article" AS PERMISSIVE FOR
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_reader" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role reader on public.article)';
 CREATE POLICY "rg_article_select_reader" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_reader"
-  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_1485fa4fb114"())::integer[])));
+  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_9825202391f5"())::integer[])));
 COMMENT ON POLICY "rg_article_select_reader" ON "public"."article" IS 'rowguard: metadata.yaml:46:3 (select permission of role reader on public.article)';
 CREATE POLICY "rg_article_insert_staff" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_staff"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
@@ -145,7 +145,7 @@ CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR I
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:17:7 (insert permission of role user on public.article)';
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_1485fa4fb114"())::integer[]));
+  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_9825202391f5"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:27:7 (select permission of role user on public.article)';
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)

@@ -63,13 +63,13 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."article" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_af0825171b77"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_6f32e854e919"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."author_id"), '{}') FROM "public"."article" _rg0 WHERE _rg0."author_id" IS NOT NULL AND (_rg0."published" = 'true'::boolean)); END $rg$;
-ALTER FUNCTION rowguard."rg_set_af0825171b77"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_af0825171b77"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_af0825171b77"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_af0825171b77"() IS 'rowguard: cross-table rule used by metadata.yaml:15:7 (select permission of role user on public.author)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."author_id" FROM "public"."article" _rg0 WHERE _rg0."author_id" IS NOT NULL AND (_rg0."published" = 'true'::boolean))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_6f32e854e919"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_6f32e854e919"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_6f32e854e919"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_6f32e854e919"() IS 'rowguard: cross-table rule used by metadata.yaml:15:7 (select permission of role user on public.author)';
 
 -- public.article
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
@@ -78,7 +78,7 @@ ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 -- public.author
 ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("author"."id" = ANY ((SELECT rowguard."rg_set_af0825171b77"())::integer[]));
+  USING ("author"."id" = ANY ((SELECT rowguard."rg_set_6f32e854e919"())::integer[]));
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:15:7 (select permission of role user on public.author)';
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;

@@ -63,18 +63,18 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."organization" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_9ceafcbd17c7"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_ea0c06d5133d"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."id"), '{}') FROM "public"."organization" _rg0 WHERE _rg0."id" IS NOT NULL AND (true)); END $rg$;
-ALTER FUNCTION rowguard."rg_set_9ceafcbd17c7"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_9ceafcbd17c7"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9ceafcbd17c7"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_9ceafcbd17c7"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."organization" _rg0 WHERE _rg0."id" IS NOT NULL AND (true))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_ea0c06d5133d"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_ea0c06d5133d"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_ea0c06d5133d"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_ea0c06d5133d"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_9ceafcbd17c7"())::integer[]));
+  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_ea0c06d5133d"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

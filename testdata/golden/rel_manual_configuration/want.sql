@@ -63,18 +63,18 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."organization" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_5fc155487dcc"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_c37a3c925537"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT coalesce(array_agg(DISTINCT _rg0."id"), '{}') FROM "public"."organization" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."tier" >= '2'::integer)); END $rg$;
-ALTER FUNCTION rowguard."rg_set_5fc155487dcc"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_5fc155487dcc"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_5fc155487dcc"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_5fc155487dcc"() IS 'rowguard: cross-table rule used by metadata.yaml:39:7 (select permission of role user on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."organization" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."tier" >= '2'::integer))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_c37a3c925537"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_c37a3c925537"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_c37a3c925537"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_c37a3c925537"() IS 'rowguard: cross-table rule used by metadata.yaml:39:7 (select permission of role user on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_5fc155487dcc"())::integer[]));
+  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_c37a3c925537"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:39:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
