@@ -86,4 +86,19 @@ type ForeignKey struct {
 	Columns    []string
 	RefTable   policies.QualifiedTable
 	RefColumns []string
+	// Validated is set when the key holds for every row a query of the
+	// table reads: PostgreSQL checked it on the rows already there (it was
+	// not added NOT VALID, or was validated since) and the table has no
+	// children by INHERITS, whose rows a query of the table reads but
+	// which the key does not cover. False when unknown.
+	Validated bool
+	// Deferrable is set for a DEFERRABLE key, which may be broken inside a
+	// transaction until its check runs.
+	Deferrable bool
 }
+
+// Enforced tells whether PostgreSQL holds fk at the end of every
+// statement for every row a query of the table reads: validated and NOT
+// DEFERRABLE. Only then may a query rely on it (a referencing value
+// always has its referenced row).
+func (fk *ForeignKey) Enforced() bool { return fk.Validated && !fk.Deferrable }

@@ -339,6 +339,9 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 		if err := b.addForeignKey(t, fk); err != nil {
 			return err
 		}
+		// PostgreSQL marks the keys of a new table valid even when written
+		// NOT VALID: the table has no rows to check.
+		t.ForeignKeys[len(t.ForeignKeys)-1].Validated = true
 	}
 	return nil
 }
@@ -368,11 +371,25 @@ func (b *ddlBuilder) addColumn(t *Table, d *pg_query.ColumnDef) (keys, fks []*pg
 		m.nextval[col.Name] = seq
 		col.NotNull, col.HasDefault = true, true
 	}
+	var prev *pg_query.Constraint // the constraint the [NOT] DEFERRABLE and INITIALLY … after it apply to
 	for _, n := range d.Constraints {
 		c := n.GetConstraint()
 		if c == nil {
 			continue
 		}
+		switch c.Contype {
+		case pg_query.ConstrType_CONSTR_ATTR_DEFERRABLE, pg_query.ConstrType_CONSTR_ATTR_NOT_DEFERRABLE:
+			if prev != nil {
+				prev.Deferrable = c.Contype == pg_query.ConstrType_CONSTR_ATTR_DEFERRABLE
+			}
+			continue
+		case pg_query.ConstrType_CONSTR_ATTR_DEFERRED, pg_query.ConstrType_CONSTR_ATTR_IMMEDIATE:
+			if prev != nil {
+				prev.Initdeferred = c.Contype == pg_query.ConstrType_CONSTR_ATTR_DEFERRED
+			}
+			continue
+		}
+		prev = c
 		switch c.Contype {
 		case pg_query.ConstrType_CONSTR_NOTNULL:
 			col.NotNull = true
@@ -467,12 +484,23 @@ func (b *ddlBuilder) addForeignKey(t *Table, c *pg_query.Constraint) error {
 		name = b.chooseName(t.Name.Schema, t.Name.Name, nameAddition(cols), "fkey", false, true)
 	}
 	b.cons[policies.QualifiedTable{Schema: t.Name.Schema, Name: name}] = true
-	fk := &ForeignKey{Name: name, Columns: cols, RefTable: b.lookupRel(c.Pktable), RefColumns: strs(c.PkAttrs)}
+	fk := &ForeignKey{Name: name, Columns: cols, RefTable: b.lookupRel(c.Pktable), RefColumns: strs(c.PkAttrs),
+		Validated: !c.SkipValidation, Deferrable: c.Deferrable || c.Initdeferred}
 	if ref := b.cat.Table(fk.RefTable); ref != nil && len(fk.RefColumns) == 0 {
 		fk.RefColumns = append([]string(nil), ref.PrimaryKey...)
 	}
 	t.ForeignKeys = append(t.ForeignKeys, fk)
 	b.pending = append(b.pending, pendingFK{t, fk, b.f, c.Location})
+	return nil
+}
+
+// foreignKey returns t's foreign key of the given name, or nil.
+func foreignKey(t *Table, name string) *ForeignKey {
+	for _, fk := range t.ForeignKeys {
+		if fk.Name == name {
+			return fk
+		}
+	}
 	return nil
 }
 
@@ -634,6 +662,18 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 			err = b.addKeys(t, []*pg_query.Constraint{c}, []*pg_query.Constraint{c})
 		case pg_query.AlterTableType_AT_DropConstraint:
 			b.dropConstraint(t, cmd.Name, false)
+		case pg_query.AlterTableType_AT_ValidateConstraint:
+			if fk := foreignKey(t, cmd.Name); fk != nil {
+				fk.Validated = true
+			}
+		case pg_query.AlterTableType_AT_AlterConstraint:
+			// ALTER CONSTRAINT … [NOT] DEFERRABLE [INITIALLY …]; PostgreSQL 15
+			// alters only foreign keys.
+			if c := cmd.Def.GetConstraint(); c != nil {
+				if fk := foreignKey(t, c.Conname); fk != nil {
+					fk.Deferrable = c.Deferrable || c.Initdeferred
+				}
+			}
 		case pg_query.AlterTableType_AT_ColumnDefault:
 			b.setDefault(t, col, cmd.Def)
 		case pg_query.AlterTableType_AT_SetNotNull, pg_query.AlterTableType_AT_DropNotNull:

@@ -68,14 +68,20 @@ SELECT r.nspname, r.relname, a.attname,
 
 // keysQuery returns primary keys ('p'), unique constraints ('u'), foreign
 // keys ('f') and the unique indexes that back no constraint ('i'; only
-// those on plain columns, without predicate), columns in key order.
+// those on plain columns, without predicate), columns in key order; for a
+// foreign key, whether it is validated (and its table has no children by
+// INHERITS, which the key does not cover: partitions are covered) and
+// whether it is deferrable.
 const keysQuery = relsCTE + `
 SELECT r.nspname, r.relname, k.conname::text, k.contype::text,
        ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
        coalesce(fn.nspname::text, ''), coalesce(f.relname::text, ''),
        ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i),
+       k.convalidated AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class ch ON ch.oid = h.inhrelid
+                                       WHERE h.inhparent = k.conrelid AND NOT ch.relispartition),
+       k.condeferrable
   FROM rels r
   JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid
   LEFT JOIN pg_catalog.pg_class f ON f.oid = k.confrelid
@@ -86,7 +92,7 @@ SELECT r.nspname, r.relname, i.relname::text, 'i',
        ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
                JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
               WHERE u.o <= x.indnkeyatts ORDER BY u.o),
-       '', '', '{}'::text[]
+       '', '', '{}'::text[], false, false
   FROM rels r
   JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
   JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
@@ -137,7 +143,8 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 		var name, ref policies.QualifiedTable
 		var conname, kind string
 		var cols, refCols []string
-		if err := rows.Scan(&name.Schema, &name.Name, &conname, &kind, &cols, &ref.Schema, &ref.Name, &refCols); err != nil {
+		var validated, deferrable bool
+		if err := rows.Scan(&name.Schema, &name.Name, &conname, &kind, &cols, &ref.Schema, &ref.Name, &refCols, &validated, &deferrable); err != nil {
 			return err
 		}
 		t := cat.Table(name)
@@ -150,7 +157,8 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 		case "u", "i":
 			uniques[t] = append(uniques[t], namedKey{conname, cols})
 		case "f":
-			t.ForeignKeys = append(t.ForeignKeys, &ForeignKey{Name: conname, Columns: cols, RefTable: ref, RefColumns: refCols})
+			t.ForeignKeys = append(t.ForeignKeys, &ForeignKey{Name: conname, Columns: cols, RefTable: ref, RefColumns: refCols,
+				Validated: validated, Deferrable: deferrable})
 		}
 		return nil
 	})
