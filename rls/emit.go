@@ -512,15 +512,23 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 		sub := "_rg0"
 		if len(roots) == 0 && len(n.Rel.Mapping) == 1 {
 			m := n.Rel.Mapping[0]
-			key := sub + "." + compiler.QuoteIdent(m.Remote.Name)
-			where := body.Expr(n.Where, sub)
+			table, keyCol, cond := n.Rel.Remote, m.Remote, n.Where
+			for {
+				hop := throughForeignKey(table, keyCol, cond)
+				if hop == nil {
+					break
+				}
+				table, keyCol, cond = hop.Rel.Remote, hop.Rel.Mapping[0].Remote, hop.Where
+			}
+			key := sub + "." + compiler.QuoteIdent(keyCol.Name)
+			where := body.Expr(cond, sub)
 			h.returns = m.Remote.Type + "[]"
 			// ARRAY(SELECT DISTINCT …) rather than array_agg(DISTINCT …):
-			// the aggregate sorts its input on every call, where a subquery's
-			// DISTINCT may hash (0.30 against 0.14 ms per statement of the
-			// bench's membership rule); ARRAY() of no rows is '{}', not NULL.
+			// the aggregate sorts its input on every call, where a
+			// subquery's DISTINCT may hash; ARRAY() of no rows is '{}', not
+			// NULL.
 			h.body = fmt.Sprintf("SELECT ARRAY(SELECT DISTINCT %s FROM %s %s WHERE %s IS NOT NULL AND (%s))",
-				key, compiler.QuoteTable(n.Rel.Remote.Name), sub, key, where)
+				key, compiler.QuoteTable(table.Name), sub, key, where)
 			call := e.register(h, "set", use) + "()"
 			tested := alias + "." + compiler.QuoteIdent(m.Local.Name)
 			if e.pin != nil {
@@ -589,6 +597,58 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 		return call
 	}
 	panic(fmt.Sprintf("rls: helper for %T", node))
+}
+
+// throughForeignKey returns the relationship a set helper may read
+// instead of table, or nil. The helper computes
+//
+//	S1 = {t1.key : t1 in T1, key NOT NULL, EXISTS (t2 in T2: t2.b = t1.key AND W(t2))}
+//
+// and, where cond is exactly that EXISTS (nothing else on T1's level), a
+// foreign key T2(b) REFERENCES T1(key) makes T1 redundant:
+//
+//	S2 = {t2.b : t2 in T2, b NOT NULL, W(t2)}
+//
+// S1 ⊆ S2: a key of S1 equals the b of the t2 that satisfies the EXISTS.
+// S2 ⊆ S1: the key guarantees every non-NULL b has a T1 row with key = b,
+// and that row's EXISTS holds through the same t2. The sets are compared
+// only by `= ANY`, with the equality the key itself uses, so the types
+// must be the same and without collation (integers, uuid): under a
+// nondeterministic collation b and the key may be equal yet spelled
+// differently.
+//
+// The key must hold whenever the helper runs: a NOT VALID key may have
+// rows it never checked; a DEFERRABLE one may be broken inside a
+// transaction until its check runs; a key of a table with children by
+// INHERITS does not cover their rows (compiler.ForeignKey.Validated). A
+// NOT DEFERRABLE key is checked at the end of each statement, so the one
+// window left is an AFTER trigger of the statement that breaks it, which
+// runs before the key's own check and could see a referencing row whose
+// referenced row is gone; PostgreSQL's own referential actions have the
+// same window.
+func throughForeignKey(table *compiler.Table, key *compiler.Column, cond compiler.Expr) *compiler.RelExists {
+	if a, ok := cond.(*compiler.And); ok && len(a.Items) == 1 {
+		cond = a.Items[0]
+	}
+	hop, ok := cond.(*compiler.RelExists)
+	if !ok || len(hop.Rel.Mapping) != 1 || hop.Rel.Mapping[0].Local.Name != key.Name {
+		return nil
+	}
+	b := hop.Rel.Mapping[0].Remote
+	switch key.Type {
+	case "smallint", "integer", "bigint", "uuid":
+	default:
+		return nil
+	}
+	if b.Type != key.Type {
+		return nil
+	}
+	for _, fk := range hop.Rel.Remote.ForeignKeys {
+		if fk.Enforced() && fk.RefTable == table.Name && slices.Equal(fk.Columns, []string{b.Name}) && slices.Equal(fk.RefColumns, []string{key.Name}) {
+			return hop
+		}
+	}
+	return nil
 }
 
 // register names a helper by a hash of its definition, so the same rule
