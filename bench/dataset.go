@@ -43,7 +43,16 @@ CREATE TABLE articles (
   org_id integer NOT NULL REFERENCES organizations (id),
   created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX articles_author_id_idx ON articles (author_id);
+-- (author_id, org_id, id) rather than (author_id): it indexes the foreign
+-- key and also gives a user's own articles in one organization in id
+-- order, which the policy's author branch reads when the statement fixes
+-- the organization (nested, membership; graphql/branches.go). With the
+-- foreign key alone PostgreSQL intersected the author's bitmap with all
+-- of the organization's articles, per organization: at 1M articles the
+-- user's nested query ran at 41 req/s against the admin's 3,103.
+-- Indexing the columns a policy tests is the usual advice for row level
+-- security; every server reads the same database.
+CREATE INDEX articles_author_id_idx ON articles (author_id, org_id, id);
 -- (org_id, id) rather than (org_id): it indexes the foreign key and also
 -- gives an organization's articles in id order, which the nested query
 -- (an organization's first articles by id) and the membership query (one
