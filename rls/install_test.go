@@ -38,15 +38,7 @@ func TestGoldenInstalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cat, err := compiler.LoadCatalog(ctx, conn, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compiled, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
-			if len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			sql := Emit(compiled, opts)
+			sql := Emit(liveProgram(ctx, t, conn, md, prefix), opts)
 			if _, err := conn.Exec(ctx, sql); err != nil {
 				t.Fatalf("install: %v", err)
 			}
@@ -138,4 +130,19 @@ func TestLoginRole(t *testing.T) {
 	if n, err := count(user); err != nil || n != 1 {
 		t.Errorf("as user 1: %d articles, %v; want 1", n, err)
 	}
+}
+
+// liveProgram compiles md against the catalog of the database conn is
+// connected to, with roles named by prefix.
+func liveProgram(ctx context.Context, t *testing.T, conn *pgx.Conn, md *policies.Metadata, prefix string) *compiler.Program {
+	t.Helper()
+	cat, err := compiler.LoadCatalog(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return prog
 }

@@ -103,14 +103,7 @@ func TestSetHelpersMatchExists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := compiler.LoadCatalog(ctx, conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: prefix})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	prog := liveProgram(ctx, t, conn, md, prefix)
 	sql := Emit(prog, Options{DefinerRole: prefix + "definer"})
 	// The test is about the shortcut: it must be taken where the keys
 	// allow it, and only there.
