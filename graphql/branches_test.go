@@ -1,6 +1,7 @@
 package graphql_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -123,4 +124,51 @@ func sortedIDs(t *testing.T, body string) string {
 	}
 	slices.Sort(ids)
 	return fmt.Sprint(ids)
+}
+
+// TestPolicyBranchesBlog checks a four-branch rule (examples/blog: an
+// article is the user's, published, created by the user, or of one of
+// the user's organizations) the same way, with the role's row limit.
+func TestPolicyBranchesBlog(t *testing.T) {
+	b := newBlog(t)
+	r := rand.New(rand.NewPCG(11, 13))
+	var sql strings.Builder
+	for i := range 150 {
+		creator, org := "NULL", "NULL"
+		if r.IntN(3) > 0 {
+			creator = fmt.Sprint(1 + r.IntN(3))
+		}
+		if r.IntN(4) > 0 {
+			org = fmt.Sprint(1 + r.IntN(2))
+		}
+		fmt.Fprintf(&sql, "INSERT INTO article (title, published, user_id, creator_id, organization_id) VALUES ('x%d', %t, %d, %s, %s);\n",
+			i, r.IntN(6) == 0, 1+r.IntN(3), creator, org)
+	}
+	if _, err := b.conn.Exec(context.Background(), sql.String()); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for uid := 1; uid <= 4; uid++ {
+		rule := fmt.Sprintf(`{_or: [{user_id: {_eq: %d}}, {published: {_eq: true}}, {creator_id: {_eq: %d}}, {organization: {members: {member_id: {_eq: %d}}}}]}`, uid, uid, uid)
+		for org := 1; org <= 2; org++ {
+			for _, page := range []string{`limit: 7, offset: 2`, `limit: 100`, `offset: 3`} {
+				w := fmt.Sprintf(`{organization_id: {_eq: %d}}`, org)
+				q := `{ article(where: %s, order_by: [{published: asc}, {id: desc}], ` + page + `) { id title } }`
+				got := b.query(t, fmt.Sprintf(q, w), "", user, fmt.Sprintf("X-Hasura-User-Id: %d", uid))
+				want := b.query(t, fmt.Sprintf(q, `{_and: [`+w+`, `+rule+`]}`), "")
+				if page == `offset: 3` {
+					// The role's row limit (100) caps what the admin's
+					// request does not.
+					want = b.query(t, fmt.Sprintf(`{ article(where: %s, order_by: [{published: asc}, {id: desc}], offset: 3, limit: 100) { id title } }`, `{_and: [`+w+`, `+rule+`]}`), "")
+				}
+				if got != want {
+					t.Errorf("user %d, organization %d, %s:\n got %s\nwant %s", uid, org, page, got, want)
+				}
+				rows += strings.Count(got, `"id"`)
+			}
+		}
+	}
+	if rows < 300 {
+		t.Errorf("only %d rows compared", rows)
+	}
 }

@@ -38,6 +38,8 @@ var fuzzSeeds = []struct{ query, vars string }{
 	{`query Q($id: Int!, $n: Int, $o: [tag_order_by!]) { tag(where: {id: {_gte: $id}}, limit: $n, order_by: $o) { id } }`, `{"id": 1, "n": 2, "o": [{"name": "desc"}]}`},
 	{`query($w: article_bool_exp) { article(where: $w) { id } }`, `{"w": {"_and": [{"id": {"_lt": 5}}, {"author": {"name": {"_eq": "Alice"}}}]}}`},
 	{`{ organization { name members { member_id } } }`, ``},
+	{`{ article(where: {organization_id: {_eq: 1}}, order_by: {id: desc}, limit: 3, offset: 1) { id title } }`, ``},
+	{`{ article_aggregate(where: {_and: [{organization_id: {_eq: 2}}, {published: {_eq: false}}]}, order_by: {title: asc_nulls_first}, limit: 2) { nodes { id author { name } } } }`, ``},
 	{`{ __schema { queryType { name } } __type(name: "article") { fields { name type { name kind ofType { name } } } } }`, ``},
 	{`mutation { insert_article(objects: [{title: "n1"}, {title: "n2", published: true}]) { affected_rows returning { id title author { name } } } }`, ``},
 	{`mutation M($o: article_insert_input!) { insert_article_one(object: $o) { id } }`, `{"o": {"title": "t", "content": "c"}}`},
