@@ -249,42 +249,23 @@ func SessionRead(setting, typ string) string {
 	return "(SELECT NULLIF(current_setting(" + QuoteLiteral(setting) + ", true), ''))::" + typ
 }
 
-// Columns lists every column the expression reads of the root table through
+// RootColumns lists every column the expression reads of the root table through
 // ["$", col] references, in first-use order.
 func RootColumns(e Expr) []*Column {
 	var out []*Column
 	seen := map[*Column]bool{}
-	var walk func(Expr)
-	walk = func(e Expr) {
+	Walk(e, func(e Expr) {
+		var right Operand
 		switch e := e.(type) {
-		case *And:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *Or:
-			for _, it := range e.Items {
-				walk(it)
-			}
-		case *Not:
-			walk(e.Item)
-		case *RelExists:
-			walk(e.Where)
-		case *TableExists:
-			walk(e.Where)
-		case *ComputedExists:
-			walk(e.Where)
-		case *ComputedCompare:
-			if cv, ok := e.Right.(*ColumnValue); ok && cv.Root && !seen[cv.Column] {
-				seen[cv.Column] = true
-				out = append(out, cv.Column)
-			}
 		case *Compare:
-			if cv, ok := e.Right.(*ColumnValue); ok && cv.Root && !seen[cv.Column] {
-				seen[cv.Column] = true
-				out = append(out, cv.Column)
-			}
+			right = e.Right
+		case *ComputedCompare:
+			right = e.Right
 		}
-	}
-	walk(e)
+		if cv, ok := right.(*ColumnValue); ok && cv.Root && !seen[cv.Column] {
+			seen[cv.Column] = true
+			out = append(out, cv.Column)
+		}
+	})
 	return out
 }

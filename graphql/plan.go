@@ -573,24 +573,14 @@ func (p *planner) where(w any, v *tableView, at string) (compiler.Expr, *Error) 
 
 // touch records the tables a resolved expression reads.
 func (p *planner) touch(e compiler.Expr) {
-	switch e := e.(type) {
-	case *compiler.And:
-		for _, it := range e.Items {
-			p.touch(it)
+	compiler.Walk(e, func(e compiler.Expr) {
+		switch e := e.(type) {
+		case *compiler.RelExists:
+			p.tables[e.Rel.Remote] = true
+		case *compiler.TableExists:
+			p.tables[e.Table] = true
 		}
-	case *compiler.Or:
-		for _, it := range e.Items {
-			p.touch(it)
-		}
-	case *compiler.Not:
-		p.touch(e.Item)
-	case *compiler.RelExists:
-		p.tables[e.Rel.Remote] = true
-		p.touch(e.Where)
-	case *compiler.TableExists:
-		p.tables[e.Table] = true
-		p.touch(e.Where)
-	}
+	})
 }
 
 // boolExp turns a <t>_bool_exp value into the metadata's boolean

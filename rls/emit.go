@@ -672,27 +672,16 @@ func (e *emitter) register(h *helper, kind, use string) string {
 }
 
 func collectReads(x compiler.Expr, into map[policies.QualifiedTable]bool) {
-	switch x := x.(type) {
-	case *compiler.And:
-		for _, it := range x.Items {
-			collectReads(it, into)
+	compiler.Walk(x, func(x compiler.Expr) {
+		switch x := x.(type) {
+		case *compiler.RelExists:
+			into[x.Rel.Remote.Name] = true
+		case *compiler.TableExists:
+			into[x.Table.Name] = true
+		case *compiler.ComputedExists:
+			into[x.Field.ReturnsTable.Name] = true
 		}
-	case *compiler.Or:
-		for _, it := range x.Items {
-			collectReads(it, into)
-		}
-	case *compiler.Not:
-		collectReads(x.Item, into)
-	case *compiler.RelExists:
-		into[x.Rel.Remote.Name] = true
-		collectReads(x.Where, into)
-	case *compiler.TableExists:
-		into[x.Table.Name] = true
-		collectReads(x.Where, into)
-	case *compiler.ComputedExists:
-		into[x.Field.ReturnsTable.Name] = true
-		collectReads(x.Where, into)
-	}
+	})
 }
 
 // computedGrants lets the definer and every role with a permission on t
