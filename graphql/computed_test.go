@@ -57,6 +57,10 @@ sources:
         columns: '*'
         computed_fields: [total]
         filter: {}
+    - role: achiever
+      permission:
+        columns: [name]
+        filter: {total: {_gte: X-Hasura-Min-Total}}
   - table: {schema: public, name: author}
     computed_fields:
     - name: articles
@@ -91,6 +95,18 @@ func TestComputedFieldsAndFunctions(t *testing.T) {
 			query:   `{ student(order_by: {name: asc}) { name total offset_marks } }`,
 			headers: tutor,
 			want:    `{"data":{"student":[{"name":"clarke","total":240,"offset_marks":130},{"name":"george","total":190,"offset_marks":80}]}}`,
+		},
+		{
+			name:    "a session variable compared with a computed field in the filter is set for the request",
+			query:   `{ student(order_by: {name: asc}) { name } }`,
+			headers: []string{"X-Hasura-Role: achiever", "X-Hasura-Min-Total: 250"},
+			want:    `{"data":{"student":[{"name":"blake"},{"name":"leonel"}]}}`,
+		},
+		{
+			name:    "and reported missing when the session lacks it",
+			query:   `{ student { name } }`,
+			headers: []string{"X-Hasura-Role: achiever"},
+			want:    `{"errors":[{"extensions":{"path":"$","code":"not-found"},"message":"missing session variable: \"x-hasura-min-total\""}]}`,
 		},
 		{
 			name:    "order_by a scalar computed field",

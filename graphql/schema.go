@@ -327,7 +327,8 @@ func sessionVars(e compiler.Expr) []string {
 	return out
 }
 
-// walkOperands calls fn for every operand of every comparison in e.
+// walkOperands calls fn for every operand of every comparison in e,
+// computed fields' included, at every level.
 func walkOperands(e compiler.Expr, fn func(compiler.Operand)) {
 	var operand func(o compiler.Operand)
 	operand = func(o compiler.Operand) {
@@ -345,20 +346,14 @@ func walkOperands(e compiler.Expr, fn func(compiler.Operand)) {
 			}
 		}
 	}
-	var walk func(compiler.Expr)
-	walk = func(e compiler.Expr) {
-		eachLeaf(e, func(e compiler.Expr) {
-			switch e := e.(type) {
-			case *compiler.RelExists:
-				walk(e.Where)
-			case *compiler.TableExists:
-				walk(e.Where)
-			case *compiler.Compare:
-				operand(e.Right)
-			}
-		})
-	}
-	walk(e)
+	compiler.Walk(e, func(e compiler.Expr) {
+		switch e := e.(type) {
+		case *compiler.Compare:
+			operand(e.Right)
+		case *compiler.ComputedCompare:
+			operand(e.Right)
+		}
+	})
 }
 
 // eachLeaf calls fn for every node of e below its _and, _or and _not:
