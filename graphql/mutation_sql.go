@@ -167,7 +167,7 @@ func (w *sqlWriter) conflictClause(t *mutTable, oc *onConflict) string {
 		// (a rule through other tables is left to the policy; so is one
 		// reading other columns, which would need a SELECT grant the role
 		// does not have).
-		if upd := t.upd; upd != nil && upd.Filter != nil && localOnly(upd.Filter) && selectable(t, upd.Filter) {
+		if upd := t.upd; upd != nil && upd.Filter != nil && selectable(t, upd.Filter) {
 			r := &compiler.Renderer{}
 			if e := r.Expr(upd.Filter, mutationAlias); e != "true" {
 				conds = append(conds, "("+e+")")
@@ -310,8 +310,8 @@ func mutationResponse(fields []*output, affectedRows string, rows func([]*output
 	return jsonObject(keys, exprs)
 }
 
-// selectable reports whether the role may select every column of its own
-// row that e reads.
+// selectable reports whether e reads only its own row (no relationship,
+// _exists or computed field) and only columns the role may select.
 func selectable(t *mutTable, e compiler.Expr) bool {
 	if t.view == nil || t.view.perm == nil {
 		return false
@@ -336,28 +336,4 @@ func selectable(t *mutTable, e compiler.Expr) bool {
 		}
 	})
 	return ok
-}
-
-// localOnly reports whether e reads only its own row (no relationship or
-// _exists).
-func localOnly(e compiler.Expr) bool {
-	switch e := e.(type) {
-	case *compiler.And:
-		for _, it := range e.Items {
-			if !localOnly(it) {
-				return false
-			}
-		}
-	case *compiler.Or:
-		for _, it := range e.Items {
-			if !localOnly(it) {
-				return false
-			}
-		}
-	case *compiler.Not:
-		return localOnly(e.Item)
-	case *compiler.RelExists, *compiler.TableExists:
-		return false
-	}
-	return true
 }
