@@ -3,6 +3,7 @@ package compiler
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 
@@ -302,11 +303,7 @@ func isTrue(e Expr) bool {
 
 func union(acc, more []string) []string {
 	for _, s := range more {
-		found := false
-		for _, a := range acc {
-			found = found || a == s
-		}
-		if !found {
+		if !slices.Contains(acc, s) {
 			acc = append(acc, s)
 		}
 	}

@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -174,11 +175,7 @@ func (n *nestedInsert) row(t *mutTable, obj object, conflict *onConflict, parent
 
 func appendColumns(list []*compiler.Column, cols ...*compiler.Column) []*compiler.Column {
 	for _, c := range cols {
-		found := false
-		for _, x := range list {
-			found = found || x == c
-		}
-		if !found {
+		if !slices.Contains(list, c) {
 			list = append(list, c)
 		}
 	}
