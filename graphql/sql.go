@@ -292,59 +292,56 @@ func distinctOn(s *selection, a string) string {
 // in the same order and limited again.
 func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 	a, sub := w.rowsAlias(s), w.alias("_s")
-	branches := w.policyBranches(s, a, parent)
-	split := branches != nil
-	if !split {
-		branches = []string{""}
+	// rows renders the subquery of the rows and their sort keys (_e, _o0
+	// …) with the extra conditions, sorted when ordered, then cut.
+	rows := func(extra []string, ordered bool, limit, offset *int) string {
+		orderExprs := w.orderExprs(s, a)
+		var b strings.Builder
+		b.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
+		for i, e := range orderExprs {
+			b.WriteString(", " + e + " AS _o" + strconv.Itoa(i))
+		}
+		if !ordered {
+			orderExprs = nil
+		}
+		b.WriteString(" FROM " + w.from(s, a, parent, extra...) + orderLimit(s, orderExprs, limit, offset))
+		return b.String()
 	}
 	limit := s.listLimit()
-	// Each branch keeps the first limit+offset rows of its own; the
-	// merge skips offset of all of them.
-	branchLimit := limit
-	if limit != nil && s.offset != nil {
-		n := *limit + *s.offset
-		branchLimit = &n
-	}
-	var aggOrder, merged []string
-	for i := range s.order {
-		col := "_o" + strconv.Itoa(i)
-		aggOrder = append(aggOrder, sub+"."+col+" "+s.order[i].dir)
-		merged = append(merged, col)
-	}
-	parts := make([]string, len(branches))
-	for j, cond := range branches {
-		orderExprs := w.orderExprs(s, a)
-		var inner strings.Builder
-		inner.WriteString("SELECT " + distinctOn(s, a) + w.row(s.view, fields, a) + " AS _e")
-		for i, e := range orderExprs {
-			inner.WriteString(", " + e + " AS _o" + strconv.Itoa(i))
+	var sql string
+	if branches := w.policyBranches(s, a, parent); branches == nil {
+		sql = rows(nil, true, limit, s.offset)
+	} else {
+		// Each branch keeps the first limit+offset rows of its own,
+		// sorted only when cut; the merge skips offset of all of them.
+		branchLimit := limit
+		if limit != nil && s.offset != nil {
+			n := *limit + *s.offset
+			branchLimit = &n
 		}
-		switch {
-		case !split:
-			inner.WriteString(" FROM " + w.from(s, a, parent) + tail(s, orderExprs, limit))
-		case branchLimit != nil:
-			inner.WriteString(" FROM " + w.from(s, a, parent, cond) + orderLimit(s, orderExprs, branchLimit, nil))
-		default:
-			inner.WriteString(" FROM " + w.from(s, a, parent, cond))
+		parts := make([]string, len(branches))
+		for j, cond := range branches {
+			parts[j] = rows([]string{cond}, branchLimit != nil, branchLimit, nil)
 		}
-		parts[j] = inner.String()
-	}
-	rows := parts[0]
-	if split {
 		u := w.alias("_u")
-		rows = "SELECT " + u + "._e"
+		merged := make([]string, len(s.order))
+		sql = "SELECT " + u + "._e"
 		for i := range merged {
-			merged[i] = u + "." + merged[i]
-			rows += ", " + merged[i]
+			merged[i] = u + "._o" + strconv.Itoa(i)
+			sql += ", " + merged[i]
 		}
-		rows += " FROM ((" + strings.Join(parts, ") UNION ALL (") + ")) " + u + tail(s, merged, limit)
+		sql += " FROM ((" + strings.Join(parts, ") UNION ALL (") + ")) " + u + tail(s, merged, limit)
+	}
+	aggOrder := make([]string, len(s.order))
+	for i, t := range s.order {
+		aggOrder[i] = sub + "._o" + strconv.Itoa(i) + " " + t.dir
 	}
 	agg := "json_agg(" + sub + "._e"
 	if len(aggOrder) > 0 {
 		agg += " ORDER BY " + strings.Join(aggOrder, ", ")
 	}
 	agg += ")"
-	return "(SELECT coalesce(" + agg + ", '[]') FROM (" + rows + ") " + sub + ")"
+	return "(SELECT coalesce(" + agg + ", '[]') FROM (" + sql + ") " + sub + ")"
 }
 
 // aggregate renders a <t>_aggregate object: its aggregate fields are
