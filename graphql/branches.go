@@ -49,23 +49,12 @@ func (w *sqlWriter) policyBranches(s *selection, a, parent string) []string {
 	if len(pins) == 0 {
 		return nil
 	}
+	// A pin binds its parameter only when a membership test asks for
+	// it, so when none does the rendering is dropped with nothing bound.
 	used := false
-	probe := func(col *compiler.Column) string {
-		if pins[col.Name] != nil {
-			used = true
-			return "NULL"
-		}
-		return ""
-	}
-	for _, it := range or.Items {
-		rls.Expr(it, a, probe)
-	}
-	if !used {
-		return nil
-	}
-	w.splits++
 	pin := func(col *compiler.Column) string {
 		if f := pins[col.Name]; f != nil {
+			used = true
 			return f()
 		}
 		return ""
@@ -74,6 +63,10 @@ func (w *sqlWriter) policyBranches(s *selection, a, parent string) []string {
 	for i, it := range or.Items {
 		items[i] = "(" + rls.Expr(it, a, pin) + ")"
 	}
+	if !used {
+		return nil
+	}
+	w.splits++
 	conds := make([]string, len(items))
 	for i, it := range items {
 		conds[i] = it
