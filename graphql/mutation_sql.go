@@ -294,20 +294,12 @@ func returningList(m *mutation) string {
 // object: affectedRows counts the rows, rows renders the returning list of
 // the given fields.
 func mutationResponse(fields []*output, affectedRows string, rows func([]*output) string) string {
-	keys := make([]string, len(fields))
-	exprs := make([]string, len(fields))
-	for i, f := range fields {
-		keys[i] = f.key
-		switch f.kind {
-		case outTypename:
-			exprs[i] = typenameLiteral(f.text)
-		case outAffectedRows:
-			exprs[i] = affectedRows
-		case outReturning:
-			exprs[i] = rows(f.fields)
+	return fieldsObject(fields, func(f *output) string {
+		if f.kind == outAffectedRows {
+			return affectedRows
 		}
-	}
-	return jsonObject(keys, exprs)
+		return rows(f.fields) // outReturning
+	})
 }
 
 // selectable reports whether e reads only its own row (no relationship,

@@ -149,19 +149,30 @@ func (w *sqlWriter) row(view *tableView, fields []*output, a string) string {
 // rowOf is row; inline tells columnExpr how to null an inherited role's
 // columns.
 func (w *sqlWriter) rowOf(view *tableView, fields []*output, a string, inline bool) string {
+	return fieldsObject(fields, func(f *output) string {
+		switch f.kind {
+		case outColumn:
+			return columnExpr(view, f.column, a, inline)
+		case outSelection:
+			return w.selection(f.sel, a)
+		case outComputed:
+			return w.computedCall(f.computed, f.args, a)
+		}
+		panic("graphql: row field of kind " + strconv.Itoa(int(f.kind)))
+	})
+}
+
+// fieldsObject renders the JSON object of fields, in order: __typename as
+// its constant, every other field as value renders it.
+func fieldsObject(fields []*output, value func(f *output) string) string {
 	keys := make([]string, len(fields))
 	exprs := make([]string, len(fields))
 	for i, f := range fields {
 		keys[i] = f.key
-		switch f.kind {
-		case outTypename:
+		if f.kind == outTypename {
 			exprs[i] = typenameLiteral(f.text)
-		case outColumn:
-			exprs[i] = columnExpr(view, f.column, a, inline)
-		case outSelection:
-			exprs[i] = w.selection(f.sel, a)
-		case outComputed:
-			exprs[i] = w.computedCall(f.computed, f.args, a)
+		} else {
+			exprs[i] = value(f)
 		}
 	}
 	return jsonObject(keys, exprs)
@@ -348,20 +359,15 @@ func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 // computed over the same rows (where, order, limit, offset) as its nodes,
 // except that the role's row limit caps only the nodes.
 func (w *sqlWriter) aggregate(s *selection, parent string) string {
-	keys := make([]string, len(s.fields))
-	exprs := make([]string, len(s.fields))
-	for i, f := range s.fields {
-		keys[i] = f.key
+	return fieldsObject(s.fields, func(f *output) string {
 		switch f.kind {
-		case outTypename:
-			exprs[i] = typenameLiteral(f.text)
 		case outNodes:
-			exprs[i] = w.list(s, f.fields, parent)
+			return w.list(s, f.fields, parent)
 		case outAggregateFields:
-			exprs[i] = w.aggregateFields(s, f.fields, parent)
+			return w.aggregateFields(s, f.fields, parent)
 		}
-	}
-	return jsonObject(keys, exprs)
+		panic("graphql: aggregate field of kind " + strconv.Itoa(int(f.kind)))
+	})
 }
 
 func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent string) string {
@@ -376,33 +382,21 @@ func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent strin
 			cols = append(cols, columnExpr(s.view, c, a, false)+" AS "+compiler.QuoteIdent(c.Name))
 		}
 	}
-	keys := make([]string, len(fields))
-	exprs := make([]string, len(fields))
-	for i, f := range fields {
-		keys[i] = f.key
+	obj := fieldsObject(fields, func(f *output) string {
 		switch f.kind {
-		case outTypename:
-			exprs[i] = typenameLiteral(f.text)
 		case outCount:
 			for _, c := range f.columns {
 				need(c)
 			}
-			exprs[i] = countExpr(f, b)
+			return countExpr(f, b)
 		case outAggregateFn:
-			fk := make([]string, len(f.fields))
-			fe := make([]string, len(f.fields))
-			for j, cf := range f.fields {
-				fk[j] = cf.key
-				if cf.kind == outTypename {
-					fe[j] = typenameLiteral(cf.text)
-					continue
-				}
+			return fieldsObject(f.fields, func(cf *output) string {
 				need(cf.column)
-				fe[j] = f.fn + "(" + b + "." + compiler.QuoteIdent(cf.column.Name) + ")"
-			}
-			exprs[i] = jsonObject(fk, fe)
+				return f.fn + "(" + b + "." + compiler.QuoteIdent(cf.column.Name) + ")"
+			})
 		}
-	}
+		panic("graphql: aggregate of kind " + strconv.Itoa(int(f.kind)))
+	})
 	if len(cols) == 0 {
 		// A role may count rows without reading a column: PostgreSQL
 		// needs a column read before it counts, and such a role may
@@ -418,7 +412,7 @@ func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent strin
 	}
 	// The role's row limit does not apply here (see selection.permLimit).
 	base := "SELECT " + distinctOn(s, a) + strings.Join(cols, ", ") + " FROM " + w.from(s, a, parent) + tail(s, orderExprs, s.limit)
-	return "(SELECT " + jsonObject(keys, exprs) + " FROM (" + base + ") " + b + ")"
+	return "(SELECT " + obj + " FROM (" + base + ") " + b + ")"
 }
 
 func countExpr(f *output, b string) string {
