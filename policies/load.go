@@ -241,6 +241,11 @@ type kv struct {
 	val     *yaml.Node
 }
 
+// isNull reports whether n is YAML's null (`null`, `~` or nothing).
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -529,8 +534,10 @@ func (l *loader) relationshipUsing(r *Relationship, n *yaml.Node, file string) {
 
 var permissionKeys = map[Op][]string{
 	Select: {"columns", "filter", "limit", "allow_aggregations", "computed_fields", "query_root_fields", "subscription_root_fields"},
-	Insert: {"check", "set", "columns", "backend_only", "validate_input"},
-	Update: {"columns", "filter", "check", "set", "backend_only", "validate_input"},
+	// computed_fields in insert and update permissions are accepted (Hasura
+	// does) and mean nothing there: computed fields are never written.
+	Insert: {"check", "set", "columns", "backend_only", "validate_input", "computed_fields"},
+	Update: {"columns", "filter", "check", "set", "backend_only", "validate_input", "computed_fields"},
 	Delete: {"filter", "backend_only", "validate_input"},
 }
 
@@ -584,10 +591,17 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 					p.ColumnPos = append(p.ColumnPos, l.pos(file, c))
 				}
 			}
-		case "filter":
-			p.Filter = l.boolExp(e.val, file)
-		case "check":
-			p.Check = l.boolExp(e.val, file)
+		case "filter", "check":
+			// Hasura exports an absent rule as `check: null`; it means no
+			// rule, as when the key is missing.
+			if isNull(e.val) {
+				continue
+			}
+			if e.key == "filter" {
+				p.Filter = l.boolExp(e.val, file)
+			} else {
+				p.Check = l.boolExp(e.val, file)
+			}
 		case "set":
 			for _, s := range l.mapping(e.val, file, "set") {
 				p.Set = append(p.Set, &Preset{Pos: l.pos(file, s.keyNode), Column: s.key, Value: l.value(s.val, file)})
@@ -604,6 +618,9 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 		case "backend_only":
 			p.BackendOnly = l.boolean(e.val, file, "backend_only")
 		case "computed_fields":
+			if p.Op != Select {
+				continue
+			}
 			p.ComputedFields = l.strings(e.val, file, "computed_fields")
 			for _, c := range e.val.Content {
 				p.ComputedFieldPos = append(p.ComputedFieldPos, l.pos(file, c))

@@ -231,3 +231,52 @@ func TestMissingColumns(t *testing.T) {
 		t.Errorf("%d permissions, want 3", len(md.Tables[0].Permissions))
 	}
 }
+
+// TestNullRulesAndIgnoredKeys: Hasura's exports write an absent rule as
+// `check: null` (or `filter: null`), meaning no rule, and accept
+// `computed_fields` in insert and update permissions, where it has no effect.
+func TestNullRulesAndIgnoredKeys(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "metadata.yaml")
+	write(t, f, `version: 3
+sources:
+- name: default
+  kind: postgres
+  tables:
+  - table: {schema: public, name: t}
+    insert_permissions:
+    - role: user
+      permission: {check: null, columns: [a], computed_fields: []}
+    update_permissions:
+    - role: user
+      permission: {filter: {a: {_eq: X-Hasura-User-Id}}, check: null, columns: [a], computed_fields: [c]}
+    delete_permissions:
+    - role: user
+      permission: {filter: null}
+`)
+	md, err := Load(f)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, p := range md.Tables[0].Permissions {
+		switch p.Op {
+		case Insert:
+			if and, ok := p.Check.(*And); !ok || len(and.Items) != 0 {
+				t.Errorf("insert check = %#v, want the empty rule", p.Check)
+			}
+		case Update:
+			if p.Check != nil {
+				t.Errorf("update check = %#v, want none (no post-condition)", p.Check)
+			}
+			if _, ok := p.Filter.(*Field); !ok {
+				t.Errorf("update filter = %#v, want the a = user id comparison", p.Filter)
+			}
+			if len(p.ComputedFields) != 0 {
+				t.Errorf("update computed fields = %v, want none", p.ComputedFields)
+			}
+		case Delete:
+			if and, ok := p.Filter.(*And); !ok || len(and.Items) != 0 {
+				t.Errorf("delete filter = %#v, want the empty rule", p.Filter)
+			}
+		}
+	}
+}
