@@ -55,13 +55,17 @@ func New(cfg Config) (*Authenticator, error) {
 	const needsSecret = " requires --admin-secret (HASURA_GRAPHQL_ADMIN_SECRET) or  --access-key (HASURA_GRAPHQL_ACCESS_KEY) to be set"
 	switch {
 	case hasJWT && hasHook:
+		//lint:ignore ST1005 Hasura's own startup message, word for word
 		return nil, errors.New("Fatal Error: Both webhook and JWT mode cannot be enabled at the same time")
 	case cfg.UnauthorizedRole != "" && (cfg.AdminSecret == "" || hasHook):
+		//lint:ignore ST1005 Hasura's own startup message, word for word
 		return nil, errors.New("Fatal Error: --unauthorized-role (HASURA_GRAPHQL_UNAUTHORIZED_ROLE)" + needsSecret +
 			" and is not allowed when --auth-hook (HASURA_GRAPHQL_AUTH_HOOK) is set")
 	case cfg.AdminSecret == "" && hasHook:
+		//lint:ignore ST1005 Hasura's own startup message, word for word
 		return nil, errors.New("Fatal Error : --auth-hook (HASURA_GRAPHQL_AUTH_HOOK)" + needsSecret)
 	case cfg.AdminSecret == "" && hasJWT:
+		//lint:ignore ST1005 Hasura's own startup message, word for word
 		return nil, errors.New("Fatal Error : --jwt-secret (HASURA_GRAPHQL_JWT_SECRET)" + needsSecret)
 	}
 	if cfg.UnauthorizedRole != "" {

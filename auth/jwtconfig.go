@@ -225,6 +225,7 @@ func algsForType(typ string) ([]string, error) {
 	case "Ed25519", "EdDSA":
 		return []string{"EdDSA", "Ed25519"}, nil
 	}
+	//lint:ignore ST1005 Hasura's own message, word for word
 	return nil, fmt.Errorf("Invalid JWK: Key type: %s is not supported", typ)
 }
 
@@ -238,16 +239,19 @@ func parseStaticKey(typ, key string) (*verifyKey, error) {
 		var bits int
 		fmt.Sscanf(typ[2:], "%d", &bits)
 		if len(key) < bits/8 {
+			//lint:ignore ST1005 Hasura's own message, word for word
 			return nil, fmt.Errorf("Invalid JWK: Key size too small; should be atleast %d characters", bits/8)
 		}
 		return newVerifyKey("", []byte(key), algs)
 	}
 	pub, err := parsePEMPublicKey(key)
 	if err != nil {
+		//lint:ignore ST1005 Hasura's own message, word for word
 		return nil, fmt.Errorf("Invalid JWK: %v", err)
 	}
 	k, err := newVerifyKey("", pub, algs)
 	if err != nil {
+		//lint:ignore ST1005 Hasura's own message, word for word
 		return nil, fmt.Errorf("Invalid JWK: %v", err)
 	}
 	return k, nil

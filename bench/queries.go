@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 )
 
 // benchQuery is one measured GraphQL operation, in rowguard's (Hasura's)
@@ -64,7 +63,3 @@ func body(query string) string {
 	b, _ := json.Marshal(map[string]string{"query": query})
 	return string(b)
 }
-
-// isMutation tells whether the operation writes: its pgbench replay then
-// commits rows too, and it runs after the read-only operations.
-func (q benchQuery) isMutation() bool { return strings.HasPrefix(q.User, "mutation") }

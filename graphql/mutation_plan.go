@@ -2,7 +2,6 @@ package graphql
 
 import (
 	"encoding/json"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -409,15 +408,4 @@ func arrayLiteral(items []any) string {
 		parts[i] = `"` + s + `"`
 	}
 	return "{" + strings.Join(parts, ",") + "}"
-}
-
-// requiredVars lists the session variables a mutation plan's permissions
-// read, sorted.
-func (p *plan) requiredVars() []string {
-	out := make([]string, 0, len(p.vars))
-	for v := range p.vars {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -29,10 +29,8 @@ const noQueriesField = "no_queries_available"
 
 const noQueriesMessage = "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions."
 
-// numericAggregates take numeric columns and return Float, except sum,
-// which keeps the column's type. orderedAggregates take any ordered column.
+// orderedAggregates take any ordered column.
 var (
-	numericAggregates = []string{"avg", "stddev", "stddev_pop", "stddev_samp", "sum", "var_pop", "var_samp", "variance"}
 	orderedAggregates = []string{"max", "min"}
 	// aggregateOrder is the field order of <t>_aggregate_fields and
 	// <t>_aggregate_order_by (Hasura's: alphabetical, count among them).

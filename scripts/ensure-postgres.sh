@@ -25,4 +25,10 @@ if [ -n "$ver" ] && [ ! -e "/usr/share/postgresql/$ver/extension/postgis.control
   echo "PostGIS not found for PostgreSQL $ver: installing postgresql-$ver-postgis-3" >&2
   apt_install "postgresql-$ver-postgis-3" || echo "PostGIS could not be installed: the conformance cases that use geometry will fail" >&2
 fi
+# The periods extension, which one of the real projects the runner sets up
+# (../shared/real-projects, otohime-site__server) creates.
+if [ -n "$ver" ] && [ ! -e "/usr/share/postgresql/$ver/extension/periods.control" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "periods not found for PostgreSQL $ver: installing postgresql-$ver-periods" >&2
+  apt_install "postgresql-$ver-periods" || echo "periods could not be installed: the real-projects runner will fail on otohime-site__server" >&2
+fi
 exit 0

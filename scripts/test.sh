@@ -7,7 +7,7 @@ export PATH="$PATH:/usr/local/go/bin"
 scripts/ensure-postgres.sh
 scripts/ensure-node.sh
 scripts/ensure-pgbouncer.sh
-go vet ./...
+scripts/lint.sh
 go test -count=1 ./... "$@"
 scripts/fuzz.sh
 scripts/vulncheck.sh

@@ -29,15 +29,9 @@ import (
 	"github.com/rowguard/rowguard/rls"
 )
 
-// blogDatabase installs examples/blog in a fresh database and returns its
-// URL (as superuser) and the role prefix it was installed with.
-func blogDatabase(t *testing.T) (string, string) {
-	url, _, prefix := blogDatabaseWithLogin(t)
-	return url, prefix
-}
-
-// blogDatabaseWithLogin is blogDatabase that also makes a login role for
-// the server, as README describes, and returns its URL too.
+// blogDatabaseWithLogin installs examples/blog in a fresh database, makes a
+// login role for the server as README describes, and returns the
+// superuser's and the login role's URLs and the role prefix.
 func blogDatabaseWithLogin(t *testing.T) (superuser, login, prefix string) {
 	t.Helper()
 	n := newDemoNames(t)
