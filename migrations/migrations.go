@@ -110,6 +110,9 @@ func Up(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return restoreAfter(ctx, conn, head, err)
 	}
+	for _, w := range md.Warnings {
+		cfg.logf("warning: %v", w)
+	}
 	cat, err := compiler.LoadCatalog(ctx, conn, nil)
 	if err != nil {
 		return restoreAfter(ctx, conn, head, err)

@@ -29,17 +29,29 @@ func Load(path string) (*Metadata, error) {
 type Source struct {
 	// Root is the path Read was given, relative to the stored files: "."
 	// for a directory, the file name for a single export.
-	Root  string            `json:"root"`
+	Root string `json:"root"`
+	// Name is the database source that was read ("" for the default).
+	Name  string            `json:"source,omitempty"`
 	Files map[string]string `json:"files"`
 }
 
 // Read is Load that also returns the files it read.
 func Read(path string) (*Metadata, *Source, error) {
+	return ReadSource(path, "")
+}
+
+// ReadSource is Read for the database source named source: rowguard serves
+// one database, and a metadata with several sources has its others
+// reported in Metadata.Warnings. An empty name means "default", or the only
+// source when there is one.
+func ReadSource(path, source string) (*Metadata, *Source, error) {
 	clean := filepath.Clean(path)
-	l := &loader{base: filepath.Dir(clean), files: map[string]string{}}
+	l := &loader{base: filepath.Dir(clean), source: source, files: map[string]string{}}
 	md := l.load(clean)
 	l.errs.Sort()
-	src := &Source{Root: ".", Files: map[string]string{}}
+	l.warns.Sort()
+	md.Warnings = l.warns
+	src := &Source{Root: ".", Name: source, Files: map[string]string{}}
 	if info, err := os.Stat(clean); err == nil && !info.IsDir() {
 		src.Root = filepath.Base(clean)
 	}
@@ -72,7 +84,8 @@ func (s *Source) Load() (*Metadata, error) {
 			return nil, fmt.Errorf("metadata source: %w", err)
 		}
 	}
-	return Load(filepath.Join(dir, s.Root))
+	md, _, err := ReadSource(filepath.Join(dir, s.Root), s.Name)
+	return md, err
 }
 
 // Parse reads one metadata document held in memory; name is used in
@@ -84,12 +97,18 @@ func Parse(name string, data []byte) (*Metadata, error) {
 		l.document(md, root, name)
 	}
 	l.errs.Sort()
+	l.warns.Sort()
+	md.Warnings = l.warns
 	return md, l.errs.Err()
 }
 
 type loader struct {
 	base string
-	errs ErrorList
+	// source is the source to serve ("" for "default" or the only one).
+	source string
+	errs   ErrorList
+	// warns are parts of the metadata that are not served.
+	warns ErrorList
 	// files records what was read, for Read.
 	files map[string]string
 	// included guards against !include cycles.
@@ -98,6 +117,10 @@ type loader struct {
 
 func (l *loader) errorf(pos Pos, format string, args ...any) {
 	l.errs = append(l.errs, Errorf(pos, format, args...))
+}
+
+func (l *loader) warnf(pos Pos, format string, args ...any) {
+	l.warns = append(l.warns, Errorf(pos, format, args...))
 }
 
 func (l *loader) pos(file string, n *yaml.Node) Pos {
@@ -146,6 +169,7 @@ func (l *loader) load(path string) *Metadata {
 			l.inheritedRoles(md, root, f)
 		}
 	}
+	l.unservedFiles(path)
 	return md
 }
 
@@ -235,6 +259,21 @@ func (l *loader) mapping(n *yaml.Node, file, what string, allowed ...string) []k
 	return out
 }
 
+// list follows an !include and returns the items of a list and the file
+// they live in. Null (an empty key, as exports write it) is an empty list;
+// anything else that is not a list is an error naming what was expected.
+func (l *loader) list(n *yaml.Node, file, what string) ([]*yaml.Node, string) {
+	n, file = l.include(n, file)
+	switch {
+	case n == nil || isNull(n):
+		return nil, file
+	case n.Kind != yaml.SequenceNode:
+		l.errorf(l.pos(file, n), "%s must be a list, got %s", what, kindName(n))
+		return nil, file
+	}
+	return n.Content, file
+}
+
 type kv struct {
 	key     string
 	keyNode *yaml.Node
@@ -312,25 +351,23 @@ func (l *loader) document(md *Metadata, n *yaml.Node, file string) {
 			l.inheritedRoles(md, e.val, file)
 		case "functions":
 			l.functions(md, e.val, file)
+		default:
+			l.unserved(unservedTopLevel, e.key, e.val, file, "")
 		}
-		// Other top-level keys (actions, remote_schemas, …) do not bear on
-		// permissions and are ignored on purpose.
 	}
 }
 
 // sources reads databases.yaml or the `sources` of a v3 export. rowguard
 // serves one PostgreSQL database, so exactly one source is expected.
 func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
-	n, file = l.include(n, file)
-	if n == nil {
-		return
+	items, file := l.list(n, file, "sources")
+	type source struct {
+		name              string
+		pos               Pos
+		tables, functions *yaml.Node
 	}
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "sources must be a list, got %s", kindName(n))
-		return
-	}
-	var seen []string
-	for _, s := range n.Content {
+	var all []source
+	for _, s := range items {
 		var name string
 		var tables, functions *yaml.Node
 		for _, e := range l.mapping(s, file, "source") {
@@ -345,35 +382,48 @@ func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
 				tables = e.val
 			case "functions":
 				functions = e.val
+			default:
+				l.unserved(unservedSourceKeys, e.key, e.val, file, fmt.Sprintf("source %q", name))
 			}
 		}
-		seen = append(seen, name)
-		if len(seen) > 1 {
-			l.errorf(l.pos(file, s), "a second source %q: rowguard serves one PostgreSQL database; keep one source in databases.yaml", name)
+		all = append(all, source{name, l.pos(file, s), tables, functions})
+	}
+	// rowguard serves one database: the source asked for, else "default",
+	// else the only one there is.
+	want := l.source
+	if want == "" && len(all) == 1 {
+		want = all[0].name
+	}
+	if want == "" {
+		want = "default"
+	}
+	found := false
+	for _, s := range all {
+		if s.name != want {
+			l.warnf(s.pos, "source %q will not be served: rowguard serves one database, source %q (choose another with --source)", s.name, want)
 			continue
 		}
-		if tables != nil {
-			l.tables(md, tables, file)
+		found = true
+		md.Source = s.name
+		if s.tables != nil {
+			l.tables(md, s.tables, file)
 		}
-		if functions != nil {
-			l.functions(md, functions, file)
+		if s.functions != nil {
+			l.functions(md, s.functions, file)
 		}
+	}
+	if !found && len(all) > 0 {
+		names := make([]string, len(all))
+		for i, s := range all {
+			names[i] = s.name
+		}
+		l.errorf(l.pos(file, n), "no source named %q; the metadata has %s: choose one with --source", want, strings.Join(names, ", "))
 	}
 }
 
 func (l *loader) tables(md *Metadata, n *yaml.Node, file string) {
-	n, file = l.include(n, file)
-	if n == nil {
-		return
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "tables must be a list, got %s", kindName(n))
-		return
-	}
-	for _, item := range n.Content {
+	items, file := l.list(n, file, "tables")
+	for _, item := range items {
 		tn, tfile := l.include(item, file)
 		if tn == nil {
 			continue
@@ -426,6 +476,8 @@ func (l *loader) table(n *yaml.Node, file string) *Table {
 			t.Permissions = append(t.Permissions, l.permissions(e.val, file, Update)...)
 		case "delete_permissions":
 			t.Permissions = append(t.Permissions, l.permissions(e.val, file, Delete)...)
+		default:
+			l.unserved(unservedTableKeys, e.key, e.val, file, t.Table.String())
 		}
 	}
 	return t
@@ -453,12 +505,9 @@ func (l *loader) qualifiedTable(n *yaml.Node, file string) QualifiedTable {
 }
 
 func (l *loader) relationships(n *yaml.Node, file string, kind RelKind) []*Relationship {
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "%s_relationships must be a list, got %s", kind, kindName(n))
-		return nil
-	}
+	items, file := l.list(n, file, fmt.Sprint(kind)+"_relationships")
 	var out []*Relationship
-	for _, item := range n.Content {
+	for _, item := range items {
 		r := &Relationship{Pos: l.pos(file, item), Kind: kind}
 		var using *yaml.Node
 		for _, e := range l.mapping(item, file, "relationship", "name", "using", "comment") {
@@ -542,13 +591,10 @@ var permissionKeys = map[Op][]string{
 }
 
 func (l *loader) permissions(n *yaml.Node, file string, op Op) []*Permission {
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "%s_permissions must be a list, got %s", op, kindName(n))
-		return nil
-	}
+	items, file := l.list(n, file, string(op)+"_permissions")
 	var out []*Permission
 	roles := map[string]bool{}
-	for _, item := range n.Content {
+	for _, item := range items {
 		p := &Permission{Pos: l.pos(file, item), Op: op}
 		var body *yaml.Node
 		for _, e := range l.mapping(item, file, string(op)+" permission entry", "role", "permission", "comment") {
@@ -650,15 +696,8 @@ func (l *loader) permissionBody(p *Permission, n *yaml.Node, file string) {
 }
 
 func (l *loader) inheritedRoles(md *Metadata, n *yaml.Node, file string) {
-	n, file = l.include(n, file)
-	if n == nil {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "inherited_roles must be a list, got %s", kindName(n))
-		return
-	}
-	for _, item := range n.Content {
+	items, file := l.list(n, file, "inherited_roles")
+	for _, item := range items {
 		r := &InheritedRole{Pos: l.pos(file, item)}
 		for _, e := range l.mapping(item, file, "inherited role", "role_name", "role_set", "comment") {
 			switch e.key {

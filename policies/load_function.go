@@ -4,17 +4,10 @@ import "gopkg.in/yaml.v3"
 
 // computedFields reads a table's `computed_fields`.
 func (l *loader) computedFields(n *yaml.Node, file string) []*ComputedField {
-	n, file = l.include(n, file)
-	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "computed_fields must be a list, got %s", kindName(n))
-		return nil
-	}
+	items, file := l.list(n, file, "computed_fields")
 	var out []*ComputedField
 	seen := map[string]bool{}
-	for _, item := range n.Content {
+	for _, item := range items {
 		cf := &ComputedField{Pos: l.pos(file, item)}
 		var def *yaml.Node
 		for _, e := range l.mapping(item, file, "computed field", "name", "definition", "comment") {
@@ -64,15 +57,8 @@ func (l *loader) computedFields(n *yaml.Node, file string) []*ComputedField {
 // functions reads a source's tracked `functions`: entries
 // `{function, configuration}` or, in version 2 metadata, bare names.
 func (l *loader) functions(md *Metadata, n *yaml.Node, file string) {
-	n, file = l.include(n, file)
-	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.pos(file, n), "functions must be a list, got %s", kindName(n))
-		return
-	}
-	for _, item := range n.Content {
+	items, file := l.list(n, file, "functions")
+	for _, item := range items {
 		item, ifile := l.include(item, file)
 		if item == nil {
 			continue

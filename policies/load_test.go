@@ -280,3 +280,57 @@ sources:
 		}
 	}
 }
+
+// TestUnservedPartsWarn: what rowguard does not serve loads, and each part
+// is one warning at its position; empty parts say nothing.
+func TestUnservedPartsWarn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "databases"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "databases", "databases.yaml"), `- name: default
+  kind: postgres
+  tables:
+  - table: {schema: public, name: t}
+    event_triggers:
+    - name: on_insert
+      definition: {enable_manual: false, insert: {columns: "*"}}
+    remote_relationships: []
+  native_queries: []
+- name: other
+  kind: postgres
+  tables:
+  - table: {schema: public, name: u}
+`)
+	write(t, filepath.Join(dir, "actions.yaml"), "actions:\n- name: signup\n  definition: {handler: http://x}\ncustom_types:\n  enums: []\n  objects: []\n")
+	write(t, filepath.Join(dir, "remote_schemas.yaml"), "[]\n")
+	write(t, filepath.Join(dir, "cron_triggers.yaml"), "- name: nightly\n  schedule: '0 0 * * *'\n")
+	md, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(md.Tables) != 1 || md.Tables[0].Table.Name != "t" || md.Source != "default" {
+		t.Errorf("served %s tables %v, want source default with table t", md.Source, md.Tables)
+	}
+	want := []string{
+		"actions.yaml:2:1: actions (signup) will not be served: rowguard does not run actions",
+		"cron_triggers.yaml:1:1: cron triggers (nightly) will not be served: rowguard does not schedule events",
+		"databases/databases.yaml:6:5: event triggers (on_insert) of public.t will not be served: rowguard does not deliver events",
+		`databases/databases.yaml:10:3: source "other" will not be served: rowguard serves one database, source "default" (choose another with --source)`,
+	}
+	var got []string
+	for _, w := range md.Warnings {
+		got = append(got, w.Error())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	md, _, err = ReadSource(dir, "other")
+	if err != nil || len(md.Tables) != 1 || md.Tables[0].Table.Name != "u" {
+		t.Errorf("ReadSource(other): tables %v, err %v; want table u", md.Tables, err)
+	}
+	if _, _, err := ReadSource(dir, "nope"); err == nil || !strings.Contains(err.Error(), `no source named "nope"; the metadata has default, other`) {
+		t.Errorf("ReadSource(nope): err %v", err)
+	}
+}

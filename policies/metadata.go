@@ -5,6 +5,13 @@ type Metadata struct {
 	Tables         []*Table
 	Functions      []*Function
 	InheritedRoles []*InheritedRole
+	// Source is the name of the database source the tables came from
+	// ("" for a v2 export, which has none).
+	Source string
+	// Warnings name the parts of the metadata that rowguard does not serve
+	// (actions, remote schemas, event triggers, other sources…), each at
+	// its position. They do not stop a load.
+	Warnings ErrorList
 }
 
 // QualifiedTable names a table as schema and name. An empty schema in the
