@@ -136,7 +136,20 @@ func Up(ctx context.Context, cfg Config) error {
 	if err := applyPolicies(ctx, conn, cfg, script, hash, src); err != nil {
 		return restoreAfter(ctx, conn, head, err)
 	}
+	warnTriggers(ctx, conn, cfg, prog)
 	return nil
+}
+
+// warnTriggers logs the project's trigger functions that will fail for a
+// role because they run with its rights (see TriggerProblems).
+func warnTriggers(ctx context.Context, conn *pgx.Conn, cfg Config, prog *compiler.Program) {
+	problems, err := TriggerProblems(ctx, conn, prog)
+	if err != nil {
+		cfg.logf("warning: %v", err)
+	}
+	for _, p := range problems {
+		cfg.logf("warning: %s", p)
+	}
 }
 
 // policiesPresent tells whether the install's policies are still in the
