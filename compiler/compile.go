@@ -48,6 +48,8 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 	c.hiddenColumns()
 	c.finish()
 	c.errs.Sort()
+	c.prog.Warnings = append(append(policies.ErrorList{}, md.Warnings...), c.warns...)
+	c.prog.Warnings.Sort()
 	return c.prog, c.errs
 }
 
@@ -56,6 +58,7 @@ type compiler struct {
 	opts  Options
 	prog  *Program
 	errs  policies.ErrorList
+	warns policies.ErrorList
 	infos map[policies.QualifiedTable]*TableInfo
 	meta  map[policies.QualifiedTable]*policies.Table
 	roles map[string]*Role
@@ -63,6 +66,11 @@ type compiler struct {
 
 func (c *compiler) errorf(pos policies.Pos, format string, args ...any) {
 	c.errs = append(c.errs, policies.Errorf(pos, format, args...))
+}
+
+// warnf records what the metadata asks for that will not be served.
+func (c *compiler) warnf(pos policies.Pos, format string, args ...any) {
+	c.warns = append(c.warns, policies.Errorf(pos, format, args...))
 }
 
 func (c *compiler) tables(md *policies.Metadata) {

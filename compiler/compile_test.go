@@ -172,3 +172,38 @@ func TestNames(t *testing.T) {
 		t.Error("SettingName accepted ';'")
 	}
 }
+
+// TestWarnings: what the metadata asks for and rowguard does not serve is
+// a warning at its position (the loader's first, then the compiler's), and
+// the rest compiles.
+func TestWarnings(t *testing.T) {
+	cat := blogCatalog()
+	q := policies.QualifiedTable{Schema: "public", Name: "publish"}
+	cat.AddFunction(&Function{Name: q, Returns: "public.article", ReturnsSet: true, ReturnsTable: policies.QualifiedTable{Schema: "public", Name: "article"}, Volatility: 'v'})
+	md, err := policies.Parse("metadata.yaml", []byte(`version: 3
+sources:
+- name: default
+  kind: postgres
+  tables:
+  - table: article
+    event_triggers: [{name: notify, definition: {insert: {columns: "*"}}}]
+    select_permissions: [{role: user, permission: {columns: [id], filter: {}}}]
+  functions:
+  - function: publish
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, errs := Compile(cat, md, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := "metadata.yaml:7:21: event triggers (notify) of public.article will not be served: rowguard does not deliver events\n" +
+		"metadata.yaml:10:5: tracked function public.publish is exposed as a mutation, which will not be served: rowguard serves functions as queries only (STABLE or IMMUTABLE)"
+	if got := prog.Warnings.Error(); got != want {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+	}
+	if len(prog.Functions) != 0 || prog.Table(policies.QualifiedTable{Schema: "public", Name: "article"}) == nil {
+		t.Errorf("functions %v, want none; article must be tracked", prog.Functions)
+	}
+}

@@ -15,6 +15,9 @@ type Program struct {
 	Functions []*TrackedFunction
 	Options   Options
 	Catalog   *Catalog
+	// Warnings name what the metadata holds that will not be served (the
+	// loader's, then the compiler's), each at its position, sorted.
+	Warnings policies.ErrorList
 }
 
 // Table returns the tracked table of that name, or nil.

@@ -91,9 +91,9 @@ func (c *compiler) trackedFunction(m *policies.Function) *TrackedFunction {
 	}
 	switch {
 	case m.ExposedAs == "mutation", m.ExposedAs == "" && f.Volatility == 'v':
-		// Functions exposed as mutations are not served yet; Hasura
-		// exposes a VOLATILE function as a mutation unless told
+		// Hasura exposes a VOLATILE function as a mutation unless told
 		// otherwise, and then only to roles given a function permission.
+		c.warnf(m.Pos, "tracked function %s is exposed as a mutation, which will not be served: rowguard serves functions as queries only (STABLE or IMMUTABLE)", m.Function)
 		return nil
 	case f.Volatility == 'v':
 		c.errorf(m.Pos, "tracked function %s is VOLATILE: only STABLE or IMMUTABLE functions can be query root fields; mark it STABLE, or set exposed_as: mutation", m.Function)

@@ -110,9 +110,6 @@ func Up(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return restoreAfter(ctx, conn, head, err)
 	}
-	for _, w := range md.Warnings {
-		cfg.logf("warning: %v", w)
-	}
 	cat, err := compiler.LoadCatalog(ctx, conn, nil)
 	if err != nil {
 		return restoreAfter(ctx, conn, head, err)
@@ -120,6 +117,9 @@ func Up(ctx context.Context, cfg Config) error {
 	prog, errs := compiler.Compile(cat, md, cfg.Compile)
 	if len(errs) > 0 {
 		return restoreAfter(ctx, conn, head, errs)
+	}
+	for _, w := range prog.Warnings {
+		cfg.logf("warning: %v", w)
 	}
 	script := rls.Emit(prog, cfg.RLS)
 	hash := Hash(script)

@@ -45,12 +45,12 @@ func (p *programFlags) compileWith(cat *compiler.Catalog) (*compiler.Program, er
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range md.Warnings {
-		fmt.Fprintf(os.Stderr, "rowguard: warning: %v\n", w)
-	}
 	prog, errs := compiler.Compile(cat, md, compiler.Options{RolePrefix: p.rolePrefix})
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	for _, w := range prog.Warnings {
+		fmt.Fprintf(os.Stderr, "rowguard: warning: %v\n", w)
 	}
 	return prog, nil
 }
