@@ -65,6 +65,11 @@ func (c *compiler) trackedFunctions(md *policies.Metadata) {
 			continue
 		}
 		for _, n := range []string{tf.Name, tf.AggregateName} {
+			if prev, ok := c.rootNames[n]; ok {
+				c.errorf(m.Pos, "tracked function %s: root field %q is already the %s (at %s): give the function a custom_name", m.Function, n, prev.what, prev.pos)
+				tf = nil
+				break
+			}
 			if prev, ok := seen[n]; ok {
 				c.errorf(m.Pos, "tracked function %s: root field %q is already taken (at %s): give it a custom_name", m.Function, n, prev)
 				tf = nil
@@ -127,10 +132,7 @@ func (c *compiler) trackedFunction(m *policies.Function) *TrackedFunction {
 			return nil
 		}
 	}
-	tf.Name = f.Name.Name
-	if f.Name.Schema != "public" && f.Name.Schema != "" {
-		tf.Name = f.Name.Schema + "_" + f.Name.Name
-	}
+	tf.Name = DefaultTypeName(f.Name)
 	if m.CustomName != "" {
 		tf.Name = m.CustomName
 	}
