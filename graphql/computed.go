@@ -102,7 +102,7 @@ func functionRoots(prog *compiler.Program, role string, views []*tableView) []*f
 // argsTypeName is the GraphQL input type of a function's arguments, as
 // Hasura names it.
 func argsTypeName(f *compiler.Function) string {
-	return typeName(f.Name) + "_args"
+	return compiler.DefaultTypeName(f.Name) + "_args"
 }
 
 // argsType writes `input <fn>_args` once per function.
