@@ -18,6 +18,10 @@ type TrackedFunction struct {
 	SessionArg    int
 	Name          string
 	AggregateName string
+	// ArgsType names the input type of the function's arguments:
+	// <custom_name>_args, or the function's default name's; custom root
+	// field names leave it alone, so both root fields share it.
+	ArgsType string
 	// Access lists the roles that may call it (those with a select
 	// permission on Table), sorted by role name.
 	Access []*FunctionAccess
@@ -137,6 +141,7 @@ func (c *compiler) trackedFunction(m *policies.Function) *TrackedFunction {
 		tf.Name = m.CustomName
 	}
 	tf.AggregateName = tf.Name + "_aggregate"
+	tf.ArgsType = tf.Name + "_args"
 	if n := m.CustomRootFields["function"]; n != "" {
 		tf.Name = n
 	}

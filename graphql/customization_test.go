@@ -24,13 +24,17 @@ CREATE TABLE note (
 );
 INSERT INTO auth.users (display_name, avatar_url, score) VALUES ('Alice', 'a.png', 3), ('Bob', NULL, 5), ('Carol', 'c.png', 5);
 INSERT INTO note (user_id, body) VALUES (1, 'n1'), (2, 'n2'), (2, 'n3');
+CREATE FUNCTION auth.search_users(prefix text) RETURNS SETOF auth.users
+  AS $$ SELECT * FROM auth.users WHERE display_name LIKE prefix || '%' $$ LANGUAGE sql STABLE;
 `
 
 // customMetadata: auth.users is `users`, its select root is `allUsers`,
 // its by_pk root `user`, and three columns are renamed — display_name by
 // column_config, avatar_url by the older custom_column_names, and score
-// by both (column_config wins).
+// by both (column_config wins). auth.search_users is tracked as findUsers,
+// its aggregate renamed.
 const customMetadata = `
+tables:
 - table: {schema: auth, name: users}
   configuration:
     custom_name: users
@@ -63,6 +67,11 @@ const customMetadata = `
   select_permissions:
   - role: reader
     permission: {columns: [id, user_id, body], filter: {}}
+functions:
+- function: {schema: auth, name: search_users}
+  configuration:
+    custom_name: findUsers
+    custom_root_fields: {function_aggregate: {name: countFound, comment: how many}}
 `
 
 func TestTableCustomization(t *testing.T) {
@@ -101,6 +110,12 @@ func TestTableCustomization(t *testing.T) {
 			query:   `{ note(where: {author: {displayName: {_eq: "Bob"}}}, order_by: {author: {points: desc}, body: desc}) { body author { __typename displayName } } }`,
 			headers: reader,
 			want:    `{"data":{"note":[{"body":"n3","author":{"__typename":"users","displayName":"Bob"}},{"body":"n2","author":{"__typename":"users","displayName":"Bob"}}]}}`,
+		},
+		{
+			name:    "a tracked function under its custom_name, its args type named after it, its aggregate renamed",
+			query:   `{ findUsers(args: {prefix: "B"}) { __typename displayName } countFound(args: {prefix: "C"}) { aggregate { count } } __type(name: "findUsers_args") { name } }`,
+			headers: reader,
+			want:    `{"data":{"findUsers":[{"__typename":"users","displayName":"Bob"}],"countFound":{"aggregate":{"count":1}},"__type":{"name":"findUsers_args"}}}`,
 		},
 		{
 			name:    "the PostgreSQL column name is not a field",
