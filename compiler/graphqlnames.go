@@ -141,7 +141,8 @@ var mutationKinds = map[string]bool{
 // graphqlNames resolves every tracked table's GraphQL names and reports
 // what Hasura refuses at metadata load: a column_config for a column the
 // table does not have, two fields of one type with one name (a column's
-// custom name taken by another column or a relationship), and two root
+// custom name taken by another column, a relationship or a computed
+// field), and two root
 // fields, or two tables' types, with one name.
 func (c *compiler) graphqlNames() {
 	types := map[string]takenName{}
@@ -172,6 +173,11 @@ func (c *compiler) graphqlNames() {
 		for _, r := range mt.Relationships() {
 			if col, ok := fields[r.Name]; ok && col != r.Name {
 				c.errorf(r.Pos, "relationship %q has the GraphQL name of column %q of %s (its custom_name): rename the relationship or the column", r.Name, col, info.Name())
+			}
+		}
+		for _, cf := range mt.ComputedFields {
+			if col, ok := fields[cf.Name]; ok && col != cf.Name {
+				c.errorf(cf.Pos, "computed field %q has the GraphQL name of column %q of %s (its custom_name): rename the computed field or the column", cf.Name, col, info.Name())
 			}
 		}
 		pos := info.Pos

@@ -55,6 +55,12 @@ func TestGraphQLNameErrors(t *testing.T) {
   array_relationships:
   - name: articles
     using: {foreign_key_constraint_on: {table: article, column: author_id}}`, `tables.yaml:5:5: relationship "articles" has the GraphQL name of column "name"`},
+		{"computed field on a custom column name", `
+- table: author
+  configuration: {column_config: {meta: {custom_name: total}}}
+  computed_fields:
+  - name: total
+    definition: {function: author_total}`, `tables.yaml:5:5: computed field "total" has the GraphQL name of column "meta"`},
 		{"two tables one type", `
 - table: author
   configuration: {custom_name: article}
