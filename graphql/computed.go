@@ -139,6 +139,8 @@ func (b *schemaBuilder) argsParam(f *compiler.Function, typ string, args []*comp
 	return fmt.Sprintf("    %s\n    args: %s%s\n", describe("input parameters for function "+describeName(f.Name)), typ, bang)
 }
 
+// describeName renders a table or function name as Hasura's descriptions
+// do: bare in schema public, schema-qualified elsewhere.
 func describeName(q policies.QualifiedTable) string {
 	if q.Schema == "public" {
 		return q.Name
@@ -181,7 +183,7 @@ func (b *schemaBuilder) functionFields(pr func(string, ...any)) int {
 	for _, fr := range b.rs.functions {
 		f, v := fr.fn, fr.view
 		args := b.argsParam(f.Function, f.ArgsType, f.Args())
-		desc := describe(fmt.Sprintf("execute function %q which returns %q", describeName(f.Function.Name), v.info.Name().Name))
+		desc := describe(fmt.Sprintf("execute function %q which returns %q", describeName(f.Function.Name), describeName(v.info.Name())))
 		if b.rs.roots[f.Name] == nil {
 			b.rs.roots[f.Name] = &rootField{kind: rootFunction, view: v, fn: fr}
 			pr("  %s\n  %s%s: [%s!]!\n", desc, f.Name, withArgs(args, listArgs(v)), v.name)
@@ -189,7 +191,7 @@ func (b *schemaBuilder) functionFields(pr func(string, ...any)) int {
 		}
 		if v.aggregations && b.rs.roots[f.AggregateName] == nil {
 			b.rs.roots[f.AggregateName] = &rootField{kind: rootFunctionAggregate, view: v, fn: fr}
-			desc := describe(fmt.Sprintf("execute function %q and query aggregates on result of table type %q", describeName(f.Function.Name), v.info.Name().Name))
+			desc := describe(fmt.Sprintf("execute function %q and query aggregates on result of table type %q", describeName(f.Function.Name), describeName(v.info.Name())))
 			pr("  %s\n  %s%s: %s_aggregate!\n", desc, f.AggregateName, withArgs(args, listArgs(v)), v.name)
 			n++
 		}

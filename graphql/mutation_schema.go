@@ -232,7 +232,7 @@ func (b *schemaBuilder) mutationRoot() string {
 	var roots []rootDef
 	for _, t := range tables {
 		w.WriteString(b.mutationTypes(t))
-		q := t.info.Name().Name
+		q := describeName(t.info.Name())
 		names := t.info.GraphQL
 		add := func(kind mutKind, root, desc, args, typ string) {
 			name := names.Root(root)
@@ -311,7 +311,7 @@ func (b *schemaBuilder) updateOps(t *mutTable) string {
 func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
-	q := t.info.Name().Name
+	q := describeName(t.info.Name())
 	name := t.name
 	inputObject := func(suffix, desc string, cols []*compiler.Column, typ func(*compiler.Column) string) {
 		pr("%s\ninput %s_%s {\n", describe(desc), name, suffix)

@@ -492,7 +492,7 @@ func (b *schemaBuilder) table(v *tableView) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
 	name := v.name
-	q := v.info.Name().Name
+	q := describeName(v.info.Name())
 
 	if v.row {
 		desc := fmt.Sprintf("columns and relationships of %q", q)
@@ -582,7 +582,7 @@ func aggregateResultType(fn string, c *compiler.Column) string {
 func (b *schemaBuilder) aggregateTypes(v *tableView) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
-	name, q := v.name, v.info.Name().Name
+	name, q := v.name, describeName(v.info.Name())
 
 	pr("%s\ntype %s_aggregate {\n  aggregate: %s_aggregate_fields\n", describe(fmt.Sprintf("aggregated selection of %q", q)), name, name)
 	if v.row {
@@ -674,7 +674,7 @@ func (b *schemaBuilder) queryRoot() string {
 	pr("type %s {\n", queryRootName)
 	n := 0
 	for _, v := range b.rs.views {
-		q := v.info.Name().Name
+		q := describeName(v.info.Name())
 		names := v.info.GraphQL
 		if v.rootSelect {
 			b.rs.roots[names.Root("select")] = &rootField{kind: rootList, view: v}
