@@ -165,6 +165,21 @@ func TestTableCustomization(t *testing.T) {
 			want:  `{"data":{"delete_note":{"affected_rows":1}}}`,
 		},
 		{
+			name:  "a nested insert through an object relationship fills the renamed join column",
+			query: `mutation { insert_note_one(object: {body: "e1", author: {data: {displayName: "Eve"}}}) { body author { displayName notes { body } } } }`,
+			want:  `{"data":{"insert_note_one":{"body":"e1","author":{"displayName":"Eve","notes":[{"body":"e1"}]}}}}`,
+		},
+		{
+			name:  "a nested insert through an array relationship",
+			query: `mutation { addUser(object: {displayName: "Fay", notes: {data: [{body: "f1"}, {body: "f2"}]}}) { displayName notes(order_by: {body: asc}) { body } } }`,
+			want:  `{"data":{"addUser":{"displayName":"Fay","notes":[{"body":"f1"},{"body":"f2"}]}}}`,
+		},
+		{
+			name:  "a nested insert may not set the join column it fills, named as published",
+			query: `mutation { addUser(object: {displayName: "Gil", notes: {data: [{body: "g1", userId: 1}]}}) { id } }`,
+			want:  `{"errors":[{"extensions":{"path":"$.selectionSet.addUser.args.object.notes.data[0].userId","code":"validation-failed"},"message":"cannot set column \"userId\": a nested insert sets it"}]}`,
+		},
+		{
 			name:  "an insert names the custom field in its error",
 			query: `mutation { addUser(object: {display_name: "Eve"}) { id } }`,
 			want:  `{"errors":[{"extensions":{"path":"$.selectionSet.addUser.args.object.display_name","code":"validation-failed"},"message":"field 'display_name' not found in type: 'users_insert_input'"}]}`,
