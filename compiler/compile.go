@@ -35,6 +35,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 		roles: map[string]*Role{},
 	}
 	c.tables(md)
+	c.graphqlNames()
 	c.relationships()
 	c.computedFields()
 	for _, mt := range md.Tables {
@@ -62,6 +63,9 @@ type compiler struct {
 	infos map[policies.QualifiedTable]*TableInfo
 	meta  map[policies.QualifiedTable]*policies.Table
 	roles map[string]*Role
+	// rootNames holds the query root fields of tables, so tracked
+	// functions can be checked against them.
+	rootNames map[string]takenName
 }
 
 func (c *compiler) errorf(pos policies.Pos, format string, args ...any) {

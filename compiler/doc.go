@@ -10,4 +10,10 @@
 // Compile is a pure function: Compile(cat, md, opts) → (*Program, errors),
 // with every unknown column, relationship, operator or ill-typed value
 // reported at its metadata file:line:col.
+//
+// Each tracked table also gets its GraphQL names (TableInfo.GraphQL): the
+// type, root field and column field names Hasura publishes after the
+// table's configuration (custom_name, custom_root_fields, column_config),
+// checked for collisions. Permissions and SQL keep PostgreSQL's names; only
+// the GraphQL layer reads these.
 package compiler

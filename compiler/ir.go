@@ -67,6 +67,9 @@ type TableInfo struct {
 	// ComputedFields are in metadata order.
 	ComputedFields []*ComputedField
 	Permissions    []*Permission // sorted by role, then insert, select, update, delete
+	// GraphQL holds the table's GraphQL names (custom or Hasura's
+	// defaults).
+	GraphQL *GraphQLNames
 }
 
 // Name returns the table's qualified name.

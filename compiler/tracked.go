@@ -18,6 +18,10 @@ type TrackedFunction struct {
 	SessionArg    int
 	Name          string
 	AggregateName string
+	// ArgsType names the input type of the function's arguments:
+	// <custom_name>_args, or the function's default name's; custom root
+	// field names leave it alone, so both root fields share it.
+	ArgsType string
 	// Access lists the roles that may call it (those with a select
 	// permission on Table), sorted by role name.
 	Access []*FunctionAccess
@@ -65,6 +69,11 @@ func (c *compiler) trackedFunctions(md *policies.Metadata) {
 			continue
 		}
 		for _, n := range []string{tf.Name, tf.AggregateName} {
+			if prev, ok := c.rootNames[n]; ok {
+				c.errorf(m.Pos, "tracked function %s: root field %q is already the %s (at %s): give the function a custom_name", m.Function, n, prev.what, prev.pos)
+				tf = nil
+				break
+			}
 			if prev, ok := seen[n]; ok {
 				c.errorf(m.Pos, "tracked function %s: root field %q is already taken (at %s): give it a custom_name", m.Function, n, prev)
 				tf = nil
@@ -127,14 +136,12 @@ func (c *compiler) trackedFunction(m *policies.Function) *TrackedFunction {
 			return nil
 		}
 	}
-	tf.Name = f.Name.Name
-	if f.Name.Schema != "public" && f.Name.Schema != "" {
-		tf.Name = f.Name.Schema + "_" + f.Name.Name
-	}
+	tf.Name = DefaultTypeName(f.Name)
 	if m.CustomName != "" {
 		tf.Name = m.CustomName
 	}
 	tf.AggregateName = tf.Name + "_aggregate"
+	tf.ArgsType = tf.Name + "_args"
 	if n := m.CustomRootFields["function"]; n != "" {
 		tf.Name = n
 	}

@@ -99,15 +99,14 @@ func functionRoots(prog *compiler.Program, role string, views []*tableView) []*f
 	return out
 }
 
-// argsTypeName is the GraphQL input type of a function's arguments, as
-// Hasura names it.
+// argsTypeName is the GraphQL input type of a computed field's function's
+// arguments, as Hasura names it (a tracked function's is ArgsType).
 func argsTypeName(f *compiler.Function) string {
-	return typeName(f.Name) + "_args"
+	return compiler.DefaultTypeName(f.Name) + "_args"
 }
 
-// argsType writes `input <fn>_args` once per function.
-func (b *schemaBuilder) argsType(f *compiler.Function, args []*compiler.FunctionArg) {
-	name := argsTypeName(f)
+// argsType writes `input <name>` once per name.
+func (b *schemaBuilder) argsType(name string, args []*compiler.FunctionArg) {
 	if b.argTypes[name] {
 		return
 	}
@@ -126,20 +125,22 @@ func (b *schemaBuilder) argsType(f *compiler.Function, args []*compiler.Function
 // argsParam renders the `args` parameter of a field calling f, or "" when
 // f takes no argument from the request. It is required when some
 // argument has no default.
-func (b *schemaBuilder) argsParam(f *compiler.Function, args []*compiler.FunctionArg) string {
+func (b *schemaBuilder) argsParam(f *compiler.Function, typ string, args []*compiler.FunctionArg) string {
 	if len(args) == 0 {
 		return ""
 	}
-	b.argsType(f, args)
+	b.argsType(typ, args)
 	bang := ""
 	for _, a := range args {
 		if !a.HasDefault {
 			bang = "!"
 		}
 	}
-	return fmt.Sprintf("    %s\n    args: %s%s\n", describe("input parameters for function "+describeName(f.Name)), argsTypeName(f), bang)
+	return fmt.Sprintf("    %s\n    args: %s%s\n", describe("input parameters for function "+describeName(f.Name)), typ, bang)
 }
 
+// describeName renders a table or function name as Hasura's descriptions
+// do: bare in schema public, schema-qualified elsewhere.
 func describeName(q policies.QualifiedTable) string {
 	if q.Schema == "public" {
 		return q.Name
@@ -163,7 +164,7 @@ func withArgs(args, list string) string {
 func (b *schemaBuilder) computedFields(v *tableView, pr func(string, ...any)) {
 	for _, cv := range v.computed {
 		cf := cv.field()
-		args := b.argsParam(cf.Function, cf.ExtraArgs())
+		args := b.argsParam(cf.Function, argsTypeName(cf.Function), cf.ExtraArgs())
 		desc := describe(fmt.Sprintf("A computed field, executes function %q", describeName(cf.Function.Name)))
 		if cf.Scalar() {
 			s := scalarFor(cf.Returns)
@@ -181,8 +182,8 @@ func (b *schemaBuilder) functionFields(pr func(string, ...any)) int {
 	n := 0
 	for _, fr := range b.rs.functions {
 		f, v := fr.fn, fr.view
-		args := b.argsParam(f.Function, f.Args())
-		desc := describe(fmt.Sprintf("execute function %q which returns %q", describeName(f.Function.Name), v.info.Name().Name))
+		args := b.argsParam(f.Function, f.ArgsType, f.Args())
+		desc := describe(fmt.Sprintf("execute function %q which returns %q", describeName(f.Function.Name), describeName(v.info.Name())))
 		if b.rs.roots[f.Name] == nil {
 			b.rs.roots[f.Name] = &rootField{kind: rootFunction, view: v, fn: fr}
 			pr("  %s\n  %s%s: [%s!]!\n", desc, f.Name, withArgs(args, listArgs(v)), v.name)
@@ -190,7 +191,7 @@ func (b *schemaBuilder) functionFields(pr func(string, ...any)) int {
 		}
 		if v.aggregations && b.rs.roots[f.AggregateName] == nil {
 			b.rs.roots[f.AggregateName] = &rootField{kind: rootFunctionAggregate, view: v, fn: fr}
-			desc := describe(fmt.Sprintf("execute function %q and query aggregates on result of table type %q", describeName(f.Function.Name), v.info.Name().Name))
+			desc := describe(fmt.Sprintf("execute function %q and query aggregates on result of table type %q", describeName(f.Function.Name), describeName(v.info.Name())))
 			pr("  %s\n  %s%s: %s_aggregate!\n", desc, f.AggregateName, withArgs(args, listArgs(v)), v.name)
 			n++
 		}

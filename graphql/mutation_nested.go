@@ -149,7 +149,7 @@ func (n *nestedInsert) row(t *mutTable, obj object, conflict *onConflict, parent
 			return nil, validationf(at+"."+f.name, "field '%s' not found in type: '%s_insert_input'", f.name, t.name)
 		}
 		if filled[col] {
-			return nil, validationf(at+"."+f.name, "cannot set column %q: a nested insert sets it", col.Name)
+			return nil, validationf(at+"."+f.name, "cannot set column %q: a nested insert sets it", f.name)
 		}
 		s.columns = append(s.columns, col)
 		s.cells = append(s.cells, cellOf(f.value, col))

@@ -313,7 +313,7 @@ func (p *planner) updateFrom(f *mutationField, c *collected, args object, path s
 				return nil, validationf(path+".args."+opName+"."+fv.name, "field '%s' not found in type: '%s%s_input'", fv.name, t.name, opName)
 			}
 			if prev, dup := seen[col]; dup {
-				return nil, validationf(path+".args", "column found in multiple operators; %q in %s and %s", col.Name, prev, opName)
+				return nil, validationf(path+".args", "column found in multiple operators; %q in %s and %s", fv.name, prev, opName)
 			}
 			seen[col] = opName
 			val := cellOf(fv.value, col)
@@ -330,9 +330,9 @@ func (p *planner) updateFrom(f *mutationField, c *collected, args object, path s
 		pk, _ := args.get("pk_columns")
 		obj, _ := pk.(object)
 		for _, col := range t.view.pk {
-			v, ok := obj.get(col.Name)
+			v, ok := obj.get(t.field(col))
 			if !ok || v == nil {
-				return nil, validationf(path+".args.pk_columns", "missing required field '%s'", col.Name)
+				return nil, validationf(path+".args.pk_columns", "missing required field '%s'", t.field(col))
 			}
 			m.pk = append(m.pk, pkValue{column: col, text: scalarText(v)})
 		}
@@ -352,9 +352,10 @@ func (p *planner) delete(f *mutationField, c *collected, path string) (*mutation
 	p.tables[t.info.Table] = true
 	if m.one {
 		for _, col := range t.view.pk {
-			v := p.arg(c.field, col.Name)
+			name := t.field(col)
+			v := p.arg(c.field, name)
 			if v == nil {
-				return nil, validationf(path+".args."+col.Name, "missing required field '%s'", col.Name)
+				return nil, validationf(path+".args."+name, "missing required field '%s'", name)
 			}
 			m.pk = append(m.pk, pkValue{column: col, text: scalarText(v)})
 		}

@@ -84,7 +84,7 @@ func writableColumns(info *compiler.TableInfo, perm *compiler.Permission, admin 
 	}
 	var out []*compiler.Column
 	for _, c := range cols {
-		if preset[c] || c.Generated || c.Identity == "a" || !validName(c.Name) {
+		if preset[c] || c.Generated || c.Identity == "a" || !validName(info.GraphQL.Column(c.Name)) {
 			continue
 		}
 		out = append(out, c)
@@ -104,7 +104,7 @@ func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) 
 	}
 	var out []*mutTable
 	for _, info := range prog.Tables {
-		name := typeName(info.Name())
+		name := info.GraphQL.Type
 		if !validName(name) || info.Table.IsView {
 			continue
 		}
@@ -141,8 +141,8 @@ func mutationTables(prog *compiler.Program, rs *roleSchema, cons constraintSet) 
 		if !t.canInsert && !t.canUpdate && !t.canDel {
 			continue
 		}
-		t.insertByName = byName(t.insertCols)
-		t.updateByName = byName(t.updateCols)
+		t.insertByName = byName(info, t.insertCols)
+		t.updateByName = byName(info, t.updateCols)
 		for _, c := range t.updateCols {
 			s := scalarFor(c.Type)
 			if isNumericScalar(s) {
@@ -190,9 +190,9 @@ func nestedInserts(tables []*mutTable) {
 			ok := len(rel.Mapping) > 0
 			for _, m := range rel.Mapping {
 				if rel.Kind == policies.ObjectRel {
-					ok = ok && t.insertByName[m.Local.Name] != nil && remote.view != nil && remote.view.column(m.Remote.Name) != nil
+					ok = ok && t.insertByName[t.field(m.Local)] != nil && remote.view != nil && remote.view.column(remote.field(m.Remote)) != nil
 				} else {
-					ok = ok && remote.insertByName[m.Remote.Name] != nil && t.view != nil && t.view.column(m.Local.Name) != nil
+					ok = ok && remote.insertByName[remote.field(m.Remote)] != nil && t.view != nil && t.view.column(t.field(m.Local)) != nil
 				}
 			}
 			if !ok {
@@ -206,13 +206,17 @@ func nestedInserts(tables []*mutTable) {
 	}
 }
 
-func byName(cols []*compiler.Column) map[string]*compiler.Column {
+// byName maps the GraphQL names of columns of info to the columns.
+func byName(info *compiler.TableInfo, cols []*compiler.Column) map[string]*compiler.Column {
 	m := make(map[string]*compiler.Column, len(cols))
 	for _, c := range cols {
-		m[c.Name] = c
+		m[info.GraphQL.Column(c.Name)] = c
 	}
 	return m
 }
+
+// field returns the GraphQL name of a column of t's table.
+func (t *mutTable) field(c *compiler.Column) string { return t.info.GraphQL.Column(c.Name) }
 
 // mutationRoot writes the role's mutation_root and the types it needs, and
 // returns "" when the role has no mutations (a mutation then fails
@@ -228,49 +232,47 @@ func (b *schemaBuilder) mutationRoot() string {
 	var roots []rootDef
 	for _, t := range tables {
 		w.WriteString(b.mutationTypes(t))
-		q := t.info.Name().Name
-		add := func(kind mutKind, name, desc, args, typ string) {
+		q := describeName(t.info.Name())
+		names := t.info.GraphQL
+		add := func(kind mutKind, root, desc, args, typ string) {
+			name := names.Root(root)
 			b.rs.mutations[name] = &mutationField{kind: kind, t: t}
-			roots = append(roots, rootDef{name, fmt.Sprintf("  %s\n  %s%s: %s\n", describe(desc), name, args, typ)})
+			roots = append(roots, rootDef{name, fmt.Sprintf("  %s\n  %s%s: %s\n", rootDescription(names, root, desc), name, args, typ)})
 		}
 		onConflict := ""
 		if t.upsert {
 			onConflict = fmt.Sprintf("\n    %s\n    on_conflict: %s_on_conflict", describe("upsert condition"), t.name)
 		}
 		if t.canInsert {
-			add(mutInsert, "insert_"+t.name, fmt.Sprintf("insert data into the table: %q", q),
+			add(mutInsert, "insert", fmt.Sprintf("insert data into the table: %q", q),
 				fmt.Sprintf("(\n    %s\n    objects: [%s_insert_input!]!%s\n  )", describe("the rows to be inserted"), t.name, onConflict),
 				t.name+"_mutation_response")
 			if t.view != nil {
-				add(mutInsertOne, "insert_"+t.name+"_one", fmt.Sprintf("insert a single row into the table: %q", q),
+				add(mutInsertOne, "insert_one", fmt.Sprintf("insert a single row into the table: %q", q),
 					fmt.Sprintf("(\n    %s\n    object: %s_insert_input!%s\n  )", describe("the row to be inserted"), t.name, onConflict),
 					t.name)
 			}
 		}
 		if t.canUpdate {
 			ops := b.updateOps(t)
-			add(mutUpdate, "update_"+t.name, fmt.Sprintf("update data of the table: %q", q),
+			add(mutUpdate, "update", fmt.Sprintf("update data of the table: %q", q),
 				fmt.Sprintf("(%s\n    %s\n    where: %s_bool_exp!\n  )", ops, describe("filter the rows which have to be updated"), t.name),
 				t.name+"_mutation_response")
 			if t.view.pk != nil {
-				add(mutUpdateByPK, "update_"+t.name+"_by_pk", fmt.Sprintf("update single row of the table: %q", q),
+				add(mutUpdateByPK, "update_by_pk", fmt.Sprintf("update single row of the table: %q", q),
 					fmt.Sprintf("(%s\n    pk_columns: %s_pk_columns_input!\n  )", ops, t.name), t.name)
 			}
-			add(mutUpdateMany, "update_"+t.name+"_many", fmt.Sprintf("update multiples rows of table: %q", q),
+			add(mutUpdateMany, "update_many", fmt.Sprintf("update multiples rows of table: %q", q),
 				fmt.Sprintf("(\n    %s\n    updates: [%s_updates!]!\n  )", describe("updates to execute, in order"), t.name),
 				"["+t.name+"_mutation_response]")
 		}
 		if t.canDel {
-			add(mutDelete, "delete_"+t.name, fmt.Sprintf("delete data from the table: %q", q),
+			add(mutDelete, "delete", fmt.Sprintf("delete data from the table: %q", q),
 				fmt.Sprintf("(\n    %s\n    where: %s_bool_exp!\n  )", describe("filter the rows which have to be deleted"), t.name),
 				t.name+"_mutation_response")
 			if t.view.pk != nil {
-				var args []string
-				for _, c := range t.view.pk {
-					args = append(args, c.Name+": "+scalarFor(c.Type)+"!")
-				}
-				add(mutDeleteByPK, "delete_"+t.name+"_by_pk", fmt.Sprintf("delete single row from the table: %q", q),
-					"("+strings.Join(args, ", ")+")", t.name)
+				add(mutDeleteByPK, "delete_by_pk", fmt.Sprintf("delete single row from the table: %q", q),
+					"("+pkArgs(t.view)+")", t.name)
 			}
 		}
 	}
@@ -309,13 +311,13 @@ func (b *schemaBuilder) updateOps(t *mutTable) string {
 func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
-	q := t.info.Name().Name
+	q := describeName(t.info.Name())
 	name := t.name
 	inputObject := func(suffix, desc string, cols []*compiler.Column, typ func(*compiler.Column) string) {
 		pr("%s\ninput %s_%s {\n", describe(desc), name, suffix)
 		for _, c := range cols {
 			b.scalars[scalarFor(c.Type)] = true
-			pr("  %s: %s\n", c.Name, typ(c))
+			pr("  %s: %s\n", t.field(c), typ(c))
 		}
 		pr("}\n\n")
 	}
@@ -331,7 +333,7 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 		pr("%s\ninput %s_insert_input {\n", describe(fmt.Sprintf("input type for inserting data into table %q", q)), name)
 		for _, c := range t.insertCols {
 			b.scalars[scalarFor(c.Type)] = true
-			pr("  %s: %s\n", c.Name, scalarFor(c.Type))
+			pr("  %s: %s\n", t.field(c), scalarFor(c.Type))
 		}
 		var rels []string
 		for n := range t.insertRels {
@@ -369,7 +371,7 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 		pr("}\n\n")
 		pr("%s\nenum %s_update_column {\n", describe(fmt.Sprintf("update columns of table %q", q)), name)
 		for _, c := range t.updateCols {
-			pr("  %s\n  %s\n", describe("column name"), c.Name)
+			pr("  %s\n  %s\n", describe("column name"), t.field(c))
 		}
 		if len(t.updateCols) == 0 {
 			// An enum needs a value; Hasura's is this one.

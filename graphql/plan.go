@@ -201,9 +201,10 @@ func (p *planner) rootSelection(root *rootField, c *collected, path string) (*se
 		p.tables[v.info.Table] = true
 		sel := &selection{kind: selOne, view: v}
 		for _, col := range v.pk {
-			val := p.arg(c.field, col.Name)
+			name := v.field(col)
+			val := p.arg(c.field, name)
 			if val == nil {
-				return nil, validationf(path+".args."+col.Name, "missing required field '%s'", col.Name)
+				return nil, validationf(path+".args."+name, "missing required field '%s'", name)
 			}
 			sel.pk = append(sel.pk, pkValue{column: col, text: scalarText(val)})
 		}
@@ -623,7 +624,8 @@ func (p *planner) boolExp(obj object, v *tableView, at string) (policies.BoolExp
 		}
 		if col := v.column(f.name); col != nil {
 			ops, _ := f.value.(object)
-			field := &policies.Field{Name: f.name}
+			// The compiler resolves columns by their PostgreSQL names.
+			field := &policies.Field{Name: col.Name}
 			for _, op := range ops {
 				if op.value == nil {
 					continue

@@ -66,7 +66,11 @@ type tableView struct {
 	vars []string
 }
 
-// column returns the readable column of that name, or nil.
+// field returns the GraphQL name of a column of v's table: its custom
+// name, or its PostgreSQL name.
+func (v *tableView) field(c *compiler.Column) string { return v.info.GraphQL.Column(c.Name) }
+
+// column returns the readable column published as field name, or nil.
 func (v *tableView) column(name string) *compiler.Column {
 	if f := v.fields[name]; f != nil && f.kind == fieldColumn {
 		return f.column
@@ -173,7 +177,7 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 	byTable := map[*compiler.TableInfo]*tableView{}
 	var views []*tableView
 	for _, info := range prog.Tables {
-		name := typeName(info.Name())
+		name := info.GraphQL.Type
 		if !validName(name) {
 			continue
 		}
@@ -201,9 +205,9 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 		}
 		var cols []*compiler.Column
 		for _, c := range v.columns {
-			if validName(c.Name) {
+			if f := v.field(c); validName(f) {
 				cols = append(cols, c)
-				v.fields[c.Name] = &rowField{kind: fieldColumn, column: c}
+				v.fields[f] = &rowField{kind: fieldColumn, column: c}
 			}
 		}
 		v.columns = cols
@@ -212,7 +216,7 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 			v.rootAggregate = false
 		}
 		for _, k := range info.Table.PrimaryKey {
-			c := v.column(k)
+			c := v.column(info.GraphQL.Column(k))
 			if c == nil {
 				v.pk = nil
 				break
@@ -298,15 +302,6 @@ func tableViews(prog *compiler.Program, role string) []*tableView {
 		}
 	}
 	return views
-}
-
-// typeName is Hasura's GraphQL name for a table: its name in the public
-// schema, schema_name elsewhere.
-func typeName(q policies.QualifiedTable) string {
-	if q.Schema == "public" || q.Schema == "" {
-		return q.Name
-	}
-	return q.Schema + "_" + q.Name
 }
 
 // sessionVars lists the session variables e reads, sorted and unique.
@@ -464,7 +459,7 @@ func listArgs(v *tableView) string {
 func orderByFields(v *tableView) []string {
 	var out []string
 	for _, c := range v.columns {
-		out = append(out, fmt.Sprintf("%s: order_by", c.Name))
+		out = append(out, fmt.Sprintf("%s: order_by", v.field(c)))
 	}
 	for _, cv := range v.computed {
 		if cv.field().Scalar() && len(cv.field().ExtraArgs()) == 0 {
@@ -495,13 +490,20 @@ func (b *schemaBuilder) table(v *tableView) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
 	name := v.name
-	q := v.info.Name().Name
+	q := describeName(v.info.Name())
 
 	if v.row {
-		pr("%s\ntype %s {\n", describe(fmt.Sprintf("columns and relationships of %q", q)), name)
+		desc := fmt.Sprintf("columns and relationships of %q", q)
+		if v.info.GraphQL.Comment != "" {
+			desc = v.info.GraphQL.Comment
+		}
+		pr("%s\ntype %s {\n", describe(desc), name)
 		for _, c := range v.columns {
 			b.scalars[scalarFor(c.Type)] = true
-			pr("  %s: %s\n", c.Name, gqlType(c))
+			if d := v.info.GraphQL.ColumnComment(c.Name); d != "" {
+				pr("  %s\n", describe(d))
+			}
+			pr("  %s: %s\n", v.field(c), gqlType(c))
 		}
 		for _, r := range v.rels {
 			if r.rel.Kind == policies.ObjectRel {
@@ -524,7 +526,7 @@ func (b *schemaBuilder) table(v *tableView) string {
 		describe(fmt.Sprintf("Boolean expression to filter rows from the table %q. All fields are combined with a logical 'AND'.", q)),
 		name, name, name, name)
 	for _, c := range v.columns {
-		pr("  %s: %s_comparison_exp\n", c.Name, scalarFor(c.Type))
+		pr("  %s: %s_comparison_exp\n", v.field(c), scalarFor(c.Type))
 	}
 	for _, r := range v.rels {
 		if v.fields[r.rel.Name] != nil {
@@ -544,7 +546,7 @@ func (b *schemaBuilder) table(v *tableView) string {
 	if len(v.columns) > 0 {
 		pr("%s\nenum %s_select_column {\n", describe(fmt.Sprintf("select columns of table %q", q)), name)
 		for _, c := range v.columns {
-			pr("  %s\n  %s\n", describe("column name"), c.Name)
+			pr("  %s\n  %s\n", describe("column name"), v.field(c))
 		}
 		pr("}\n\n")
 	}
@@ -578,7 +580,7 @@ func aggregateResultType(fn string, c *compiler.Column) string {
 func (b *schemaBuilder) aggregateTypes(v *tableView) string {
 	var w strings.Builder
 	pr := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
-	name, q := v.name, v.info.Name().Name
+	name, q := v.name, describeName(v.info.Name())
 
 	pr("%s\ntype %s_aggregate {\n  aggregate: %s_aggregate_fields\n", describe(fmt.Sprintf("aggregated selection of %q", q)), name, name)
 	if v.row {
@@ -622,12 +624,12 @@ func (b *schemaBuilder) aggregateTypes(v *tableView) string {
 		}
 		pr("%s\ntype %s_%s_fields {\n", describe(fmt.Sprintf("aggregate %s on columns", fn)), name, fn)
 		for _, c := range cols {
-			pr("  %s: %s\n", c.Name, aggregateResultType(fn, c))
+			pr("  %s: %s\n", v.field(c), aggregateResultType(fn, c))
 		}
 		pr("}\n\n")
 		pr("%s\ninput %s_%s_order_by {\n", describe(fmt.Sprintf("order by %s() on columns of table %q", fn, q)), name, fn)
 		for _, c := range cols {
-			pr("  %s: order_by\n", c.Name)
+			pr("  %s: order_by\n", v.field(c))
 		}
 		pr("}\n\n")
 	}
@@ -670,24 +672,21 @@ func (b *schemaBuilder) queryRoot() string {
 	pr("type %s {\n", queryRootName)
 	n := 0
 	for _, v := range b.rs.views {
-		q := v.info.Name().Name
+		q := describeName(v.info.Name())
+		names := v.info.GraphQL
 		if v.rootSelect {
-			b.rs.roots[v.name] = &rootField{kind: rootList, view: v}
-			pr("  %s\n  %s%s: [%s!]!\n", describe(fmt.Sprintf("fetch data from the table: %q", q)), v.name, listArgs(v), v.name)
+			b.rs.roots[names.Root("select")] = &rootField{kind: rootList, view: v}
+			pr("  %s\n  %s%s: [%s!]!\n", rootDescription(names, "select", fmt.Sprintf("fetch data from the table: %q", q)), names.Root("select"), listArgs(v), v.name)
 			n++
 		}
 		if v.rootAggregate {
-			b.rs.roots[v.name+"_aggregate"] = &rootField{kind: rootAggregate, view: v}
-			pr("  %s\n  %s_aggregate%s: %s_aggregate!\n", describe(fmt.Sprintf("fetch aggregated fields from the table: %q", q)), v.name, listArgs(v), v.name)
+			b.rs.roots[names.Root("select_aggregate")] = &rootField{kind: rootAggregate, view: v}
+			pr("  %s\n  %s%s: %s_aggregate!\n", rootDescription(names, "select_aggregate", fmt.Sprintf("fetch aggregated fields from the table: %q", q)), names.Root("select_aggregate"), listArgs(v), v.name)
 			n++
 		}
 		if v.rootByPK {
-			b.rs.roots[v.name+"_by_pk"] = &rootField{kind: rootByPK, view: v}
-			var args []string
-			for _, c := range v.pk {
-				args = append(args, c.Name+": "+scalarFor(c.Type)+"!")
-			}
-			pr("  %s\n  %s_by_pk(%s): %s\n", describe(fmt.Sprintf("fetch data from the table: %q using primary key columns", q)), v.name, strings.Join(args, ", "), v.name)
+			b.rs.roots[names.Root("select_by_pk")] = &rootField{kind: rootByPK, view: v}
+			pr("  %s\n  %s(%s): %s\n", rootDescription(names, "select_by_pk", fmt.Sprintf("fetch data from the table: %q using primary key columns", q)), names.Root("select_by_pk"), pkArgs(v), v.name)
 			n++
 		}
 	}
@@ -698,4 +697,23 @@ func (b *schemaBuilder) queryRoot() string {
 	}
 	pr("}\n\n")
 	return w.String()
+}
+
+// rootDescription is a root field's description: the comment its
+// custom_root_fields entry gives, or Hasura's default text.
+func rootDescription(names *compiler.GraphQLNames, kind, def string) string {
+	if c := names.RootComment(kind); c != "" {
+		return describe(c)
+	}
+	return describe(def)
+}
+
+// pkArgs are the arguments of a _by_pk field: the primary key columns by
+// their GraphQL names.
+func pkArgs(v *tableView) string {
+	args := make([]string, len(v.pk))
+	for i, c := range v.pk {
+		args[i] = v.field(c) + ": " + scalarFor(c.Type) + "!"
+	}
+	return strings.Join(args, ", ")
 }

@@ -1,6 +1,6 @@
 // Package policies is rowguard's model of Hasura v2 permission metadata:
 // tables, relationships, per-role select/insert/update/delete permissions and
-// their boolean expressions.
+// their boolean expressions, and each table's GraphQL naming (TableConfig).
 //
 // Load reads a `hasura metadata export` directory (databases.yaml and
 // tables.yaml with !include files) or a single exported JSON/YAML file. Every

@@ -15,6 +15,8 @@ func FuzzParse(f *testing.F) {
 		`{_or: [{a: {_in: [1, 2]}}, {_not: {b: {$ceq: ["$", c]}}}]}`,
 		`- "!include x.yaml"`,
 		"- table: {name: [1]}\n  delete_permissions: 3",
+		`- table: {schema: auth, name: users}
+  configuration: {custom_name: users, custom_root_fields: {select: a, select_by_pk: {name: b, comment: c}}, column_config: {x: {custom_name: y}}, custom_column_names: {x: z}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

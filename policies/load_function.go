@@ -98,11 +98,19 @@ func (l *loader) functionConfiguration(f *Function, n *yaml.Node, file string) {
 				l.errorf(l.pos(file, e.val), "exposed_as must be query or mutation, got %q", f.ExposedAs)
 			}
 		case "custom_name":
-			f.CustomName = l.str(e.val, file, "custom_name")
+			if cn := l.graphqlName(e.val, file, "custom_name"); cn != nil {
+				f.CustomName = cn.Name
+			}
 		case "custom_root_fields":
 			f.CustomRootFields = map[string]string{}
 			for _, r := range l.mapping(e.val, file, "custom_root_fields", "function", "function_aggregate") {
-				f.CustomRootFields[r.key] = l.str(r.val, file, r.key)
+				if isNull(r.val) {
+					continue
+				}
+				// An entry is a name or, as tables' entries, {name, comment}.
+				if cn := l.rootFieldName(r.val, file, r.key); cn != nil {
+					f.CustomRootFields[r.key] = cn.Name
+				}
 			}
 		}
 	}

@@ -32,6 +32,8 @@ type Table struct {
 	ArrayRelationships  []*Relationship
 	ComputedFields      []*ComputedField
 	Permissions         []*Permission
+	// Config holds the table's GraphQL naming (`configuration:`).
+	Config TableConfig
 }
 
 // Relationships returns the object relationships followed by the array ones.

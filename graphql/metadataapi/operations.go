@@ -99,6 +99,10 @@ func (t *txn) run(ep endpoint, typ string, args json.RawMessage, path string) (j
 		return t.trackTable(args, argPath)
 	case "untrack_table":
 		return t.untrackTable(args, argPath)
+	case "set_table_customization":
+		return t.setTableCustomization(args, argPath)
+	case "set_table_custom_fields":
+		return t.setTableCustomFields(args, argPath)
 	case "create_object_relationship", "create_array_relationship":
 		return t.createRelationship(strings.TrimSuffix(strings.TrimPrefix(name, "create_"), "_relationship"), args, argPath)
 	case "drop_relationship":
@@ -212,6 +216,72 @@ func (t *txn) trackTable(args json.RawMessage, path string) (json.RawMessage, *a
 		return nil, apiErr(400, "already-tracked", path+".table", "view/table already tracked: %q", n.hasuraString())
 	}
 	t.doc.Tables = append(t.doc.Tables, &tableMeta{Table: n, Configuration: v.Configuration})
+	t.changed = true
+	return success, nil
+}
+
+// setTableCustomization replaces a tracked table's configuration (its
+// GraphQL names): Hasura's pg_set_table_customization. The compile that
+// follows checks the names, as for a table tracked with a configuration.
+func (t *txn) setTableCustomization(args json.RawMessage, path string) (json.RawMessage, *apiError) {
+	n, aerr := tableArg(args, path)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var v struct {
+		Configuration json.RawMessage `json:"configuration"`
+	}
+	if err := strictDecode(args, &v); err != nil {
+		return nil, parseFailed(path, err)
+	}
+	tm, aerr := t.trackedTable(n, path)
+	if aerr != nil {
+		return nil, aerr
+	}
+	tm.Configuration = v.Configuration
+	t.changed = true
+	return success, nil
+}
+
+// setTableCustomFields is v1's deprecated set_table_custom_fields: root
+// field and column names given at the top level of its arguments, which
+// replace the configuration's (a custom_name it had is kept).
+func (t *txn) setTableCustomFields(args json.RawMessage, path string) (json.RawMessage, *apiError) {
+	n, aerr := tableArg(args, path)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var v struct {
+		CustomRootFields  json.RawMessage `json:"custom_root_fields"`
+		CustomColumnNames json.RawMessage `json:"custom_column_names"`
+	}
+	if err := strictDecode(args, &v); err != nil {
+		return nil, parseFailed(path, err)
+	}
+	tm, aerr := t.trackedTable(n, path)
+	if aerr != nil {
+		return nil, aerr
+	}
+	cfg := map[string]json.RawMessage{}
+	if len(tm.Configuration) > 0 {
+		if err := json.Unmarshal(tm.Configuration, &cfg); err != nil {
+			return nil, unexpected(err)
+		}
+	}
+	delete(cfg, "column_config")
+	delete(cfg, "custom_root_fields")
+	delete(cfg, "custom_column_names")
+	if len(v.CustomRootFields) > 0 {
+		cfg["custom_root_fields"] = v.CustomRootFields
+	}
+	if len(v.CustomColumnNames) > 0 {
+		cfg["custom_column_names"] = v.CustomColumnNames
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, unexpected(err)
+	}
+	tm.Configuration = data
 	t.changed = true
 	return success, nil
 }
