@@ -137,6 +137,10 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
 		return b.createIndex(s.IndexStmt)
+	case *pg_query.Node_RenameStmt:
+		return b.rename(s.RenameStmt)
+	case *pg_query.Node_AlterObjectSchemaStmt:
+		return b.setSchema(s.AlterObjectSchemaStmt)
 	case *pg_query.Node_CreateFunctionStmt:
 		return b.createFunction(s.CreateFunctionStmt)
 	case *pg_query.Node_DropStmt:
