@@ -521,99 +521,11 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 		return err
 	}
 	t.IsView = isView
-	t.Columns = b.selectColumns(query.GetSelectStmt())
-	for i, a := range strs(aliases) {
-		if i < len(t.Columns) {
-			t.Columns[i].Name = a
-		}
-	}
+	t.Columns = b.viewColumns(query)
+	renameColumns(t.Columns, strs(aliases))
 	b.rels[t.Name] = true
 	b.cat.Add(t)
 	return nil
-}
-
-// selectColumns returns the columns of a plain select of columns (and
-// casts of columns) from tables, or nil when the query is anything more.
-func (b *ddlBuilder) selectColumns(sel *pg_query.SelectStmt) []*Column {
-	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 {
-		return nil
-	}
-	type item struct {
-		alias string
-		t     *Table
-	}
-	var from []item
-	var walk func(n *pg_query.Node) bool
-	walk = func(n *pg_query.Node) bool {
-		if j := n.GetJoinExpr(); j != nil {
-			return j.Alias == nil && !j.IsNatural && len(j.UsingClause) == 0 && walk(j.Larg) && walk(j.Rarg)
-		}
-		rv := n.GetRangeVar()
-		if rv == nil {
-			return false
-		}
-		t := b.cat.Table(b.lookupRel(rv))
-		if t == nil || t.Columns == nil || rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
-			return false
-		}
-		alias := rv.Relname
-		if rv.Alias != nil {
-			alias = rv.Alias.Aliasname
-		}
-		from = append(from, item{alias, t})
-		return true
-	}
-	for _, n := range sel.FromClause {
-		if !walk(n) {
-			return nil
-		}
-	}
-	var out []*Column
-	for _, n := range sel.TargetList {
-		rt := n.GetResTarget()
-		val, typ := rt.GetVal(), ""
-		if tc := val.GetTypeCast(); tc != nil {
-			t, serial, err := b.typeName(tc.TypeName)
-			if err != nil || serial {
-				return nil
-			}
-			val, typ = tc.Arg, t
-		}
-		cr := val.GetColumnRef()
-		if cr == nil {
-			return nil
-		}
-		fields := cr.Fields
-		var cols []*Column
-		qual := ""
-		if len(fields) > 1 {
-			qual = last(strs(fields[:len(fields)-1]))
-		}
-		for _, it := range from {
-			if qual != "" && it.alias != qual {
-				continue
-			}
-			if fields[len(fields)-1].GetAStar() != nil {
-				cols = append(cols, it.t.Columns...)
-			} else if c := it.t.Column(last(strs(fields))); c != nil {
-				cols = append(cols, c)
-			}
-		}
-		if star := fields[len(fields)-1].GetAStar() != nil; len(cols) == 0 || !star && len(cols) > 1 || star && (typ != "" || rt.Name != "") {
-			return nil
-		}
-		for _, c := range cols {
-			nc := &Column{Name: c.Name, Type: c.Type}
-			if rt.Name != "" {
-				nc.Name = rt.Name
-			}
-			if typ != "" {
-				nc.Type = typ
-			}
-			out = append(out, nc)
-		}
-	}
-	return out
 }
 
 func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {

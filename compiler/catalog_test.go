@@ -123,6 +123,33 @@ DROP TABLE doomed CASCADE;
 CREATE MATERIALIZED VIEW author_names AS SELECT id, name FROM author;
 CREATE VIEW everything AS SELECT * FROM tag;
 CREATE VIEW counted AS SELECT author_id, count(*) FROM article GROUP BY author_id;
+-- View columns that are expressions: names as FigureColname picks them,
+-- types from the parse tree.
+CREATE VIEW exprs AS
+WITH per_author AS (SELECT author_id AS aid, count(*) AS n, max(title) AS last_title FROM article GROUP BY 1)
+SELECT a.id, a.name::text, 1 AS one, 10000000000 AS big, 1.5 AS half, 'x' AS lit, NULL::uuid AS nothing, true AS yes,
+       a.id + 1 AS next, a.balance * 2 AS twice, a.name || '!' AS shout, lower(a.name), upper(a.nick) AS up,
+       coalesce(a.nick, a.name) AS nick_or_name, coalesce(a.nick, 'none') AS nick_or_none,
+       CASE WHEN a.flag THEN 'on' ELSE 'off' END AS state, CASE WHEN a.flag THEN a.born END AS maybe_born,
+       a.id = 1 AS is_first, a.nick IS NULL AS no_nick, NOT a.flag AS unflagged, a.name LIKE 'a%' AS a_name,
+       EXISTS (SELECT FROM article WHERE author_id = a.id) AS writes,
+       (SELECT count(*) FROM article WHERE author_id = a.id) AS articles,
+       ARRAY(SELECT id FROM article WHERE author_id = a.id) AS article_ids,
+       now(), CURRENT_TIMESTAMP, CURRENT_DATE, date_trunc('day', a.created_at) AS day, date_trunc('day', a.updated_at) AS uday,
+       p.n, p.last_title, a.doc -> 'k' AS k, a.doc ->> 'k' AS ks, greatest(a.small, a.medium::smallint) AS g,
+       ARRAY[a.id, 2] AS pair, a.ids[1] AS first_id, gen_random_uuid() AS fresh, concat(a.name, a.nick) AS both_names,
+       length(a.name) AS len, jsonb_build_object('id', a.id) AS obj, to_jsonb(a.name) AS j
+  FROM author a LEFT JOIN per_author p ON p.aid = a.id;
+CREATE VIEW agg AS SELECT author_id, sum(id) AS s, sum(version) AS sv, avg(id) AS av, array_agg(title) AS titles,
+       string_agg(title, ',') AS joined, bool_or(id > 1) AS some, min(title), json_agg(id) AS js,
+       row_number() OVER () AS rn, count(DISTINCT title) AS titles_n
+  FROM article GROUP BY author_id;
+CREATE VIEW unioned AS
+SELECT id, title, NULL::integer AS other, 'article' AS kind FROM article
+UNION
+SELECT id, name, id, 'tag' FROM tag WHERE false;
+CREATE VIEW from_sub AS SELECT s.x, s.y, v.column1 FROM (SELECT id, title FROM article) AS s (x, y), (VALUES (1, 'a')) v;
+CREATE VIEW renamed (first_id, label) AS SELECT id, name FROM tag;
 
 CREATE UNIQUE INDEX author_names_id ON author_names (id);
 CREATE OR REPLACE VIEW everything AS SELECT t.*, t.name::varchar(10) AS short FROM tag t;
@@ -183,9 +210,6 @@ func TestCatalogDDLMatchesDatabase(t *testing.T) {
 			live, err := LoadCatalog(ctx, conn, nil)
 			if err != nil {
 				t.Fatalf("LoadCatalog: %v", err)
-			}
-			if counted := live.Table(qt("public", "counted")); counted != nil {
-				counted.Columns = nil // not a plain select: ParseDDL does not know its columns
 			}
 			if !reflect.DeepEqual(offline, live) {
 				t.Errorf("ParseDDL and LoadCatalog disagree (- ParseDDL, + LoadCatalog):\n%s", catalogDiff(offline, live))
@@ -342,7 +366,7 @@ SELECT pg_catalog.setval('public.s', 1, false);
 	for _, tb := range cat.SortedTables() {
 		names = append(names, fmt.Sprintf("%s(%d)", tb.Name, len(tb.Columns)))
 	}
-	if got, want := strings.Join(names, " "), "public.cache(1) public.consts(0) public.empty(0) public.vals(0)"; got != want {
+	if got, want := strings.Join(names, " "), "public.cache(1) public.consts(1) public.empty(0) public.vals(1)"; got != want {
 		t.Errorf("tables: got %s, want %s", got, want)
 	}
 }
