@@ -40,7 +40,7 @@ func ParseDDL(files []DDLFile) (*Catalog, error) {
 	}
 	for i := range files {
 		b.f = &files[i]
-		tree, err := pg_query.Parse(b.f.SQL)
+		tree, err := parseScript(b.f.SQL)
 		if err != nil {
 			var pe *parser.Error
 			if errors.As(err, &pe) && pe.Cursorpos > 0 {

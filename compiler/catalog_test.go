@@ -187,9 +187,44 @@ CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1';
 GRANT SELECT ON tag TO PUBLIC;
 `
 
+// movesDDL renames and moves tables, columns, constraints, indexes,
+// sequences, views and types between schemas, as real projects'
+// migrations do.
+const movesDDL = `
+CREATE SCHEMA app;
+CREATE TYPE color AS ENUM ('red');
+CREATE TABLE org (id serial PRIMARY KEY, name text UNIQUE, c color, cs color[]);
+CREATE TABLE member (id serial PRIMARY KEY, org_id int REFERENCES org, email text);
+CREATE UNIQUE INDEX member_email ON member (email);
+CREATE VIEW org_names AS SELECT id, name FROM org;
+ALTER TABLE org RENAME TO organization;
+ALTER TABLE organization RENAME COLUMN id TO org_id;
+ALTER TABLE member RENAME COLUMN org_id TO organization_id;
+ALTER TABLE member RENAME CONSTRAINT member_org_id_fkey TO member_organization_fkey;
+ALTER INDEX member_email RENAME TO member_mail;
+ALTER TABLE member SET SCHEMA app;
+ALTER TABLE app.member RENAME COLUMN email TO mail;
+ALTER TYPE color RENAME TO colour;
+ALTER TYPE colour SET SCHEMA app;
+CREATE TABLE org (id serial PRIMARY KEY);
+CREATE TABLE member (id serial PRIMARY KEY, org_id int REFERENCES organization);
+ALTER VIEW org_names RENAME TO organization_names;
+CREATE VIEW org_names AS SELECT o.id, count(m.id) AS members FROM org o LEFT JOIN member m ON m.org_id = o.id GROUP BY o.id;
+CREATE OR REPLACE VIEW org_names AS SELECT o.id, count(m.id) AS members, max(m.id) AS last FROM org o LEFT JOIN member m ON m.org_id = o.id GROUP BY o.id;
+ALTER SEQUENCE org_id_seq RENAME TO organization_seq;
+ALTER TABLE IF EXISTS nothing RENAME TO something;
+ALTER TABLE IF EXISTS nothing SET SCHEMA app;
+ALTER TABLE organization ADD COLUMN note text;
+ALTER TABLE organization ALTER COLUMN note TYPE varchar(80);
+ALTER TABLE organization ADD COLUMN doomed int;
+ALTER TABLE organization DROP COLUMN doomed;
+ALTER TABLE organization RENAME CONSTRAINT org_name_key TO organization_name_key;
+ALTER TABLE organization RENAME CONSTRAINT org_pkey TO organization_pkey;
+`
+
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
 	t.Parallel()
-	cases := map[string]string{"catalog": catalogDDL}
+	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL}
 	for _, name := range []string{"../testdata/golden/schema.sql", "../examples/blog/migrations/1_blog.up.sql"} {
 		if b, err := os.ReadFile(name); err == nil {
 			cases[name] = string(b)
@@ -326,6 +361,8 @@ func TestParseDDLErrors(t *testing.T) {
 		{"CREATE TABLE a (id int);\nCREATE TABLE b (a_id int REFERENCES a);", "schema.sql:2:26: foreign key b_a_id_fkey of public.b references public.a, which has no primary key"},
 		{"CREATE TABLE b (a_id int REFERENCES nowhere (id));", "schema.sql:1:26: foreign key b_a_id_fkey of public.b references public.nowhere, which is not defined"},
 		{"CREATE TABLE a (id int, id text);", "schema.sql:1:25: column \"id\" of public.a is defined twice"},
+		{"\\restrict k\nCREATE TABLE a (id int);\n\\connect b\nCREATE TABLE a (id int);", "schema.sql:4:14: relation public.a already exists"},
+		{"CREATE TABLE a (id int) \\g\nCREATE TABLE b (id int);", "schema.sql:1:25: syntax error at or near \"\\\""},
 	} {
 		_, err := ParseDDL([]DDLFile{{Name: "ok.sql", SQL: "CREATE TABLE ok (id int);"}, {Name: "schema.sql", SQL: c.sql}})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
@@ -335,7 +372,8 @@ func TestParseDDLErrors(t *testing.T) {
 }
 
 func TestParseDDLSkipsOtherStatements(t *testing.T) {
-	ddl := `
+	ddl := `\restrict 0HIa380lfphcG5VnqNQQOPOEmCbISPfZ2fS7HTJecz7RF2CG9N3dSX8cGhsmaK4
+\connect app
 SET statement_timeout = 0;
 SELECT pg_catalog.set_config('search_path', '', false);
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA public;
@@ -357,7 +395,9 @@ COMMENT ON TABLE public.cache IS 'c';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC;
 SELECT pg_catalog.setval('public.s', 1, false);
-`
+CREATE FUNCTION public.g() RETURNS text LANGUAGE sql AS $$ SELECT '
+\not a meta-command' $$;
+\unrestrict 0HIa380lfphcG5VnqNQQOPOEmCbISPfZ2fS7HTJecz7RF2CG9N3dSX8cGhsmaK4`
 	cat, err := ParseDDL([]DDLFile{{Name: "dump.sql", SQL: ddl}})
 	if err != nil {
 		t.Fatal(err)
