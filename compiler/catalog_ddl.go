@@ -137,6 +137,8 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
 		return b.createIndex(s.IndexStmt)
+	case *pg_query.Node_DoStmt:
+		return b.doBlock(s.DoStmt)
 	case *pg_query.Node_RenameStmt:
 		return b.rename(s.RenameStmt)
 	case *pg_query.Node_AlterObjectSchemaStmt:
@@ -172,6 +174,9 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 			b.setPath(v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE, vals)
 		}
 	case *pg_query.Node_SelectStmt: // pg_dump's SELECT pg_catalog.set_config('search_path', '', false);
+		if fn := schemaFunctionCall(s.SelectStmt); fn != "" {
+			return b.errorf(-1, "%s(…) creates or changes tables and views behind the statement (the periods extension's history tables and views), which the offline catalog does not model; read the catalog with --database-url", fn)
+		}
 		for _, t := range s.SelectStmt.TargetList {
 			fc := t.GetResTarget().GetVal().GetFuncCall()
 			if fc == nil || len(fc.Args) < 2 || last(strs(fc.Funcname)) != "set_config" {
