@@ -101,10 +101,37 @@ type pendingFK struct {
 // current statement when loc is unknown).
 func (b *ddlBuilder) errorf(loc int32, format string, args ...any) error {
 	if loc < 0 {
-		loc = b.stmtLoc
+		loc = int32(skipSpace(b.f.SQL, int(b.stmtLoc)))
 	}
 	line, col := lineCol(b.f.SQL, int(loc))
 	return fmt.Errorf("%s:%d:%d: "+format, append([]any{b.f.Name, line, col}, args...)...)
+}
+
+// skipSpace returns the offset of the first byte at or after off that is
+// not white space or part of a comment: where a statement's text starts
+// (PostgreSQL's statement locations start after the previous semicolon).
+func skipSpace(src string, off int) int {
+	for off < len(src) {
+		switch {
+		case strings.HasPrefix(src[off:], "--"):
+			if i := strings.IndexByte(src[off:], '\n'); i >= 0 {
+				off += i + 1
+			} else {
+				off = len(src)
+			}
+		case strings.HasPrefix(src[off:], "/*"):
+			if i := strings.Index(src[off+2:], "*/"); i >= 0 {
+				off += i + 4
+			} else {
+				off = len(src)
+			}
+		case strings.ContainsRune(" \t\r\n\f", rune(src[off])):
+			off++
+		default:
+			return off
+		}
+	}
+	return off
 }
 
 func (b *ddlBuilder) stmt(n *pg_query.Node) error {

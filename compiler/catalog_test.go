@@ -224,7 +224,7 @@ ALTER TABLE organization RENAME CONSTRAINT org_pkey TO organization_pkey;
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
 	t.Parallel()
-	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL}
+	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL, "do": doDDL}
 	for _, name := range []string{"../testdata/golden/schema.sql", "../examples/blog/migrations/1_blog.up.sql"} {
 		if b, err := os.ReadFile(name); err == nil {
 			cases[name] = string(b)
