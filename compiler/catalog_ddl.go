@@ -20,16 +20,23 @@ type DDLFile struct {
 
 // ParseDDL builds a catalog offline by replaying the files' CREATE SCHEMA,
 // CREATE TABLE, CREATE [MATERIALIZED] VIEW, ALTER TABLE (columns,
-// defaults, NOT NULL, identity, keys), CREATE [UNIQUE] INDEX, CREATE
-// TYPE/DOMAIN, CREATE/ALTER SEQUENCE … OWNED BY, DROP and SET search_path
-// statements in order, the way PostgreSQL would, to the Catalog that
-// LoadCatalog reads from a database built from the same files: types as
-// format_type spells them (user types schema-qualified, types it does not
-// know, such as an extension's citext, as written), PostgreSQL's names for
-// unnamed constraints and serial sequences. Unqualified names resolve
-// through SET search_path (public by default). A view gets columns only
-// when its query is a plain select of columns. Other statements (INSERT,
-// CREATE FUNCTION, COMMENT, GRANT, …) are skipped. Errors are reported at
+// defaults, NOT NULL, identity, keys), ALTER … RENAME and SET SCHEMA,
+// CREATE [UNIQUE] INDEX, CREATE TYPE/DOMAIN, CREATE FUNCTION, CREATE/ALTER
+// SEQUENCE … OWNED BY, DROP, SET search_path and DO blocks in order, the
+// way PostgreSQL would, to the Catalog that LoadCatalog reads from a
+// database built from the same files: types as format_type spells them
+// (user types schema-qualified, types it does not know, such as an
+// extension's citext, as written), PostgreSQL's names for unnamed
+// constraints and serial sequences. Unqualified names resolve through SET
+// search_path (public by default). A view's columns are named as
+// PostgreSQL names them and typed where the query's parse tree tells the
+// type (UnknownType otherwise). The files may be psql scripts such as
+// pg_dump's output: meta-command lines (\restrict, \connect) are skipped.
+// Statements that do not change the catalog (INSERT, COMMENT, GRANT,
+// OWNER TO, triggers, policies, …) are skipped. What the catalog would
+// owe to what only a database knows (a DO block's loop, EXECUTE of a
+// computed string or IF on a variable that changes the schema, the periods
+// extension's table-making functions) is refused. Errors are reported at
 // file:line:col.
 func ParseDDL(files []DDLFile) (*Catalog, error) {
 	b := &ddlBuilder{
