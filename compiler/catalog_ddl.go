@@ -89,6 +89,7 @@ type tableMeta struct {
 	pkName  string
 	keys    []ddlKey                           // unique constraints and unique indexes
 	nextval map[string]policies.QualifiedTable // column → sequence its default draws from
+	deps    *viewDeps                          // for a view, what its query reads
 }
 
 type ddlKey struct {
@@ -553,7 +554,7 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 	}
 	old := b.cat.Table(b.creationName(rv))
 	if old != nil && replace && old.IsView {
-		b.dropTable(old)
+		b.removeTable(old) // the views that read it stay, reading the new one
 	}
 	t, ok, err := b.newTable(rv, ifNotExists)
 	if !ok {
@@ -564,6 +565,18 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 	renameColumns(t.Columns, strs(aliases))
 	b.rels[t.Name] = true
 	b.cat.Add(t)
+	b.recordDeps(t, query)
+	if old != nil && replace {
+		for _, m := range b.meta {
+			if m.deps != nil {
+				for i, d := range m.deps.tables {
+					if d == old {
+						m.deps.tables[i] = t
+					}
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -611,6 +624,11 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 				err = b.addKeys(t, keys, fks)
 			}
 		case pg_query.AlterTableType_AT_DropColumn:
+			for _, v := range b.dependents(t, col.Name) {
+				if b.cat.Tables[v.Name] == v {
+					b.dropTable(v) // PostgreSQL refuses without CASCADE
+				}
+			}
 			b.dropColumn(t, col)
 		case pg_query.AlterTableType_AT_AddConstraint:
 			c := cmd.Def.GetConstraint()
@@ -774,8 +792,8 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 			q, _ := b.lookupType(names)
 			delete(b.types, q)
 		case pg_query.ObjectType_OBJECT_SCHEMA:
-			for _, t := range b.cat.Tables {
-				if t.Name.Schema == names[0] {
+			for _, t := range b.cat.SortedTables() {
+				if t.Name.Schema == names[0] && b.cat.Tables[t.Name] == t {
 					b.dropTable(t)
 				}
 			}
@@ -785,9 +803,21 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 	return nil
 }
 
-// dropTable removes t with its keys, the sequences its columns own and the
-// foreign keys that reference it (PostgreSQL's DROP … CASCADE).
+// dropTable removes t with its keys, the sequences its columns own, the
+// foreign keys that reference it and the views that read it (PostgreSQL's
+// DROP … CASCADE).
 func (b *ddlBuilder) dropTable(t *Table) {
+	for _, v := range b.dependents(t, "") {
+		if b.cat.Tables[v.Name] == v {
+			b.dropTable(v)
+		}
+	}
+	b.removeTable(t)
+}
+
+// removeTable removes t alone: its keys, the sequences its columns own and
+// the foreign keys that reference it.
+func (b *ddlBuilder) removeTable(t *Table) {
 	for len(t.Columns) > 0 {
 		b.dropColumn(t, t.Columns[0])
 	}

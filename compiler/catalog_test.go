@@ -220,6 +220,25 @@ ALTER TABLE organization ADD COLUMN doomed int;
 ALTER TABLE organization DROP COLUMN doomed;
 ALTER TABLE organization RENAME CONSTRAINT org_name_key TO organization_name_key;
 ALTER TABLE organization RENAME CONSTRAINT org_pkey TO organization_pkey;
+
+-- Dropping a table or a column drops the views that read it (CASCADE),
+-- through views of views; a replaced view keeps its readers; a view that
+-- reads other columns stays.
+CREATE TABLE base (id int PRIMARY KEY, a int, b int);
+CREATE VIEW base_a AS SELECT id, a FROM base;
+CREATE VIEW base_b AS SELECT id, b FROM base;
+CREATE VIEW base_all AS SELECT * FROM base;
+CREATE VIEW base_a_again AS SELECT id, a FROM base_a;
+CREATE OR REPLACE VIEW base_a AS SELECT id, a, a + 1 AS a1 FROM base;
+ALTER TABLE base DROP COLUMN a CASCADE;
+CREATE TABLE gone (id int);
+CREATE VIEW gone_v AS SELECT id FROM gone;
+CREATE VIEW gone_vv AS SELECT v.id FROM gone_v v JOIN base ON base.id = v.id;
+DROP TABLE gone CASCADE;
+CREATE SCHEMA scratch;
+CREATE TABLE scratch.t (id int);
+CREATE VIEW public_reads_scratch AS SELECT id FROM scratch.t;
+DROP SCHEMA scratch CASCADE;
 `
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
