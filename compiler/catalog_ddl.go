@@ -43,7 +43,7 @@ func ParseDDL(files []DDLFile) (*Catalog, error) {
 		cat: NewCatalog(), path: []string{"public"}, schemas: map[string]bool{"public": true},
 		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
 		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
-		owners: map[policies.QualifiedTable]colRef{},
+		owners: map[policies.QualifiedTable]colRef{}, funcs: map[policies.QualifiedTable][]*Function{},
 	}
 	for i := range files {
 		b.f = &files[i]
@@ -71,9 +71,10 @@ type ddlBuilder struct {
 	stmtLoc int32 // byte offset of the current statement in f
 	path    []string
 	schemas map[string]bool
-	types   map[policies.QualifiedTable]bool // user-defined types
-	rels    map[policies.QualifiedTable]bool // names taken in pg_class: tables, views, sequences, indexes, composite types
-	cons    map[policies.QualifiedTable]bool // names taken in pg_constraint
+	types   map[policies.QualifiedTable]bool        // user-defined types
+	rels    map[policies.QualifiedTable]bool        // names taken in pg_class: tables, views, sequences, indexes, composite types
+	cons    map[policies.QualifiedTable]bool        // names taken in pg_constraint
+	funcs   map[policies.QualifiedTable][]*Function // overloads, in creation order
 	meta    map[*Table]*tableMeta
 	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
 	pending []pendingFK
@@ -757,6 +758,9 @@ func exprName(n *pg_query.Node) string {
 }
 
 func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
+	if s.RemoveType == pg_query.ObjectType_OBJECT_FUNCTION {
+		return b.dropFunctions(s)
+	}
 	for _, o := range s.Objects {
 		names := strs(o.GetList().GetItems())
 		if sv := o.GetString_(); sv != nil {
@@ -795,6 +799,12 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 			for _, t := range b.cat.SortedTables() {
 				if t.Name.Schema == names[0] && b.cat.Tables[t.Name] == t {
 					b.dropTable(t)
+				}
+			}
+			for q := range b.funcs {
+				if q.Schema == names[0] {
+					b.funcs[q] = nil
+					b.syncFunctions(q)
 				}
 			}
 			delete(b.schemas, names[0])

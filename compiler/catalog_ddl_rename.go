@@ -65,6 +65,8 @@ func (b *ddlBuilder) rename(s *pg_query.RenameStmt) error {
 		if q, ok := b.lookupType(names); ok && b.types[q] {
 			b.moveType(q, policies.QualifiedTable{Schema: q.Schema, Name: s.Newname})
 		}
+	case pg_query.ObjectType_OBJECT_FUNCTION:
+		return b.moveFunction(s.Object.GetObjectWithArgs(), "", s.Newname)
 	case pg_query.ObjectType_OBJECT_SCHEMA:
 		for q := range b.rels {
 			if q.Schema == s.Subname {
@@ -105,6 +107,8 @@ func (b *ddlBuilder) setSchema(s *pg_query.AlterObjectSchemaStmt) error {
 		if q, ok := b.lookupType(typeNames(s.Object)); ok && b.types[q] {
 			b.moveType(q, policies.QualifiedTable{Schema: s.Newschema, Name: q.Name})
 		}
+	case pg_query.ObjectType_OBJECT_FUNCTION:
+		return b.moveFunction(s.Object.GetObjectWithArgs(), s.Newschema, "")
 	}
 	return nil
 }

@@ -273,6 +273,11 @@ func compareRealCatalogs(t *testing.T, from string, offline, live *Catalog, trac
 		t.Errorf("%s %s: ParseDDL(%s) and LoadCatalog disagree (- ParseDDL, + LoadCatalog):\n%s", what, name, from, diff)
 	}
 	t.Logf("ParseDDL(%s): %d relations, %d disagree, %d view columns of unknown type offline", from, len(offline.Tables), bad, unknown)
+	fa, fb := offline.SortedFunctions(), live.SortedFunctions()
+	if d := functionsDiff(offline, live); d != "" {
+		t.Errorf("ParseDDL(%s) and LoadCatalog disagree on functions (- ParseDDL, + LoadCatalog):\n%s", from, d)
+	}
+	t.Logf("ParseDDL(%s): %d functions, LoadCatalog %d", from, len(fa), len(fb))
 }
 
 // unionNames returns the relations of a and b, sorted.

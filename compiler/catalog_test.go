@@ -239,6 +239,22 @@ CREATE SCHEMA scratch;
 CREATE TABLE scratch.t (id int);
 CREATE VIEW public_reads_scratch AS SELECT id FROM scratch.t;
 DROP SCHEMA scratch CASCADE;
+
+-- Functions: overloads in creation order, replaced in place, dropped by
+-- signature, renamed, moved.
+CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';
+CREATE FUNCTION f(a text) RETURNS text LANGUAGE sql AS 'SELECT a';
+CREATE FUNCTION f(a int, b int) RETURNS int LANGUAGE sql STABLE AS 'SELECT a + b';
+CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT a + 1';
+DROP FUNCTION f(int, int);
+DROP FUNCTION IF EXISTS f(bigint);
+CREATE FUNCTION g(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+CREATE FUNCTION gone(x int) RETURNS int LANGUAGE sql AS 'SELECT x';
+DROP FUNCTION gone;
+ALTER FUNCTION g(int) RENAME TO h;
+ALTER FUNCTION h SET SCHEMA app;
+CREATE FUNCTION org_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM organization';
+ALTER FUNCTION org_count() RENAME TO organization_count;
 `
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
@@ -463,7 +479,36 @@ func catalogDiff(a, b *Catalog) string {
 			}
 		}
 	}
+	out.WriteString(functionsDiff(a, b))
 	return out.String()
+}
+
+// functionsDiff renders the functions on which a and b differ.
+func functionsDiff(a, b *Catalog) string {
+	var out strings.Builder
+	names := map[policies.QualifiedTable]bool{}
+	for _, c := range []*Catalog{a, b} {
+		for name := range c.Functions {
+			names[name] = true
+		}
+	}
+	for name := range names {
+		if fa, fb := a.Function(name), b.Function(name); !reflect.DeepEqual(fa, fb) {
+			fmt.Fprintf(&out, "- %s\n+ %s\n", dumpFunction(fa), dumpFunction(fb))
+		}
+	}
+	return out.String()
+}
+
+func dumpFunction(f *Function) string {
+	if f == nil {
+		return "(no such function)"
+	}
+	s := fmt.Sprintf("function %s returns %s set=%v table=%s overloads=%d volatility=%c", f.Signature(), f.Returns, f.ReturnsSet, f.ReturnsTable, f.Overloads, f.Volatility)
+	for _, a := range f.Args {
+		s += fmt.Sprintf(" [%s %s default=%v]", a.Name, a.Type, a.HasDefault)
+	}
+	return s
 }
 
 func lineAt(lines []string, i int) string {
