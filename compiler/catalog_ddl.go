@@ -321,7 +321,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 		return nil // temporary tables are not part of the schema
 	}
 	if len(s.InhRelations) > 0 || s.Partbound != nil || s.OfTypename != nil {
-		return b.errorf(s.Relation.Location, "create table %s: INHERITS, PARTITION OF and OF type are not supported offline; read the catalog from the database instead", s.Relation.Relname)
+		return b.errorf(s.Relation.Location, "create table %s: INHERITS, PARTITION OF and OF type are not modelled offline; read the catalog with --database-url", s.Relation.Relname)
 	}
 	t, ok, err := b.newTable(s.Relation, s.IfNotExists)
 	if !ok {
@@ -344,7 +344,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 				fks = append(fks, e.Constraint)
 			}
 		case *pg_query.Node_TableLikeClause:
-			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not supported offline; list the columns, or read the catalog from the database", t.Name)
+			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not modelled offline; list the columns, or read the catalog with --database-url", t.Name)
 		}
 	}
 	b.rels[t.Name] = true
@@ -483,7 +483,7 @@ func (b *ddlBuilder) setDefault(t *Table, col *Column, expr *pg_query.Node) {
 // addKey adds a PRIMARY KEY or UNIQUE constraint to t.
 func (b *ddlBuilder) addKey(t *Table, c *pg_query.Constraint) error {
 	if c.Indexname != "" {
-		return b.errorf(c.Location, "%s: constraints USING INDEX are not supported offline; declare the key's columns", t.Name)
+		return b.errorf(c.Location, "%s: constraints USING INDEX are not modelled offline; declare the key's columns, or read the catalog with --database-url", t.Name)
 	}
 	cols, all := strs(c.Keys), append(strs(c.Keys), strs(c.Including)...)
 	for _, name := range all {
@@ -601,6 +601,14 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 				return b.errorf(s.Relation.Location, "alter table: %s is not defined; create it in an earlier statement or file", b.lookupRel(s.Relation))
 			}
 			continue
+		}
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_AddInherit, pg_query.AlterTableType_AT_DropInherit, pg_query.AlterTableType_AT_AttachPartition,
+			pg_query.AlterTableType_AT_DetachPartition, pg_query.AlterTableType_AT_DetachPartitionFinalize, pg_query.AlterTableType_AT_AddOf,
+			pg_query.AlterTableType_AT_DropOf:
+			// They change which rows a table's foreign keys cover and clone
+			// keys onto partitions, which the offline catalog does not model.
+			return b.errorf(s.Relation.Location, "alter table %s: INHERIT, ATTACH/DETACH PARTITION and OF are not modelled offline; read the catalog with --database-url", t.Name)
 		}
 		col := t.Column(cmd.Name)
 		switch cmd.Subtype {

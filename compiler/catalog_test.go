@@ -396,6 +396,9 @@ func TestParseDDLErrors(t *testing.T) {
 		{"CREATE TABLE a (id int);\nCREATE TABLE b (a_id int REFERENCES a);", "schema.sql:2:26: foreign key b_a_id_fkey of public.b references public.a, which has no primary key"},
 		{"CREATE TABLE b (a_id int REFERENCES nowhere (id));", "schema.sql:1:26: foreign key b_a_id_fkey of public.b references public.nowhere, which is not defined"},
 		{"CREATE TABLE a (id int, id text);", "schema.sql:1:25: column \"id\" of public.a is defined twice"},
+		{"CREATE TABLE a (id int);\nCREATE TABLE b () INHERITS (a);", "schema.sql:2:14: create table b: INHERITS, PARTITION OF and OF type are not modelled offline; read the catalog with --database-url"},
+		{"CREATE TABLE a (id int);\nCREATE TABLE b (LIKE a);", "schema.sql:2:22: create table public.b: LIKE is not modelled offline; list the columns, or read the catalog with --database-url"},
+		{"CREATE TABLE a (id int) PARTITION BY RANGE (id);\nCREATE TABLE b (id int);\nALTER TABLE a ATTACH PARTITION b FOR VALUES FROM (0) TO (9);", "schema.sql:3:13: alter table public.a: INHERIT, ATTACH/DETACH PARTITION and OF are not modelled offline; read the catalog with --database-url"},
 		{"\\restrict k\nCREATE TABLE a (id int);\n\\connect b\nCREATE TABLE a (id int);", "schema.sql:4:14: relation public.a already exists"},
 		{"CREATE TABLE a (id int) \\g\nCREATE TABLE b (id int);", "schema.sql:1:25: syntax error at or near \"\\\""},
 	} {
