@@ -60,6 +60,11 @@ func (t *Table) Column(name string) *Column {
 	return nil
 }
 
+// UnknownType is the Type of a view column that ParseDDL could name but
+// not type (an expression whose result type only PostgreSQL's analysis
+// knows); the compiler refuses rules that compare such a column.
+const UnknownType = ""
+
 // Column is one column of a table.
 type Column struct {
 	Name string

@@ -20,27 +20,34 @@ type DDLFile struct {
 
 // ParseDDL builds a catalog offline by replaying the files' CREATE SCHEMA,
 // CREATE TABLE, CREATE [MATERIALIZED] VIEW, ALTER TABLE (columns,
-// defaults, NOT NULL, identity, keys), CREATE [UNIQUE] INDEX, CREATE
-// TYPE/DOMAIN, CREATE/ALTER SEQUENCE … OWNED BY, DROP and SET search_path
-// statements in order, the way PostgreSQL would, to the Catalog that
-// LoadCatalog reads from a database built from the same files: types as
-// format_type spells them (user types schema-qualified, types it does not
-// know, such as an extension's citext, as written), PostgreSQL's names for
-// unnamed constraints and serial sequences. Unqualified names resolve
-// through SET search_path (public by default). A view gets columns only
-// when its query is a plain select of columns. Other statements (INSERT,
-// CREATE FUNCTION, COMMENT, GRANT, …) are skipped. Errors are reported at
+// defaults, NOT NULL, identity, keys), ALTER … RENAME and SET SCHEMA,
+// CREATE [UNIQUE] INDEX, CREATE TYPE/DOMAIN, CREATE FUNCTION, CREATE/ALTER
+// SEQUENCE … OWNED BY, DROP, SET search_path and DO blocks in order, the
+// way PostgreSQL would, to the Catalog that LoadCatalog reads from a
+// database built from the same files: types as format_type spells them
+// (user types schema-qualified, types it does not know, such as an
+// extension's citext, as written), PostgreSQL's names for unnamed
+// constraints and serial sequences. Unqualified names resolve through SET
+// search_path (public by default). A view's columns are named as
+// PostgreSQL names them and typed where the query's parse tree tells the
+// type (UnknownType otherwise). The files may be psql scripts such as
+// pg_dump's output: meta-command lines (\restrict, \connect) are skipped.
+// Statements that do not change the catalog (INSERT, COMMENT, GRANT,
+// OWNER TO, triggers, policies, …) are skipped. What the catalog would
+// owe to what only a database knows (a DO block's loop, EXECUTE of a
+// computed string or IF on a variable that changes the schema, the periods
+// extension's table-making functions) is refused. Errors are reported at
 // file:line:col.
 func ParseDDL(files []DDLFile) (*Catalog, error) {
 	b := &ddlBuilder{
 		cat: NewCatalog(), path: []string{"public"}, schemas: map[string]bool{"public": true},
 		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
 		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
-		owners: map[policies.QualifiedTable]colRef{},
+		owners: map[policies.QualifiedTable]colRef{}, funcs: map[policies.QualifiedTable][]*Function{},
 	}
 	for i := range files {
 		b.f = &files[i]
-		tree, err := pg_query.Parse(b.f.SQL)
+		tree, err := parseScript(b.f.SQL)
 		if err != nil {
 			var pe *parser.Error
 			if errors.As(err, &pe) && pe.Cursorpos > 0 {
@@ -64,9 +71,10 @@ type ddlBuilder struct {
 	stmtLoc int32 // byte offset of the current statement in f
 	path    []string
 	schemas map[string]bool
-	types   map[policies.QualifiedTable]bool // user-defined types
-	rels    map[policies.QualifiedTable]bool // names taken in pg_class: tables, views, sequences, indexes, composite types
-	cons    map[policies.QualifiedTable]bool // names taken in pg_constraint
+	types   map[policies.QualifiedTable]bool        // user-defined types
+	rels    map[policies.QualifiedTable]bool        // names taken in pg_class: tables, views, sequences, indexes, composite types
+	cons    map[policies.QualifiedTable]bool        // names taken in pg_constraint
+	funcs   map[policies.QualifiedTable][]*Function // overloads, in creation order
 	meta    map[*Table]*tableMeta
 	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
 	pending []pendingFK
@@ -82,6 +90,7 @@ type tableMeta struct {
 	pkName  string
 	keys    []ddlKey                           // unique constraints and unique indexes
 	nextval map[string]policies.QualifiedTable // column → sequence its default draws from
+	deps    *viewDeps                          // for a view, what its query reads
 }
 
 type ddlKey struct {
@@ -101,10 +110,37 @@ type pendingFK struct {
 // current statement when loc is unknown).
 func (b *ddlBuilder) errorf(loc int32, format string, args ...any) error {
 	if loc < 0 {
-		loc = b.stmtLoc
+		loc = int32(skipSpace(b.f.SQL, int(b.stmtLoc)))
 	}
 	line, col := lineCol(b.f.SQL, int(loc))
 	return fmt.Errorf("%s:%d:%d: "+format, append([]any{b.f.Name, line, col}, args...)...)
+}
+
+// skipSpace returns the offset of the first byte at or after off that is
+// not white space or part of a comment: where a statement's text starts
+// (PostgreSQL's statement locations start after the previous semicolon).
+func skipSpace(src string, off int) int {
+	for off < len(src) {
+		switch {
+		case strings.HasPrefix(src[off:], "--"):
+			if i := strings.IndexByte(src[off:], '\n'); i >= 0 {
+				off += i + 1
+			} else {
+				off = len(src)
+			}
+		case strings.HasPrefix(src[off:], "/*"):
+			if i := strings.Index(src[off+2:], "*/"); i >= 0 {
+				off += i + 4
+			} else {
+				off = len(src)
+			}
+		case strings.ContainsRune(" \t\r\n\f", rune(src[off])):
+			off++
+		default:
+			return off
+		}
+	}
+	return off
 }
 
 func (b *ddlBuilder) stmt(n *pg_query.Node) error {
@@ -137,6 +173,12 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
 		return b.createIndex(s.IndexStmt)
+	case *pg_query.Node_DoStmt:
+		return b.doBlock(s.DoStmt)
+	case *pg_query.Node_RenameStmt:
+		return b.rename(s.RenameStmt)
+	case *pg_query.Node_AlterObjectSchemaStmt:
+		return b.setSchema(s.AlterObjectSchemaStmt)
 	case *pg_query.Node_CreateFunctionStmt:
 		return b.createFunction(s.CreateFunctionStmt)
 	case *pg_query.Node_DropStmt:
@@ -168,6 +210,9 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 			b.setPath(v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE, vals)
 		}
 	case *pg_query.Node_SelectStmt: // pg_dump's SELECT pg_catalog.set_config('search_path', '', false);
+		if fn := schemaFunctionCall(s.SelectStmt); fn != "" {
+			return b.errorf(-1, "%s(…) creates or changes tables and views behind the statement (the periods extension's history tables and views), which the offline catalog does not model; read the catalog with --database-url", fn)
+		}
 		for _, t := range s.SelectStmt.TargetList {
 			fc := t.GetResTarget().GetVal().GetFuncCall()
 			if fc == nil || len(fc.Args) < 2 || last(strs(fc.Funcname)) != "set_config" {
@@ -276,7 +321,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 		return nil // temporary tables are not part of the schema
 	}
 	if len(s.InhRelations) > 0 || s.Partbound != nil || s.OfTypename != nil {
-		return b.errorf(s.Relation.Location, "create table %s: INHERITS, PARTITION OF and OF type are not supported offline; read the catalog from the database instead", s.Relation.Relname)
+		return b.errorf(s.Relation.Location, "create table %s: INHERITS, PARTITION OF and OF type are not modelled offline; read the catalog with --database-url", s.Relation.Relname)
 	}
 	t, ok, err := b.newTable(s.Relation, s.IfNotExists)
 	if !ok {
@@ -299,7 +344,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 				fks = append(fks, e.Constraint)
 			}
 		case *pg_query.Node_TableLikeClause:
-			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not supported offline; list the columns, or read the catalog from the database", t.Name)
+			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not modelled offline; list the columns, or read the catalog with --database-url", t.Name)
 		}
 	}
 	b.rels[t.Name] = true
@@ -435,181 +480,36 @@ func (b *ddlBuilder) setDefault(t *Table, col *Column, expr *pg_query.Node) {
 	}
 }
 
-// addKey adds a PRIMARY KEY or UNIQUE constraint to t.
-func (b *ddlBuilder) addKey(t *Table, c *pg_query.Constraint) error {
-	if c.Indexname != "" {
-		return b.errorf(c.Location, "%s: constraints USING INDEX are not supported offline; declare the key's columns", t.Name)
-	}
-	cols, all := strs(c.Keys), append(strs(c.Keys), strs(c.Including)...)
-	for _, name := range all {
-		if t.Column(name) == nil {
-			return b.errorf(c.Location, "key of %s names column %q, which it does not have", t.Name, name)
-		}
-	}
-	schema, name := t.Name.Schema, c.Conname
-	m := b.meta[t]
-	if c.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
-		if t.PrimaryKey != nil {
-			return b.errorf(c.Location, "%s has two primary keys: keep one, and make the other UNIQUE", t.Name)
-		}
-		if name == "" {
-			name = b.chooseName(schema, t.Name.Name, "", "pkey", true, true)
-		}
-		t.PrimaryKey, m.pkName = cols, name
-		for _, n := range cols {
-			t.Column(n).NotNull = true
-		}
-	} else {
-		if name == "" {
-			name = b.chooseName(schema, t.Name.Name, nameAddition(indexColumnNames(all)), "key", true, true)
-		}
-		m.keys = append(m.keys, ddlKey{name: name, cols: cols, all: all, constraint: true})
-	}
-	b.rels[policies.QualifiedTable{Schema: schema, Name: name}] = true
-	b.cons[policies.QualifiedTable{Schema: schema, Name: name}] = true
-	return nil
-}
-
-// addForeignKey adds a FOREIGN KEY constraint to t; the referenced columns
-// default to the referenced table's primary key.
-func (b *ddlBuilder) addForeignKey(t *Table, c *pg_query.Constraint) error {
-	cols := strs(c.FkAttrs)
-	for _, name := range cols {
-		if t.Column(name) == nil {
-			return b.errorf(c.Location, "foreign key of %s names column %q, which it does not have", t.Name, name)
-		}
-	}
-	name := c.Conname
-	if name == "" {
-		name = b.chooseName(t.Name.Schema, t.Name.Name, nameAddition(cols), "fkey", false, true)
-	}
-	b.cons[policies.QualifiedTable{Schema: t.Name.Schema, Name: name}] = true
-	fk := &ForeignKey{Name: name, Columns: cols, RefTable: b.lookupRel(c.Pktable), RefColumns: strs(c.PkAttrs),
-		Validated: !c.SkipValidation, Deferrable: c.Deferrable || c.Initdeferred}
-	if ref := b.cat.Table(fk.RefTable); ref != nil && len(fk.RefColumns) == 0 {
-		fk.RefColumns = append([]string(nil), ref.PrimaryKey...)
-	}
-	t.ForeignKeys = append(t.ForeignKeys, fk)
-	b.pending = append(b.pending, pendingFK{t, fk, b.f, c.Location})
-	return nil
-}
-
-// foreignKey returns t's foreign key of the given name, or nil.
-func foreignKey(t *Table, name string) *ForeignKey {
-	for _, fk := range t.ForeignKeys {
-		if fk.Name == name {
-			return fk
-		}
-	}
-	return nil
-}
-
 func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, replace, ifNotExists bool) error {
 	if rv.Relpersistence == "t" {
 		return nil
 	}
 	old := b.cat.Table(b.creationName(rv))
 	if old != nil && replace && old.IsView {
-		b.dropTable(old)
+		b.removeTable(old) // the views that read it stay, reading the new one
 	}
 	t, ok, err := b.newTable(rv, ifNotExists)
 	if !ok {
 		return err
 	}
 	t.IsView = isView
-	t.Columns = b.selectColumns(query.GetSelectStmt())
-	for i, a := range strs(aliases) {
-		if i < len(t.Columns) {
-			t.Columns[i].Name = a
-		}
-	}
+	t.Columns = b.viewColumns(query)
+	renameColumns(t.Columns, strs(aliases))
 	b.rels[t.Name] = true
 	b.cat.Add(t)
+	b.recordDeps(t, query)
+	if old != nil && replace {
+		for _, m := range b.meta {
+			if m.deps != nil {
+				for i, d := range m.deps.tables {
+					if d == old {
+						m.deps.tables[i] = t
+					}
+				}
+			}
+		}
+	}
 	return nil
-}
-
-// selectColumns returns the columns of a plain select of columns (and
-// casts of columns) from tables, or nil when the query is anything more.
-func (b *ddlBuilder) selectColumns(sel *pg_query.SelectStmt) []*Column {
-	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 {
-		return nil
-	}
-	type item struct {
-		alias string
-		t     *Table
-	}
-	var from []item
-	var walk func(n *pg_query.Node) bool
-	walk = func(n *pg_query.Node) bool {
-		if j := n.GetJoinExpr(); j != nil {
-			return j.Alias == nil && !j.IsNatural && len(j.UsingClause) == 0 && walk(j.Larg) && walk(j.Rarg)
-		}
-		rv := n.GetRangeVar()
-		if rv == nil {
-			return false
-		}
-		t := b.cat.Table(b.lookupRel(rv))
-		if t == nil || t.Columns == nil || rv.Alias != nil && len(rv.Alias.Colnames) > 0 {
-			return false
-		}
-		alias := rv.Relname
-		if rv.Alias != nil {
-			alias = rv.Alias.Aliasname
-		}
-		from = append(from, item{alias, t})
-		return true
-	}
-	for _, n := range sel.FromClause {
-		if !walk(n) {
-			return nil
-		}
-	}
-	var out []*Column
-	for _, n := range sel.TargetList {
-		rt := n.GetResTarget()
-		val, typ := rt.GetVal(), ""
-		if tc := val.GetTypeCast(); tc != nil {
-			t, serial, err := b.typeName(tc.TypeName)
-			if err != nil || serial {
-				return nil
-			}
-			val, typ = tc.Arg, t
-		}
-		cr := val.GetColumnRef()
-		if cr == nil {
-			return nil
-		}
-		fields := cr.Fields
-		var cols []*Column
-		qual := ""
-		if len(fields) > 1 {
-			qual = last(strs(fields[:len(fields)-1]))
-		}
-		for _, it := range from {
-			if qual != "" && it.alias != qual {
-				continue
-			}
-			if fields[len(fields)-1].GetAStar() != nil {
-				cols = append(cols, it.t.Columns...)
-			} else if c := it.t.Column(last(strs(fields))); c != nil {
-				cols = append(cols, c)
-			}
-		}
-		if star := fields[len(fields)-1].GetAStar() != nil; len(cols) == 0 || !star && len(cols) > 1 || star && (typ != "" || rt.Name != "") {
-			return nil
-		}
-		for _, c := range cols {
-			nc := &Column{Name: c.Name, Type: c.Type}
-			if rt.Name != "" {
-				nc.Name = rt.Name
-			}
-			if typ != "" {
-				nc.Type = typ
-			}
-			out = append(out, nc)
-		}
-	}
-	return out
 }
 
 func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
@@ -632,6 +532,14 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 				return b.errorf(s.Relation.Location, "alter table: %s is not defined; create it in an earlier statement or file", b.lookupRel(s.Relation))
 			}
 			continue
+		}
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_AddInherit, pg_query.AlterTableType_AT_DropInherit, pg_query.AlterTableType_AT_AttachPartition,
+			pg_query.AlterTableType_AT_DetachPartition, pg_query.AlterTableType_AT_DetachPartitionFinalize, pg_query.AlterTableType_AT_AddOf,
+			pg_query.AlterTableType_AT_DropOf:
+			// They change which rows a table's foreign keys cover and clone
+			// keys onto partitions, which the offline catalog does not model.
+			return b.errorf(s.Relation.Location, "alter table %s: INHERIT, ATTACH/DETACH PARTITION and OF are not modelled offline; read the catalog with --database-url", t.Name)
 		}
 		col := t.Column(cmd.Name)
 		switch cmd.Subtype {
@@ -656,6 +564,11 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 				err = b.addKeys(t, keys, fks)
 			}
 		case pg_query.AlterTableType_AT_DropColumn:
+			for _, v := range b.dependents(t, col.Name) {
+				if b.cat.Tables[v.Name] == v {
+					b.dropTable(v) // PostgreSQL refuses without CASCADE
+				}
+			}
 			b.dropColumn(t, col)
 		case pg_query.AlterTableType_AT_AddConstraint:
 			c := cmd.Def.GetConstraint()
@@ -698,228 +611,6 @@ func (b *ddlBuilder) alterTable(s *pg_query.AlterTableStmt) error {
 		}
 	}
 	return nil
-}
-
-// addKeys adds the PRIMARY KEY and UNIQUE constraints among keys, then the
-// FOREIGN KEY ones among fks.
-func (b *ddlBuilder) addKeys(t *Table, keys, fks []*pg_query.Constraint) error {
-	for _, k := range keys {
-		if k.Contype == pg_query.ConstrType_CONSTR_PRIMARY || k.Contype == pg_query.ConstrType_CONSTR_UNIQUE {
-			if err := b.addKey(t, k); err != nil {
-				return err
-			}
-		}
-	}
-	for _, k := range fks {
-		if k.Contype == pg_query.ConstrType_CONSTR_FOREIGN {
-			if err := b.addForeignKey(t, k); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (b *ddlBuilder) createIndex(s *pg_query.IndexStmt) error {
-	if s.Relation.Relpersistence == "t" {
-		return nil
-	}
-	q := b.lookupRel(s.Relation)
-	t := b.cat.Table(q)
-	var names, cols, all []string
-	plain := s.WhereClause == nil
-	for i, n := range append(append([]*pg_query.Node{}, s.IndexParams...), s.IndexIncludingParams...) {
-		e := n.GetIndexElem()
-		name := e.Name
-		if name == "" {
-			plain, name = false, exprName(e.Expr)
-		}
-		if e.Indexcolname != "" {
-			name = e.Indexcolname
-		}
-		names = append(names, name)
-		if e.Name != "" && i < len(s.IndexParams) {
-			cols = append(cols, e.Name)
-		}
-		all = append(all, e.Name)
-	}
-	name := policies.QualifiedTable{Schema: q.Schema, Name: s.Idxname}
-	if s.Idxname == "" {
-		name.Name = b.chooseName(q.Schema, q.Name, nameAddition(indexColumnNames(names)), "idx", true, false)
-	} else if b.rels[name] && s.IfNotExists {
-		return nil
-	}
-	if s.Unique && t == nil {
-		return b.errorf(s.Relation.Location, "create unique index %s: table %s is not defined; create it first", name.Name, q)
-	}
-	if s.Unique && plain {
-		for _, c := range all {
-			if t.Columns != nil && t.Column(c) == nil {
-				return b.errorf(s.Relation.Location, "create unique index %s: %s has no column %q", name.Name, q, c)
-			}
-		}
-		b.meta[t].keys = append(b.meta[t].keys, ddlKey{name: name.Name, cols: cols, all: all})
-	}
-	b.rels[name] = true
-	return nil
-}
-
-// exprName is the column name PostgreSQL gives an index expression when
-// it names the index.
-func exprName(n *pg_query.Node) string {
-	switch {
-	case n.GetColumnRef() != nil:
-		if s := last(strs(n.GetColumnRef().Fields)); s != "" {
-			return s
-		}
-	case n.GetFuncCall() != nil:
-		return last(strs(n.GetFuncCall().Funcname))
-	case n.GetTypeCast() != nil:
-		if s := exprName(n.GetTypeCast().Arg); s != "expr" {
-			return s
-		}
-		return last(strs(n.GetTypeCast().TypeName.Names))
-	}
-	return "expr"
-}
-
-func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
-	for _, o := range s.Objects {
-		names := strs(o.GetList().GetItems())
-		if sv := o.GetString_(); sv != nil {
-			names = []string{sv.Sval}
-		}
-		if tn := o.GetTypeName(); tn != nil {
-			names = strs(tn.Names)
-		}
-		if len(names) == 0 {
-			continue
-		}
-		rv := &pg_query.RangeVar{Relname: last(names)}
-		if len(names) > 1 {
-			rv.Schemaname = names[len(names)-2]
-		}
-		q := b.lookupRel(rv)
-		switch s.RemoveType {
-		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
-			if t := b.cat.Table(q); t != nil {
-				b.dropTable(t)
-			}
-		case pg_query.ObjectType_OBJECT_INDEX:
-			for t := range b.meta {
-				if t.Name.Schema == q.Schema {
-					b.dropConstraint(t, q.Name, true)
-				}
-			}
-			delete(b.rels, q)
-		case pg_query.ObjectType_OBJECT_SEQUENCE:
-			delete(b.rels, q)
-			delete(b.owners, q)
-		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
-			q, _ := b.lookupType(names)
-			delete(b.types, q)
-		case pg_query.ObjectType_OBJECT_SCHEMA:
-			for _, t := range b.cat.Tables {
-				if t.Name.Schema == names[0] {
-					b.dropTable(t)
-				}
-			}
-			delete(b.schemas, names[0])
-		}
-	}
-	return nil
-}
-
-// dropTable removes t with its keys, the sequences its columns own and the
-// foreign keys that reference it (PostgreSQL's DROP … CASCADE).
-func (b *ddlBuilder) dropTable(t *Table) {
-	for len(t.Columns) > 0 {
-		b.dropColumn(t, t.Columns[0])
-	}
-	for _, fk := range t.ForeignKeys {
-		delete(b.cons, policies.QualifiedTable{Schema: t.Name.Schema, Name: fk.Name})
-	}
-	delete(b.cat.Tables, t.Name)
-	delete(b.rels, t.Name)
-	delete(b.meta, t)
-}
-
-// dropColumn removes col from t, with the keys that use it and the foreign
-// keys that use or reference it.
-func (b *ddlBuilder) dropColumn(t *Table, col *Column) {
-	m := b.meta[t]
-	has := func(cols []string) bool {
-		for _, c := range cols {
-			if c == col.Name {
-				return true
-			}
-		}
-		return false
-	}
-	if has(t.PrimaryKey) {
-		b.dropConstraint(t, m.pkName, false)
-	}
-	for i := len(m.keys) - 1; i >= 0; i-- {
-		if i < len(m.keys) && has(m.keys[i].all) {
-			b.dropConstraint(t, m.keys[i].name, true)
-		}
-	}
-	for _, other := range b.cat.Tables {
-		for i := len(other.ForeignKeys) - 1; i >= 0; i-- {
-			if fk := other.ForeignKeys[i]; other == t && has(fk.Columns) || fk.RefTable == t.Name && has(fk.RefColumns) {
-				b.dropConstraint(other, fk.Name, false)
-			}
-		}
-	}
-	for seq, owner := range b.owners {
-		if owner == (colRef{t.Name, col.Name}) {
-			delete(b.owners, seq)
-			delete(b.rels, seq)
-		}
-	}
-	delete(m.nextval, col.Name)
-	for i, c := range t.Columns {
-		if c == col {
-			t.Columns = append(t.Columns[:i], t.Columns[i+1:]...)
-			break
-		}
-	}
-}
-
-// dropConstraint removes t's key or foreign key of that name (a unique
-// index too when index is set), and the foreign keys that reference the key.
-func (b *ddlBuilder) dropConstraint(t *Table, name string, index bool) {
-	m, q := b.meta[t], policies.QualifiedTable{Schema: t.Name.Schema, Name: name}
-	var cols []string
-	isPK := name == m.pkName && t.PrimaryKey != nil
-	if isPK {
-		cols, t.PrimaryKey, m.pkName = t.PrimaryKey, nil, ""
-	}
-	for i, k := range m.keys {
-		if (k.constraint || index) && k.name == name {
-			cols, m.keys = k.cols, append(m.keys[:i], m.keys[i+1:]...)
-			break
-		}
-	}
-	if cols != nil {
-		delete(b.rels, q)
-		delete(b.cons, q)
-		for _, other := range b.cat.Tables {
-			for _, fk := range append([]*ForeignKey(nil), other.ForeignKeys...) {
-				if fk.RefTable == t.Name && (isPK && len(fk.RefColumns) == 0 || strings.Join(fk.RefColumns, ",") == strings.Join(cols, ",")) {
-					b.dropConstraint(other, fk.Name, false)
-				}
-			}
-		}
-		return
-	}
-	for i, fk := range t.ForeignKeys {
-		if fk.Name == name {
-			t.ForeignKeys = append(t.ForeignKeys[:i], t.ForeignKeys[i+1:]...)
-			delete(b.cons, q)
-			break
-		}
-	}
 }
 
 // finish resolves foreign keys, serial sequences and key order.

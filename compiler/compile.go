@@ -255,6 +255,10 @@ func (c *compiler) permissions(info *TableInfo, mt *policies.Table) {
 				c.errorf(s.Pos, "preset column %q is not a column of %s", s.Column, info.Name())
 				continue
 			}
+			if col.Type == UnknownType {
+				c.unknownType(s.Pos, col, info.Table)
+				continue
+			}
 			perm.Presets = append(perm.Presets, &Preset{Pos: s.Pos, Column: col, Value: c.operand(s.Value, col.Type, "set "+s.Column)})
 		}
 		sort.SliceStable(perm.Presets, func(i, j int) bool {

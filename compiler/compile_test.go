@@ -207,3 +207,37 @@ sources:
 		t.Errorf("functions %v, want none; article must be tracked", prog.Functions)
 	}
 }
+
+// TestCompileUnknownViewColumnType: a view column whose type ParseDDL
+// cannot derive stays in the catalog (it can be selected and mapped), and
+// compile refuses only the rules that compare it, pointing to
+// --database-url.
+func TestCompileUnknownViewColumnType(t *testing.T) {
+	cat, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: `
+CREATE TABLE event (id int PRIMARY KEY, starts timestamptz, ends timestamptz);
+CREATE VIEW event_span AS SELECT id, ends - starts AS span FROM event;`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := cat.Table(qt("public", "event_span"))
+	if v == nil || v.Column("span") == nil || v.Column("span").Type != UnknownType || v.Column("id").Type != "integer" {
+		t.Fatalf("event_span: %+v, want id integer and span of UnknownType", v)
+	}
+	md, err := policies.Parse("tables.yaml", []byte(`
+- table: event_span
+  select_permissions:
+    - role: user
+      permission: {columns: [id, span], filter: {id: {_eq: X-Hasura-User-Id}}}
+    - role: nulls
+      permission: {columns: [id, span], filter: {span: {_is_null: false}}}
+    - role: long
+      permission: {columns: [id], filter: {span: {_gt: "1 day"}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := Compile(cat, md, Options{})
+	if len(errs) != 1 || !strings.Contains(errs.Error(), `tables.yaml:9:51:`) || !strings.Contains(errs.Error(), "public.event_span.span: the type of this view column is not known offline") || !strings.Contains(errs.Error(), "--database-url") {
+		t.Errorf("errors:\n%v\nwant one, at tables.yaml:9:51, about span and --database-url", errs)
+	}
+}

@@ -76,9 +76,19 @@ func (c *compiler) field(f *policies.Field, scope *TableInfo, root *Table) Expr 
 	return &BoolConst{Pos: f.Pos}
 }
 
+// unknownType reports a rule that compares a view column whose type the
+// offline catalog could not derive.
+func (c *compiler) unknownType(pos policies.Pos, col *Column, t *Table) {
+	c.errorf(pos, "%s.%s: the type of this view column is not known offline (ParseDDL cannot derive it from the view's query); compile with --database-url to read it from the database, or cast the column in the view", t.Name, col.Name)
+}
+
 func (c *compiler) compare(col *Column, cmp *policies.Comparison, scope *TableInfo, root *Table) Expr {
 	out := &Compare{Pos: cmp.Pos, Column: col, Op: cmp.Op}
 	what := fmt.Sprintf("%s on %s", cmp.Op, col.Name)
+	if col.Type == UnknownType && cmp.Op != "_is_null" {
+		c.unknownType(cmp.Pos, col, scope.Table)
+		return nil
+	}
 	typ := CastType(col.Type)
 	switch cmp.Op {
 	case "_eq", "_neq", "_gt", "_lt", "_gte", "_lte":
@@ -124,6 +134,10 @@ func (c *compiler) compare(col *Column, cmp *policies.Comparison, scope *TableIn
 		other := t.Column(ref.Column)
 		if other == nil {
 			c.errorf(ref.Pos, "%s: %q is not a column of %s (columns: %s)", cmp.Op, ref.Column, t.Name, columnNames(t))
+			return nil
+		}
+		if other.Type == UnknownType {
+			c.unknownType(ref.Pos, other, t)
 			return nil
 		}
 		if !comparableTypes(col.Type, other.Type) {

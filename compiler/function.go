@@ -207,9 +207,6 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 	} else {
 		f.Returns, f.ReturnsSet = "record", true
 	}
-	if s.Replace && b.cat.Function(f.Name) != nil {
-		delete(b.cat.Functions, f.Name)
-	}
-	b.cat.AddFunction(f)
+	b.addFunction(f)
 	return nil
 }

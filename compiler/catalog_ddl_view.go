@@ -1,0 +1,345 @@
+package compiler
+
+// This file holds how ParseDDL derives a view's columns from its query:
+// names as PostgreSQL's FigureColname picks them, types where the parse
+// tree tells them (columns of known relations, casts, literals, common
+// functions and operators), UnknownType where only PostgreSQL's analysis
+// would.
+
+import (
+	"strconv"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+)
+
+// unknownLiteral is the type of a quoted literal or NULL before PostgreSQL
+// resolves it: to the other side's type in a UNION, CASE or COALESCE, to
+// text as a view's column.
+const unknownLiteral = "?unknown"
+
+// viewScope is what a query's expressions can name: its FROM items and
+// the CTEs in scope.
+type viewScope struct {
+	from []fromItem
+	ctes map[string][]*Column
+}
+
+// fromItem is a FROM item by the name the query refers to it with.
+type fromItem struct {
+	alias string
+	cols  []*Column // nil when unknown (a function's result)
+}
+
+// viewColumns returns the columns of a view's query, or nil when their
+// names cannot be told (a * over a relation whose columns are unknown).
+func (b *ddlBuilder) viewColumns(query *pg_query.Node) []*Column {
+	cols := b.queryColumns(query.GetSelectStmt(), map[string][]*Column{})
+	for _, c := range cols {
+		if c.Type == unknownLiteral {
+			c.Type = "text"
+		}
+	}
+	return cols
+}
+
+// queryColumns returns the output columns of a SELECT, VALUES or set
+// operation.
+func (b *ddlBuilder) queryColumns(sel *pg_query.SelectStmt, outer map[string][]*Column) []*Column {
+	if sel == nil {
+		return nil
+	}
+	ctes := outer
+	if w := sel.WithClause; w != nil {
+		ctes = map[string][]*Column{}
+		for k, v := range outer {
+			ctes[k] = v
+		}
+		for _, n := range w.Ctes {
+			cte := n.GetCommonTableExpr()
+			q := cte.Ctequery.GetSelectStmt()
+			if w.Recursive && q != nil && q.Op != pg_query.SetOperation_SETOP_NONE {
+				q = q.Larg // the non-recursive term gives the columns
+			}
+			cols := b.queryColumns(q, ctes)
+			if cols == nil {
+				ctes[cte.Ctename] = nil
+				continue
+			}
+			renameColumns(cols, strs(cte.Aliascolnames))
+			ctes[cte.Ctename] = cols
+		}
+	}
+	if sel.Op != pg_query.SetOperation_SETOP_NONE {
+		l, r := b.queryColumns(sel.Larg, ctes), b.queryColumns(sel.Rarg, ctes)
+		if l == nil || r == nil || len(l) != len(r) {
+			return nil
+		}
+		for i := range l {
+			l[i].Type = commonType(l[i].Type, r[i].Type)
+		}
+		return l
+	}
+	if len(sel.ValuesLists) > 0 {
+		var out []*Column
+		for i, n := range sel.ValuesLists[0].GetList().GetItems() {
+			out = append(out, &Column{Name: "column" + strconv.Itoa(i+1), Type: b.exprType(n, &viewScope{ctes: ctes})})
+		}
+		return out
+	}
+	scope := &viewScope{ctes: ctes}
+	for _, n := range sel.FromClause {
+		if !b.addFrom(scope, n) {
+			return nil
+		}
+	}
+	var out []*Column
+	for _, n := range sel.TargetList {
+		rt := n.GetResTarget()
+		if cr := rt.GetVal().GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+			qual := last(strs(cr.Fields[:len(cr.Fields)-1]))
+			found := false
+			for _, it := range scope.from {
+				if qual != "" && it.alias != qual {
+					continue
+				}
+				if it.cols == nil {
+					return nil
+				}
+				found = true
+				for _, c := range it.cols {
+					out = append(out, &Column{Name: c.Name, Type: c.Type})
+				}
+			}
+			if !found {
+				return nil
+			}
+			continue
+		}
+		name := rt.Name
+		if name == "" {
+			name = colName(rt.Val)
+		}
+		out = append(out, &Column{Name: name, Type: b.exprType(rt.Val, scope)})
+	}
+	return out
+}
+
+// addFrom adds a FROM item (joins flattened) to scope; false when its
+// columns cannot be named.
+func (b *ddlBuilder) addFrom(scope *viewScope, n *pg_query.Node) bool {
+	switch {
+	case n.GetJoinExpr() != nil:
+		j := n.GetJoinExpr()
+		if j.Alias != nil || j.IsNatural || len(j.UsingClause) > 0 {
+			// USING and NATURAL merge columns; a * over them is not modelled.
+			inner := &viewScope{ctes: scope.ctes}
+			if !b.addFrom(inner, j.Larg) || !b.addFrom(inner, j.Rarg) {
+				return false
+			}
+			for _, it := range inner.from {
+				scope.from = append(scope.from, fromItem{alias: it.alias})
+			}
+			if j.Alias != nil {
+				scope.from = append(scope.from, fromItem{alias: j.Alias.Aliasname})
+			}
+			return true
+		}
+		return b.addFrom(scope, j.Larg) && b.addFrom(scope, j.Rarg)
+	case n.GetRangeVar() != nil:
+		rv := n.GetRangeVar()
+		var cols []*Column
+		if c, ok := scope.ctes[rv.Relname]; ok && rv.Schemaname == "" {
+			cols = c
+		} else if t := b.cat.Table(b.lookupRel(rv)); t != nil {
+			cols = t.Columns
+		}
+		alias := rv.Relname
+		if rv.Alias != nil {
+			alias = rv.Alias.Aliasname
+			cols = renamedCopy(cols, strs(rv.Alias.Colnames))
+		}
+		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
+	case n.GetRangeSubselect() != nil:
+		rs := n.GetRangeSubselect()
+		cols := b.queryColumns(rs.Subquery.GetSelectStmt(), scope.ctes)
+		alias := ""
+		if rs.Alias != nil {
+			alias = rs.Alias.Aliasname
+			cols = renamedCopy(cols, strs(rs.Alias.Colnames))
+		}
+		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
+	case n.GetRangeFunction() != nil:
+		rf := n.GetRangeFunction()
+		alias := ""
+		if rf.Alias != nil {
+			alias = rf.Alias.Aliasname
+		}
+		scope.from = append(scope.from, fromItem{alias: alias})
+	default:
+		return false
+	}
+	return true
+}
+
+// renamedCopy copies cols, renaming the first ones as an alias's column
+// list does.
+func renamedCopy(cols []*Column, names []string) []*Column {
+	if cols == nil {
+		return nil
+	}
+	out := make([]*Column, len(cols))
+	for i, c := range cols {
+		out[i] = &Column{Name: c.Name, Type: c.Type}
+	}
+	renameColumns(out, names)
+	return out
+}
+
+func renameColumns(cols []*Column, names []string) {
+	for i, a := range names {
+		if i < len(cols) {
+			cols[i].Name = a
+		}
+	}
+}
+
+// column resolves a column reference in scope; nil when unknown.
+func (s *viewScope) column(fields []string) *Column {
+	name, qual := last(fields), ""
+	if len(fields) > 1 {
+		qual = fields[len(fields)-2]
+	}
+	var found *Column
+	for _, it := range s.from {
+		if qual != "" && it.alias != qual {
+			continue
+		}
+		for _, c := range it.cols {
+			if c.Name == name {
+				if found != nil {
+					return nil // ambiguous
+				}
+				found = c
+			}
+		}
+	}
+	return found
+}
+
+// colName is the name PostgreSQL's FigureColname gives an output column
+// written without AS.
+func colName(n *pg_query.Node) string {
+	switch {
+	case n.GetColumnRef() != nil:
+		if s := last(strs(n.GetColumnRef().Fields)); s != "" {
+			return s
+		}
+	case n.GetAIndirection() != nil:
+		ind := n.GetAIndirection()
+		if s := last(strs(ind.Indirection)); s != "" {
+			return s
+		}
+		return colName(ind.Arg)
+	case n.GetFuncCall() != nil:
+		return last(strs(n.GetFuncCall().Funcname))
+	case n.GetTypeCast() != nil:
+		if s := colName(n.GetTypeCast().Arg); s != "?column?" {
+			return s
+		}
+		return last(strs(n.GetTypeCast().TypeName.Names))
+	case n.GetCaseExpr() != nil:
+		return "case"
+	case n.GetAArrayExpr() != nil:
+		return "array"
+	case n.GetCoalesceExpr() != nil:
+		return "coalesce"
+	case n.GetMinMaxExpr() != nil:
+		if n.GetMinMaxExpr().Op == pg_query.MinMaxOp_IS_GREATEST {
+			return "greatest"
+		}
+		return "least"
+	case n.GetRowExpr() != nil:
+		return "row"
+	case n.GetNullIfExpr() != nil:
+		return "nullif"
+	case n.GetGroupingFunc() != nil:
+		return "grouping"
+	case n.GetSqlvalueFunction() != nil:
+		return sqlValueFunctions[n.GetSqlvalueFunction().Op].name
+	case n.GetSubLink() != nil:
+		sl := n.GetSubLink()
+		switch sl.SubLinkType {
+		case pg_query.SubLinkType_EXISTS_SUBLINK:
+			return "exists"
+		case pg_query.SubLinkType_ARRAY_SUBLINK:
+			return "array"
+		case pg_query.SubLinkType_EXPR_SUBLINK:
+			if tl := sl.Subselect.GetSelectStmt().GetTargetList(); len(tl) > 0 {
+				if rt := tl[0].GetResTarget(); rt.Name != "" {
+					return rt.Name
+				} else {
+					return colName(rt.Val)
+				}
+			}
+		}
+	}
+	return "?column?"
+}
+
+// sqlValueFunctions are CURRENT_TIMESTAMP and the like: their column name
+// and type.
+var sqlValueFunctions = map[pg_query.SQLValueFunctionOp]struct{ name, typ string }{
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_DATE:        {"current_date", "date"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME:        {"current_time", "time with time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N:      {"current_time", "time with time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP:   {"current_timestamp", "timestamp with time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N: {"current_timestamp", "timestamp with time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME:           {"localtime", "time without time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIME_N:         {"localtime", "time without time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP:      {"localtimestamp", "timestamp without time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:    {"localtimestamp", "timestamp without time zone"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_ROLE:        {"current_role", "name"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_USER:        {"current_user", "name"},
+	pg_query.SQLValueFunctionOp_SVFOP_USER:                {"user", "name"},
+	pg_query.SQLValueFunctionOp_SVFOP_SESSION_USER:        {"session_user", "name"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:     {"current_catalog", "name"},
+	pg_query.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:      {"current_schema", "name"},
+}
+
+// commonType is the type of a UNION, CASE or COALESCE of values of types a
+// and b: the same type, the typed one against an untyped literal, else
+// unknown (PostgreSQL's promotions are not modelled).
+func commonType(a, b string) string {
+	switch {
+	case a == b:
+		return a
+	case a == unknownLiteral:
+		return b
+	case b == unknownLiteral:
+		return a
+	}
+	if strip(a) == strip(b) && strip(a) != UnknownType {
+		return strip(a) // varchar(10) and varchar(20): the modifier goes
+	}
+	// Numbers promote along the implicit casts: integer and bigint give
+	// bigint, numeric and double precision give double precision.
+	if ra, rb := numericRank[strip(a)], numericRank[strip(b)]; ra > 0 && rb > 0 {
+		if ra > rb {
+			return strip(a)
+		}
+		return strip(b)
+	}
+	return UnknownType
+}
+
+// numericRank orders the numeric types by PostgreSQL's implicit casts.
+var numericRank = map[string]int{"smallint": 1, "integer": 2, "bigint": 3, "numeric": 4, "real": 5, "double precision": 6}
+
+// strip drops a type's modifier: character varying(10) → character varying.
+func strip(t string) string {
+	if i := strings.IndexByte(t, '('); i > 0 && strings.HasSuffix(t, ")") && !strings.HasPrefix(t, `"`) {
+		return t[:i]
+	}
+	return t
+}
