@@ -289,7 +289,8 @@ func listQueries(s *introSchema) (queries map[string]string, skipped int) {
 // roleVariables returns, for the Hasura role (or inherited role), every
 // session variable its permissions read with a value of a fitting type:
 // a value that casts to every column type the variable is compared with
-// (an enum's first label, a uuid, 1, true, a date, text; `{}` for arrays).
+// (an enum's first label, a uuid, 1 (also true), a date, text; `{}` for
+// arrays).
 func roleVariables(ctx context.Context, conn *pgx.Conn, prog *compiler.Program, role string) map[string]string {
 	members := map[string]bool{role: true}
 	for _, ir := range prog.InheritedRoles {
@@ -352,7 +353,7 @@ func roleVariables(ctx context.Context, conn *pgx.Conn, prog *compiler.Program, 
 
 // sampleValue returns the first candidate value that casts to every type.
 func sampleValue(ctx context.Context, conn *pgx.Conn, types []string) string {
-	candidates := []string{"{}", "00000000-0000-4000-8000-000000000001", "1", "true", "2026-01-01 00:00:00+00", "rowguard"}
+	candidates := []string{"{}", "00000000-0000-4000-8000-000000000001", "1", "2026-01-01 00:00:00+00", "rowguard"}
 	for _, t := range types {
 		var first *string
 		if conn.QueryRow(ctx, "SELECT (pg_catalog.enum_range(NULL::"+t+"))[1]::text").Scan(&first) == nil && first != nil {

@@ -21,6 +21,8 @@ import (
 // platform it runs on sets up before them. Paths are relative to the
 // manifest's folder.
 type realProject struct {
+	// Dir is the manifest's folder.
+	Dir                string   `yaml:"-"`
 	Name               string   `yaml:"name"`
 	Metadata           string   `yaml:"metadata"`
 	Migrations         string   `yaml:"migrations"`
@@ -46,6 +48,7 @@ func readManifest(dir string) ([]*realProject, error) {
 		return filepath.Join(dir, p)
 	}
 	for i, p := range ps {
+		p.Dir = dir
 		if p.Name == "" || p.Metadata == "" {
 			return nil, fmt.Errorf("%s: entry %d needs a name and a metadata folder", filepath.Join(dir, "MANIFEST.yaml"), i+1)
 		}
@@ -132,8 +135,13 @@ func treeFiles(dir string) ([]sqlFile, error) {
 
 // runSQLFile sends the file's text as one simple-protocol request (one
 // implicit transaction, as golang-migrate applies a migration). A failure
-// names the file and, from PostgreSQL's position, the line.
-func runSQLFile(ctx context.Context, conn *pgx.Conn, path string) error {
+// names the file (relative to base) and, from PostgreSQL's position, the
+// line.
+func runSQLFile(ctx context.Context, conn *pgx.Conn, base, path string) error {
+	name := path
+	if rel, err := filepath.Rel(base, path); err == nil {
+		name = rel
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -144,8 +152,10 @@ func runSQLFile(ctx context.Context, conn *pgx.Conn, path string) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Position > 0 {
-		line := 1 + strings.Count(string([]rune(string(b))[:min(int(pe.Position)-1, len([]rune(string(b))))]), "\n")
-		return fmt.Errorf("%s:%d: %w", path, line, err)
+		// Position counts characters from 1.
+		text := []rune(string(b))
+		line := 1 + strings.Count(string(text[:min(int(pe.Position)-1, len(text))]), "\n")
+		return fmt.Errorf("%s:%d: %w", name, line, err)
 	}
-	return fmt.Errorf("%s: %w", path, err)
+	return fmt.Errorf("%s: %w", name, err)
 }

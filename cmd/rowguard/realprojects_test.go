@@ -47,7 +47,9 @@ type projectReport struct {
 	roles    int
 	policies int
 	install  time.Duration
-	errs     []stepError
+	// Durations of the other steps, for the log.
+	setUp, userSQL, serve time.Duration
+	errs                  []stepError
 }
 
 // stepError is one failure: the step, and the role and root field when
@@ -114,6 +116,8 @@ func TestRealProjects(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			r.ran = true
 			runRealProject(t, p, r)
+			t.Logf("set-up %.1fs, migrations and post %.1fs, install %.1fs, serve %.1fs: %d requests, %d answered, %d list fields left out (required arguments)",
+				r.setUp.Seconds(), r.userSQL.Seconds(), r.install.Seconds(), r.serve.Seconds(), r.queries, r.answered, r.skipped)
 			if len(r.errs) > 0 {
 				t.Errorf("%d errors:\n%s", len(r.errs), r.errorList())
 			}
@@ -180,7 +184,9 @@ func runRealProject(t *testing.T, p *realProject, r *projectReport) {
 	} else {
 		r.roles = metadataRoles(md)
 	}
+	start := time.Now()
 	r.loads = platformSetUp(ctx, conn, p, r)
+	r.setUp = time.Since(start)
 	if !userInstall(ctx, conn, db, p, n, r) {
 		return
 	}
@@ -188,7 +194,9 @@ func runRealProject(t *testing.T, p *realProject, r *projectReport) {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_policies WHERE policyname LIKE 'rg\_%'`).Scan(&r.policies); err != nil {
 		r.fail("install", "", "", fmt.Errorf("count policies: %w", err))
 	}
+	start = time.Now()
 	serveAndQuery(t, ctx, conn, db, n, r)
+	r.serve = time.Since(start)
 }
 
 // platformSetUp runs the project's pre SQL files, then its platform
@@ -197,7 +205,7 @@ func runRealProject(t *testing.T, p *realProject, r *projectReport) {
 func platformSetUp(ctx context.Context, conn *pgx.Conn, p *realProject, r *projectReport) bool {
 	ok := true
 	for _, f := range p.Pre {
-		if err := runSQLFile(ctx, conn, f); err != nil {
+		if err := runSQLFile(ctx, conn, p.Dir, f); err != nil {
 			r.fail("pre", "", "", err)
 			ok = false
 		}
@@ -209,7 +217,7 @@ func platformSetUp(ctx context.Context, conn *pgx.Conn, p *realProject, r *proje
 			ok = false
 		}
 		for _, f := range files {
-			if err := runSQLFile(ctx, conn, f.path); err != nil {
+			if err := runSQLFile(ctx, conn, p.Dir, f.path); err != nil {
 				r.fail("platform", "", "", err)
 				ok = false
 			}
@@ -229,6 +237,7 @@ func platformSetUp(ctx context.Context, conn *pgx.Conn, p *realProject, r *proje
 // metadata go through it instead (post files, which only 5stackgg__api's
 // own loader runs, stay here, between the two).
 func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject, n realNames, r *projectReport) bool {
+	start := time.Now()
 	if p.Migrations != "" {
 		files, err := upFiles(p.Migrations)
 		if err != nil {
@@ -236,7 +245,7 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 			r.loads = false
 		}
 		for _, f := range files {
-			if err := runSQLFile(ctx, conn, f.path); err != nil {
+			if err := runSQLFile(ctx, conn, p.Dir, f.path); err != nil {
 				r.fail("migrations", "", "", err)
 				r.loads = false
 			}
@@ -253,7 +262,7 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 				r.loads = false
 			}
 			for _, f := range files {
-				if err := runSQLFile(ctx, conn, f.path); err != nil {
+				if err := runSQLFile(ctx, conn, p.Dir, f.path); err != nil {
 					r.fail("post", "", "", err)
 					r.loads = false
 				}
@@ -264,8 +273,10 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 		}
 	}
 
+	r.userSQL = time.Since(start)
+
 	var log strings.Builder
-	start := time.Now()
+	start = time.Now()
 	err := run(ctx, []string{"migrate", "up", "--database-url", db, "--metadata", p.Metadata,
 		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.login}, &log)
 	r.install = time.Since(start)
