@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs PostgreSQL's server binaries from Debian's packages when they are
-# missing, so the demo and the tests run on a fresh machine, and PostGIS,
-# which Hasura's conformance cases (graphql/conformance) use. Needs root (or
+# missing, so the demo and the tests run on a fresh machine, PostGIS,
+# which Hasura's conformance cases (graphql/conformance) use, and periods. Needs root (or
 # sudo) only when something is missing.
 set -euo pipefail
 SUDO=""
@@ -24,5 +24,11 @@ ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 if [ -n "$ver" ] && [ ! -e "/usr/share/postgresql/$ver/extension/postgis.control" ] && command -v apt-get >/dev/null 2>&1; then
   echo "PostGIS not found for PostgreSQL $ver: installing postgresql-$ver-postgis-3" >&2
   apt_install "postgresql-$ver-postgis-3" || echo "PostGIS could not be installed: the conformance cases that use geometry will fail" >&2
+fi
+# periods (system-versioned tables), which the real project otohime-site__server
+# uses (cmd/rowguard TestRealProjects, when ../shared/real-projects exists).
+if [ -n "$ver" ] && [ ! -e "/usr/share/postgresql/$ver/extension/periods.control" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "periods not found for PostgreSQL $ver: installing postgresql-$ver-periods" >&2
+  apt_install "postgresql-$ver-periods" || echo "periods could not be installed: TestRealProjects reports otohime-site__server's pre step as failing" >&2
 fi
 exit 0
