@@ -47,6 +47,8 @@ type projectReport struct {
 	roles    int
 	policies int
 	install  time.Duration
+	// installLog is what migrate up printed (its steps and warnings).
+	installLog string
 	// Durations of the other steps, for the log.
 	setUp, userSQL, serve time.Duration
 	errs                  []stepError
@@ -118,6 +120,9 @@ func TestRealProjects(t *testing.T) {
 			runRealProject(t, p, r)
 			t.Logf("set-up %.1fs, migrations and post %.1fs, install %.1fs, serve %.1fs: %d requests, %d answered, %d list fields left out (required arguments)",
 				r.setUp.Seconds(), r.userSQL.Seconds(), r.install.Seconds(), r.serve.Seconds(), r.queries, r.answered, r.skipped)
+			if r.installLog != "" {
+				t.Logf("rowguard migrate up:\n%s", r.installLog)
+			}
 			if len(r.errs) > 0 {
 				t.Errorf("%d errors:\n%s", len(r.errs), r.errorList())
 			}
@@ -279,7 +284,7 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 	start = time.Now()
 	err := run(ctx, []string{"migrate", "up", "--database-url", db, "--metadata", p.Metadata,
 		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.login}, &log)
-	r.install = time.Since(start)
+	r.install, r.installLog = time.Since(start), log.String()
 	if err != nil {
 		r.fail("install", "", "", err)
 		return false
