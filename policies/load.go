@@ -528,19 +528,21 @@ func (l *loader) relationships(n *yaml.Node, file string, kind RelKind) []*Relat
 			l.errorf(r.Pos, "relationship %q has no `using`: give foreign_key_constraint_on or manual_configuration", r.Name)
 			continue
 		}
-		l.relationshipUsing(r, using, file)
-		out = append(out, r)
+		if l.relationshipUsing(r, using, file) {
+			out = append(out, r)
+		}
 	}
 	return out
 }
 
-func (l *loader) relationshipUsing(r *Relationship, n *yaml.Node, file string) {
+// relationshipUsing reads how r joins, and reports whether r is served.
+func (l *loader) relationshipUsing(r *Relationship, n *yaml.Node, file string) bool {
 	entries := l.mapping(n, file, "relationship `using`", "foreign_key_constraint_on", "manual_configuration")
 	if len(entries) != 1 {
 		if n.Kind == yaml.MappingNode {
 			l.errorf(l.pos(file, n), "relationship %q: `using` needs exactly one of foreign_key_constraint_on or manual_configuration", r.Name)
 		}
-		return
+		return false
 	}
 	e := entries[0]
 	switch e.key {
@@ -557,10 +559,10 @@ func (l *loader) relationshipUsing(r *Relationship, n *yaml.Node, file string) {
 			}
 			if fk.Table.Name == "" || len(fk.Columns) == 0 {
 				l.errorf(l.pos(file, e.val), "relationship %q: foreign_key_constraint_on needs `table` and `column`", r.Name)
-				return
+				return false
 			}
 			r.RemoteFK = fk
-			return
+			return true
 		}
 		r.FKColumns = l.strings(e.val, file, "foreign_key_constraint_on")
 	case "manual_configuration":
@@ -575,12 +577,18 @@ func (l *loader) relationshipUsing(r *Relationship, n *yaml.Node, file string) {
 				}
 			}
 		}
-		if m.RemoteTable.Name == "" || len(m.ColumnMapping) == 0 {
-			l.errorf(l.pos(file, e.val), "relationship %q: manual_configuration needs `remote_table` and a non-empty `column_mapping`", r.Name)
-			return
+		switch {
+		case m.RemoteTable.Name == "":
+			l.errorf(l.pos(file, e.val), "relationship %q: manual_configuration needs `remote_table`", r.Name)
+			return false
+		case len(m.ColumnMapping) == 0:
+			// Hasura accepts it, and it relates no column to any other.
+			l.warnf(l.pos(file, e.val), "relationship %q has an empty column_mapping and will not be served: map at least one column to %s", r.Name, m.RemoteTable)
+			return false
 		}
 		r.Manual = m
 	}
+	return true
 }
 
 var permissionKeys = map[Op][]string{

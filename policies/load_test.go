@@ -296,7 +296,11 @@ func TestUnservedPartsWarn(t *testing.T) {
     - name: on_insert
       definition: {enable_manual: false, insert: {columns: "*"}}
     remote_relationships: []
+    array_relationships:
+    - name: nothing
+      using: {manual_configuration: {remote_table: u, column_mapping: {}}}
   native_queries: []
+  customization: {naming_convention: hasura-default}
 - name: other
   kind: postgres
   tables:
@@ -309,14 +313,15 @@ func TestUnservedPartsWarn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if len(md.Tables) != 1 || md.Tables[0].Table.Name != "t" || md.Source != "default" {
+	if len(md.Tables) != 1 || md.Tables[0].Table.Name != "t" || md.Source != "default" || len(md.Tables[0].ArrayRelationships) != 0 {
 		t.Errorf("served %s tables %v, want source default with table t", md.Source, md.Tables)
 	}
 	want := []string{
 		"actions.yaml:2:1: actions (signup) will not be served: rowguard does not run actions",
 		"cron_triggers.yaml:1:1: cron triggers (nightly) will not be served: rowguard does not schedule events",
 		"databases/databases.yaml:6:5: event triggers (on_insert) of public.t will not be served: rowguard does not deliver events",
-		`databases/databases.yaml:10:3: source "other" will not be served: rowguard serves one database, source "default" (choose another with --source)`,
+		`databases/databases.yaml:11:37: relationship "nothing" has an empty column_mapping and will not be served: map at least one column to public.u`,
+		`databases/databases.yaml:14:3: source "other" will not be served: rowguard serves one database, source "default" (choose another with --source)`,
 	}
 	var got []string
 	for _, w := range md.Warnings {

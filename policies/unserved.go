@@ -62,7 +62,7 @@ func (l *loader) unserved(parts map[string]unservedPart, key string, n *yaml.Nod
 		return
 	}
 	n, file = l.include(n, file)
-	if n == nil || empty(n) {
+	if n == nil || empty(n) || key == "customization" && defaultCustomization(n) {
 		return
 	}
 	what := part.what
@@ -96,6 +96,25 @@ func (l *loader) unservedFiles(dir string) {
 		}
 		l.unserved(unservedTopLevel, key, root, f, "")
 	}
+}
+
+// defaultCustomization reports whether a source's customization asks for
+// nothing but Hasura's default naming (`naming_convention: hasura-default`),
+// which is what rowguard serves.
+func defaultCustomization(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "naming_convention" && v.Kind == yaml.ScalarNode && v.Value == "hasura-default" {
+			continue
+		}
+		if !empty(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // empty reports whether n holds nothing: null, an empty list or string, or
