@@ -145,7 +145,8 @@ func (c *compiler) computedField(t *Table, m *policies.ComputedField) *ComputedF
 		return nil
 	}
 	switch {
-	case f.ReturnsSet && f.ReturnsTable.Name != "":
+	case f.ReturnsTable.Name != "":
+		// A table's row, one or SETOF: rows, as Hasura serves both.
 		cf.ReturnsTable = c.cat.Table(f.ReturnsTable)
 		if cf.ReturnsTable == nil {
 			c.errorf(m.Pos, "computed field %q: %s returns rows of %s, which is not in the catalog", m.Name, f.Name, f.ReturnsTable)

@@ -17,8 +17,9 @@ type Function struct {
 	Name policies.QualifiedTable
 	// Args are the input arguments in order.
 	Args []*FunctionArg
-	// Returns is the result type, spelled as Column.Type is; for SETOF
-	// a table's rows, ReturnsSet is set and ReturnsTable names the table.
+	// Returns is the result type, spelled as Column.Type is; ReturnsSet is
+	// set for SETOF, and ReturnsTable names the table whose row type it
+	// is (one row or SETOF: Hasura serves both as a list of rows).
 	Returns      string
 	ReturnsSet   bool
 	ReturnsTable policies.QualifiedTable
@@ -119,7 +120,7 @@ func loadFunctions(ctx context.Context, q Querier, schemas []string, cat *Catalo
 		}
 		if pos == nil || *pos == 1 {
 			cur = &Function{Name: name, Returns: liveTypeName(retFormatted, retSchema, retQuoted, retExt), ReturnsSet: set, Volatility: vol[0]}
-			if set && rel.Name != "" {
+			if rel.Name != "" {
 				cur.ReturnsTable = rel
 			}
 			cat.AddFunction(cur)
@@ -199,10 +200,8 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 			return err
 		}
 		f.Returns, f.ReturnsSet = typ, rt.Setof
-		if rt.Setof {
-			if q, ok := b.lookupType(strs(rt.Names)); ok && b.cat.Tables[q] != nil {
-				f.ReturnsTable = q
-			}
+		if q, ok := b.lookupType(strs(rt.Names)); ok && b.cat.Tables[q] != nil {
+			f.ReturnsTable = q
 		}
 	} else {
 		f.Returns, f.ReturnsSet = "record", true

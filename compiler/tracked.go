@@ -108,7 +108,7 @@ func (c *compiler) trackedFunction(m *policies.Function) *TrackedFunction {
 		c.errorf(m.Pos, "tracked function %s is VOLATILE: only STABLE or IMMUTABLE functions can be query root fields; mark it STABLE, or set exposed_as: mutation", m.Function)
 		return nil
 	}
-	if !f.ReturnsSet || f.ReturnsTable.Name == "" {
+	if f.ReturnsTable.Name == "" {
 		c.errorf(m.Pos, "tracked function %s returns %s: a tracked function must return SETOF a tracked table", m.Function, setof(f))
 		return nil
 	}

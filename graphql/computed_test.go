@@ -27,6 +27,10 @@ INSERT INTO author (name, secret) VALUES ('Alice', 's1'), ('Bob', 's2');
 INSERT INTO article (title, author_id, published) VALUES ('a one', 1, true), ('a two', 1, false), ('b one', 2, true);
 CREATE FUNCTION author_articles(a author, search text) RETURNS SETOF article
   AS $$ SELECT * FROM article WHERE author_id = a.id AND title LIKE '%' || search || '%' $$ LANGUAGE sql STABLE;
+CREATE FUNCTION author_latest(a author) RETURNS article
+  AS $$ SELECT * FROM article WHERE author_id = a.id ORDER BY id DESC LIMIT 1 $$ LANGUAGE sql STABLE;
+CREATE FUNCTION best_student() RETURNS student
+  AS $$ SELECT * FROM student ORDER BY gpa DESC LIMIT 1 $$ LANGUAGE sql STABLE;
 `
 
 const fnMetadata = `
@@ -65,6 +69,8 @@ sources:
     computed_fields:
     - name: articles
       definition: {function: author_articles, table_argument: a}
+    - name: latest
+      definition: {function: author_latest, table_argument: a}
     select_permissions:
     - role: reader
       permission: {columns: [id, name], filter: {}}
@@ -75,6 +81,7 @@ sources:
   functions:
   - function: {schema: public, name: passed}
   - function: {schema: public, name: bump}
+  - function: {schema: public, name: best_student}
 `
 
 func newFn(t *testing.T) *blog {
@@ -167,6 +174,18 @@ func TestComputedFieldsAndFunctions(t *testing.T) {
 			query:   `{ bump { id } }`,
 			headers: []string{"X-Hasura-Role: admin"},
 			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.bump","code":"validation-failed"},"message":"field 'bump' not found in type: 'query_root'"}]}`,
+		},
+		{
+			name:    "a function returning one row of a table is a list of rows, as Hasura serves it, under the role's filter",
+			query:   `{ best_student { name } }`,
+			headers: []string{"X-Hasura-Role: staff"},
+			want:    `{"data":{"best_student":[{"name":"leonel"}]}}`,
+		},
+		{
+			name:    "a computed field returning one row of a table is a list of rows, under the remote table's filter",
+			query:   `{ author(order_by: {id: asc}) { name latest { title } } }`,
+			headers: []string{"X-Hasura-Role: reader"},
+			want:    `{"data":{"author":[{"name":"Alice","latest":[]},{"name":"Bob","latest":[{"title":"b one"}]}]}}`,
 		},
 		{
 			name:    "a SETOF computed field: the article permission's filter applies, with where and limit",
