@@ -129,10 +129,11 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.createTable(s.CreateForeignTableStmt.BaseStmt)
 	case *pg_query.Node_ViewStmt:
 		v := s.ViewStmt
-		return b.createView(v.View, v.Query, v.Aliases, true, v.Replace, false)
+		return b.createView(v.View, v.Query, v.Aliases, true, false, v.Replace, false)
 	case *pg_query.Node_CreateTableAsStmt:
 		c := s.CreateTableAsStmt
-		return b.createView(c.Into.Rel, c.Query, c.Into.ColNames, c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW, false, c.IfNotExists)
+		matview := c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW
+		return b.createView(c.Into.Rel, c.Query, c.Into.ColNames, matview, matview, false, c.IfNotExists)
 	case *pg_query.Node_AlterTableStmt:
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
@@ -504,7 +505,7 @@ func foreignKey(t *Table, name string) *ForeignKey {
 	return nil
 }
 
-func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, replace, ifNotExists bool) error {
+func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, materialized, replace, ifNotExists bool) error {
 	if rv.Relpersistence == "t" {
 		return nil
 	}
@@ -517,7 +518,11 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 		return err
 	}
 	t.IsView = isView
+	t.Materialized = materialized
 	t.Columns = b.selectColumns(query.GetSelectStmt())
+	if isView && !t.Materialized {
+		t.Writable = b.viewWritable(query.GetSelectStmt())
+	}
 	for i, a := range strs(aliases) {
 		if i < len(t.Columns) {
 			t.Columns[i].Name = a
@@ -972,4 +977,37 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 		}
 	}
 	return b.cat, nil
+}
+
+// viewWritable approximates, for the DDL of a plain view, what
+// pg_relation_is_updatable tells of a live one: a view is automatically
+// updatable when it selects plain columns (or *) from exactly one table or
+// updatable view, without WITH, DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET,
+// window or set operations. Anything else (INSTEAD OF triggers included,
+// which DDL files rarely carry) counts as read-only, which only costs the
+// admin role a write grant it could not use through the API anyway.
+func (b *ddlBuilder) viewWritable(sel *pg_query.SelectStmt) []policies.Op {
+	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 ||
+		len(sel.DistinctClause) > 0 || len(sel.GroupClause) > 0 || sel.HavingClause != nil || len(sel.WindowClause) > 0 ||
+		sel.LimitCount != nil || sel.LimitOffset != nil || len(sel.FromClause) != 1 {
+		return nil
+	}
+	rv := sel.FromClause[0].GetRangeVar()
+	if rv == nil {
+		return nil
+	}
+	from := b.cat.Table(b.lookupRel(rv))
+	if from == nil || from.Materialized {
+		return nil
+	}
+	for _, n := range sel.TargetList {
+		rt := n.GetResTarget()
+		if rt == nil || rt.Val.GetColumnRef() == nil {
+			return nil
+		}
+	}
+	if from.IsView {
+		return from.Writable
+	}
+	return []policies.Op{policies.Insert, policies.Update, policies.Delete}
 }

@@ -23,7 +23,8 @@ type Querier interface {
 // empty.
 const relsCTE = `
 WITH rels AS (
-  SELECT c.oid, n.nspname, c.relname, c.relkind IN ('v', 'm') AS isview
+  SELECT c.oid, n.nspname, c.relname, c.relkind IN ('v', 'm') AS isview, c.relkind = 'm' AS ismatview,
+         CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_relation_is_updatable(c.oid, true) ELSE 0 END AS updatable
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -34,7 +35,7 @@ WITH rels AS (
 )`
 
 const relationsQuery = relsCTE + `
-SELECT nspname, relname, isview FROM rels`
+SELECT nspname, relname, isview, ismatview, updatable FROM rels`
 
 // columnsQuery returns, per column, format_type's spelling of its type with
 // the quoted schema of the type (of the element type for arrays) and
@@ -111,9 +112,11 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	cat := NewCatalog()
 	err := query(ctx, q, relationsQuery, schemas, "relations", func(rows pgx.Rows) error {
 		t := &Table{}
-		if err := rows.Scan(&t.Name.Schema, &t.Name.Name, &t.IsView); err != nil {
+		var updatable int32
+		if err := rows.Scan(&t.Name.Schema, &t.Name.Name, &t.IsView, &t.Materialized, &updatable); err != nil {
 			return err
 		}
+		t.Writable = writableOps(updatable)
 		cat.Add(t)
 		return nil
 	})
@@ -175,6 +178,21 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 		return nil, err
 	}
 	return cat, nil
+}
+
+// writableOps decodes pg_relation_is_updatable's bit mask (1 << CmdType:
+// update 4, insert 8, delete 16) into the statements a view accepts.
+func writableOps(mask int32) []policies.Op {
+	var out []policies.Op
+	for _, b := range []struct {
+		bit int32
+		op  policies.Op
+	}{{8, policies.Insert}, {4, policies.Update}, {16, policies.Delete}} {
+		if mask&b.bit != 0 {
+			out = append(out, b.op)
+		}
+	}
+	return out
 }
 
 // query runs one catalog query and hands each row to scan.

@@ -42,12 +42,14 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 			c.permissions(info, mt)
 		}
 	}
+	c.viewWrites()
 	c.inheritedRoles(md)
 	c.computedAccess()
 	c.trackedFunctions(md)
 	c.hiddenColumns()
 	c.finish()
 	c.errs.Sort()
+	c.prog.Warnings.Sort()
 	return c.prog, c.errs
 }
 

@@ -15,6 +15,9 @@ type Program struct {
 	Functions []*TrackedFunction
 	Options   Options
 	Catalog   *Catalog
+	// Warnings are problems that do not stop an install, each at its
+	// metadata position: a permission that is dropped and not served.
+	Warnings policies.ErrorList
 }
 
 // Table returns the tracked table of that name, or nil.
