@@ -120,6 +120,15 @@ type rootField struct {
 
 // roleSchema is one role's published schema and what each of its names
 // means to the planner.
+// readRole is the role whose per-role views rs's statements read for
+// tracked views: "" for admin, which reads the views themselves.
+func (rs *roleSchema) readRole() string {
+	if rs.admin {
+		return ""
+	}
+	return rs.role
+}
+
 type roleSchema struct {
 	role   string
 	admin  bool

@@ -118,6 +118,9 @@ func Up(ctx context.Context, cfg Config) error {
 	if len(errs) > 0 {
 		return restoreAfter(ctx, conn, head, errs)
 	}
+	for _, w := range prog.Warnings {
+		cfg.logf("warning: %s", w)
+	}
 	script := rls.Emit(prog, cfg.RLS)
 	hash := Hash(script)
 	if head != nil && head.Hash == hash {
