@@ -51,6 +51,11 @@ type Table struct {
 	// order insert, update, delete; nil for a view that refuses every
 	// write, and unused for a table.
 	Writable    []policies.Op
+	// GrantVia, when set, is the table whose privileges PostgreSQL
+	// extensions carry over to this view and refuse on it directly: the
+	// periods extension's history and for-portion views take their
+	// grants from their base table.
+	GrantVia *policies.QualifiedTable
 	Columns     []*Column // in column order
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, primary key excluded

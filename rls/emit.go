@@ -187,7 +187,7 @@ func (e *emitter) adminGrants() {
 			e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), admin)
 		}
 		if t.Table.IsView {
-			e.printf("GRANT %s ON %s TO %s;\n", viewAdminPrivileges(t.Table), compiler.QuoteTable(t.Name()), admin)
+			e.b.WriteString(viewAdminGrant(t.Table, admin))
 			continue
 		}
 		e.printf("GRANT ALL ON %s TO %s;\n", compiler.QuoteTable(t.Name()), admin)
@@ -239,7 +239,7 @@ func (e *emitter) helperFunctions() {
 			schemas[q.Schema] = true
 			e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(q.Schema), definer)
 		}
-		e.printf("GRANT SELECT ON %s TO %s;\n", compiler.QuoteTable(q), definer)
+		e.b.WriteString(e.selectGrant(q, definer))
 	}
 	if len(reads) > 0 {
 		e.printf("\n")

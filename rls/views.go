@@ -30,7 +30,7 @@ func (e *emitter) view(t *compiler.TableInfo) string {
 	definer := compiler.QuoteIdent(e.opts.definer())
 	if len(t.Permissions) > 0 {
 		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(t.Name().Schema), definer)
-		fmt.Fprintf(&b, "GRANT SELECT ON %s TO %s;\n", compiler.QuoteTable(t.Name()), definer)
+		b.WriteString(e.selectGrant(t.Name(), definer))
 	}
 	for _, p := range t.Permissions {
 		if p.Op == policies.Select {
@@ -82,15 +82,36 @@ func (e *emitter) roleView(t *compiler.TableInfo, p *compiler.Permission) string
 	return b.String()
 }
 
-// viewAdminPrivileges lists what the admin role is granted on a view: SELECT,
-// and the writes the view accepts (PostgreSQL, or an extension such as
-// periods for its read-only history views, refuses the others).
-func viewAdminPrivileges(t *compiler.Table) string {
+// viewAdminGrant renders what the admin role (quoted) is granted on a
+// view: SELECT, and the writes the view accepts; PostgreSQL refuses the
+// others. A view whose grants come from its base table (Table.GrantVia)
+// gets SELECT on that table instead.
+func viewAdminGrant(t *compiler.Table, admin string) string {
+	if t.GrantVia != nil {
+		return grantVia(t, admin)
+	}
 	privs := []string{"SELECT"}
 	if !t.Materialized {
 		for _, op := range t.Writable {
 			privs = append(privs, strings.ToUpper(string(op)))
 		}
 	}
-	return strings.Join(privs, ", ")
+	return fmt.Sprintf("GRANT %s ON %s TO %s;\n", strings.Join(privs, ", "), compiler.QuoteTable(t.Name), admin)
+}
+
+// selectGrant renders a GRANT SELECT on the table or view q to role
+// (quoted), through the base table for a view that takes its grants from
+// there.
+func (e *emitter) selectGrant(q policies.QualifiedTable, role string) string {
+	if t := e.prog.Catalog.Table(q); t != nil && t.GrantVia != nil {
+		return grantVia(t, role)
+	}
+	return fmt.Sprintf("GRANT SELECT ON %s TO %s;\n", compiler.QuoteTable(q), role)
+}
+
+// grantVia renders SELECT on the base table of t (Table.GrantVia) to
+// role, which the periods extension carries over to t.
+func grantVia(t *compiler.Table, role string) string {
+	return fmt.Sprintf("-- %s takes its grants from %s (extension periods refuses them on the view itself)\nGRANT SELECT ON %s TO %s;\n",
+		t.Name, *t.GrantVia, compiler.QuoteTable(*t.GrantVia), role)
 }
