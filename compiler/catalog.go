@@ -50,12 +50,12 @@ type Table struct {
 	// (an automatically updatable view, or INSTEAD OF triggers), in the
 	// order insert, update, delete; nil for a view that refuses every
 	// write, and unused for a table.
-	Writable    []policies.Op
+	Writable []policies.Op
 	// GrantVia, when set, is the table whose privileges PostgreSQL
 	// extensions carry over to this view and refuse on it directly: the
 	// periods extension's history and for-portion views take their
 	// grants from their base table.
-	GrantVia *policies.QualifiedTable
+	GrantVia    *policies.QualifiedTable
 	Columns     []*Column // in column order
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, primary key excluded
