@@ -980,12 +980,15 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 }
 
 // viewWritable approximates, for the DDL of a plain view, what
-// pg_relation_is_updatable tells of a live one: a view is automatically
-// updatable when it selects plain columns (or *) from exactly one table or
-// updatable view, without WITH, DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET,
-// window or set operations. Anything else (INSTEAD OF triggers included,
-// which DDL files rarely carry) counts as read-only, which only costs the
-// admin role a write grant it could not use through the API anyway.
+// pg_relation_is_updatable tells of a live one. A view is automatically
+// updatable when it reads exactly one table or updatable view, without
+// WITH, DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET, window or set
+// operations, and its select list has no aggregate, window or
+// set-returning function: any function call there counts as one, since
+// DDL alone cannot tell. It accepts DELETE then, and INSERT and UPDATE
+// when some output column is a plain column. Anything else (INSTEAD OF
+// triggers included, which DDL files rarely carry) counts as read-only,
+// which only costs the admin role a write grant the API does not use.
 func (b *ddlBuilder) viewWritable(sel *pg_query.SelectStmt) []policies.Op {
 	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 ||
 		len(sel.DistinctClause) > 0 || len(sel.GroupClause) > 0 || sel.HavingClause != nil || len(sel.WindowClause) > 0 ||
@@ -997,17 +1000,24 @@ func (b *ddlBuilder) viewWritable(sel *pg_query.SelectStmt) []policies.Op {
 		return nil
 	}
 	from := b.cat.Table(b.lookupRel(rv))
-	if from == nil || from.Materialized {
+	if from == nil || from.Materialized || from.IsView && from.Writable == nil {
 		return nil
 	}
+	plain := false
 	for _, n := range sel.TargetList {
-		rt := n.GetResTarget()
-		if rt == nil || rt.Val.GetColumnRef() == nil {
+		val := n.GetResTarget().GetVal()
+		if tc := val.GetTypeCast(); tc != nil {
+			val = tc.Arg
+		}
+		switch {
+		case val.GetFuncCall() != nil:
 			return nil
+		case val.GetColumnRef() != nil && n.GetResTarget().GetVal().GetTypeCast() == nil:
+			plain = true
 		}
 	}
-	if from.IsView {
-		return from.Writable
+	if !plain {
+		return []policies.Op{policies.Delete}
 	}
 	return []policies.Op{policies.Insert, policies.Update, policies.Delete}
 }
