@@ -104,10 +104,11 @@ func (w *sqlWriter) renderer(params bool) *compiler.Renderer {
 }
 
 // rowsAlias returns a new alias for the rows of s, recorded in records
-// when a helper returns them.
+// when a helper returns them, or a role's per-role view of a tracked view
+// (whose rows are not of the view's type either).
 func (w *sqlWriter) rowsAlias(s *selection) string {
 	a := w.alias("_t")
-	if s.src != nil && s.src.viaHelper() {
+	if s.src != nil && s.src.viaHelper() || s.src == nil && s.view.info.Table.IsView && w.role != "" {
 		if w.records == nil {
 			w.records = map[string]*compiler.Table{}
 		}

@@ -44,6 +44,8 @@ INSERT INTO article VALUES
   (4, 'a4', true, 3, 1),
   (5, 'a5', true, 3, 2);
 REFRESH MATERIALIZED VIEW published_snapshot;
+CREATE FUNCTION published_article_shout(a published_article) RETURNS text
+  LANGUAGE sql STABLE AS $$ SELECT upper(a.title) $$;
 `
 
 // viewFilter shows a role the articles it wrote and those of the
@@ -74,6 +76,9 @@ const viewTables = `
   - role: user
     permission: {columns: [id, title], filter: {author_id: {_eq: X-Hasura-User-Id}}}
 - table: {schema: public, name: published_article}
+  computed_fields:
+  - name: shout
+    definition: {function: {schema: public, name: published_article_shout}}
   object_relationships:
   - name: organization
     using:
@@ -85,6 +90,11 @@ const viewTables = `
     permission:
       columns: [id, title]
       allow_aggregations: true` + viewFilter + `
+  - role: fan
+    permission:
+      columns: [id, title, author_id, organization_id]
+      computed_fields: [shout]
+      filter: {author_id: {_eq: X-Hasura-User-Id}}
   - role: writer
     permission:
       columns: [id, title, author_id]
@@ -217,6 +227,12 @@ func TestViewPerRole(t *testing.T) {
 			query: `{ published_article(order_by: {id: asc}) { id organization { name } } }`,
 			role:  user,
 			want:  `{"data":{"published_article":[{"id":1,"organization":{"name":"acme"}},{"id":2,"organization":{"name":"zeta"}},{"id":4,"organization":{"name":"acme"}}]}}`,
+		},
+		{
+			name:  "computed field of the view",
+			query: `{ published_article { id shout } }`,
+			role:  "X-Hasura-Role: fan",
+			want:  `{"data":{"published_article":[{"id":2,"shout":"A2"}]}}`,
 		},
 		{
 			name:  "relationship to the view reads the role's rows",
