@@ -47,6 +47,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 	c.computedAccess()
 	c.trackedFunctions(md)
 	c.hiddenColumns()
+	c.viewNames()
 	c.finish()
 	c.errs.Sort()
 	c.prog.Warnings.Sort()

@@ -61,3 +61,28 @@ func (c *compiler) viewWrites() {
 		info.Permissions = kept
 	}
 }
+
+// viewNames reports two select permissions whose per-role views would
+// take the same name (RoleViewName joins names with "_", so view "a_b"
+// with role "c" meets view "a" with role "b_c"), which would otherwise
+// fail the install with "relation already exists".
+func (c *compiler) viewNames() {
+	seen := map[policies.QualifiedTable]*Permission{}
+	for _, info := range c.prog.Tables {
+		if !info.Table.IsView {
+			continue
+		}
+		for _, p := range info.Permissions {
+			if p.Op != policies.Select {
+				continue
+			}
+			name := RoleViewName(info.Name(), p.Role.Name)
+			if prev := seen[name]; prev != nil {
+				c.errorf(p.Pos, "the per-role view of role %s on %s would be %s, as that of role %s on %s (%s): rename a role or a view",
+					p.Role.Name, info.Name(), name, prev.Role.Name, prev.Table.Name, prev.Pos)
+				continue
+			}
+			seen[name] = p
+		}
+	}
+}
