@@ -118,8 +118,6 @@ type rootField struct {
 	fn   *functionRoot // rootFunction, rootFunctionAggregate
 }
 
-// roleSchema is one role's published schema and what each of its names
-// means to the planner.
 // readRole is the role whose per-role views rs's statements read for
 // tracked views: "" for admin, which reads the views themselves.
 func (rs *roleSchema) readRole() string {
@@ -129,6 +127,8 @@ func (rs *roleSchema) readRole() string {
 	return rs.role
 }
 
+// roleSchema is one role's published schema and what each of its names
+// means to the planner.
 type roleSchema struct {
 	role   string
 	admin  bool

@@ -98,8 +98,8 @@ func (e *emitter) emit() string {
 }
 
 // Teardown returns the SQL that removes everything an install created
-// (policies, triggers, per-role views, helpers, the roles' privileges) but keeps the roles
-// and the rowguard schema. Every emitted script starts with it, so a script
+// (policies, triggers, per-role views, helpers, the roles' privileges) but
+// keeps the roles and the rowguard schema. Every emitted script starts with it, so a script
 // can run again on its own output.
 func Teardown() string {
 	return `CREATE SCHEMA IF NOT EXISTS rowguard;
