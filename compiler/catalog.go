@@ -42,8 +42,20 @@ func (c *Catalog) SortedTables() []*Table {
 
 // Table is a table (or view) with its columns and keys.
 type Table struct {
-	Name        policies.QualifiedTable
-	IsView      bool
+	Name   policies.QualifiedTable
+	IsView bool // a view or a materialized view: no row-level security
+	// Materialized is set for a materialized view (IsView is set too).
+	Materialized bool
+	// Writable lists, for a view, the statements PostgreSQL accepts on it
+	// (an automatically updatable view, or INSTEAD OF triggers), in the
+	// order insert, update, delete; nil for a view that refuses every
+	// write, and unused for a table.
+	Writable []policies.Op
+	// GrantVia, when set, is the table whose privileges PostgreSQL
+	// extensions carry over to this view and refuse on it directly: the
+	// periods extension's history and for-portion views take their
+	// grants from their base table.
+	GrantVia    *policies.QualifiedTable
 	Columns     []*Column // in column order
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, primary key excluded

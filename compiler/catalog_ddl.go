@@ -165,10 +165,11 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.createTable(s.CreateForeignTableStmt.BaseStmt)
 	case *pg_query.Node_ViewStmt:
 		v := s.ViewStmt
-		return b.createView(v.View, v.Query, v.Aliases, true, v.Replace, false)
+		return b.createView(v.View, v.Query, v.Aliases, true, false, v.Replace, false)
 	case *pg_query.Node_CreateTableAsStmt:
 		c := s.CreateTableAsStmt
-		return b.createView(c.Into.Rel, c.Query, c.Into.ColNames, c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW, false, c.IfNotExists)
+		matview := c.Objtype == pg_query.ObjectType_OBJECT_MATVIEW
+		return b.createView(c.Into.Rel, c.Query, c.Into.ColNames, matview, matview, false, c.IfNotExists)
 	case *pg_query.Node_AlterTableStmt:
 		return b.alterTable(s.AlterTableStmt)
 	case *pg_query.Node_IndexStmt:
@@ -480,7 +481,7 @@ func (b *ddlBuilder) setDefault(t *Table, col *Column, expr *pg_query.Node) {
 	}
 }
 
-func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, replace, ifNotExists bool) error {
+func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, aliases []*pg_query.Node, isView, materialized, replace, ifNotExists bool) error {
 	if rv.Relpersistence == "t" {
 		return nil
 	}
@@ -493,7 +494,11 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 		return err
 	}
 	t.IsView = isView
+	t.Materialized = materialized
 	t.Columns = b.viewColumns(query)
+	if isView && !t.Materialized {
+		t.Writable = b.viewWritable(query.GetSelectStmt())
+	}
 	renameColumns(t.Columns, strs(aliases))
 	b.rels[t.Name] = true
 	b.cat.Add(t)
@@ -663,4 +668,47 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 		}
 	}
 	return b.cat, nil
+}
+
+// viewWritable approximates, for the DDL of a plain view, what
+// pg_relation_is_updatable tells of a live one. A view is automatically
+// updatable when it reads exactly one table or updatable view, without
+// WITH, DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET, window or set
+// operations, and its select list has no aggregate, window or
+// set-returning function: any function call there counts as one, since
+// DDL alone cannot tell. It accepts DELETE then, and INSERT and UPDATE
+// when some output column is a plain column. Anything else (INSTEAD OF
+// triggers included, which DDL files rarely carry) counts as read-only,
+// which only costs the admin role a write grant the API does not use.
+func (b *ddlBuilder) viewWritable(sel *pg_query.SelectStmt) []policies.Op {
+	if sel == nil || sel.Op != pg_query.SetOperation_SETOP_NONE || sel.WithClause != nil || len(sel.ValuesLists) > 0 ||
+		len(sel.DistinctClause) > 0 || len(sel.GroupClause) > 0 || sel.HavingClause != nil || len(sel.WindowClause) > 0 ||
+		sel.LimitCount != nil || sel.LimitOffset != nil || len(sel.FromClause) != 1 {
+		return nil
+	}
+	rv := sel.FromClause[0].GetRangeVar()
+	if rv == nil {
+		return nil
+	}
+	from := b.cat.Table(b.lookupRel(rv))
+	if from == nil || from.Materialized || from.IsView && from.Writable == nil {
+		return nil
+	}
+	plain := false
+	for _, n := range sel.TargetList {
+		val := n.GetResTarget().GetVal()
+		if tc := val.GetTypeCast(); tc != nil {
+			val = tc.Arg
+		}
+		switch {
+		case val.GetFuncCall() != nil:
+			return nil
+		case val.GetColumnRef() != nil && n.GetResTarget().GetVal().GetTypeCast() == nil:
+			plain = true
+		}
+	}
+	if !plain {
+		return []policies.Op{policies.Delete}
+	}
+	return []policies.Op{policies.Insert, policies.Update, policies.Delete}
 }

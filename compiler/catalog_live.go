@@ -23,7 +23,8 @@ type Querier interface {
 // empty.
 const relsCTE = `
 WITH rels AS (
-  SELECT c.oid, n.nspname, c.relname, c.relkind IN ('v', 'm') AS isview
+  SELECT c.oid, n.nspname, c.relname, c.relkind IN ('v', 'm') AS isview, c.relkind = 'm' AS ismatview,
+         CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_relation_is_updatable(c.oid, true) ELSE 0 END AS updatable
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -34,7 +35,7 @@ WITH rels AS (
 )`
 
 const relationsQuery = relsCTE + `
-SELECT nspname, relname, isview FROM rels`
+SELECT nspname, relname, isview, ismatview, updatable FROM rels`
 
 // columnsQuery returns, per column, format_type's spelling of its type with
 // the quoted schema of the type (of the element type for arrays) and
@@ -111,9 +112,11 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	cat := NewCatalog()
 	err := query(ctx, q, relationsQuery, schemas, "relations", func(rows pgx.Rows) error {
 		t := &Table{}
-		if err := rows.Scan(&t.Name.Schema, &t.Name.Name, &t.IsView); err != nil {
+		var updatable int32
+		if err := rows.Scan(&t.Name.Schema, &t.Name.Name, &t.IsView, &t.Materialized, &updatable); err != nil {
 			return err
 		}
+		t.Writable = writableOps(updatable)
 		cat.Add(t)
 		return nil
 	})
@@ -171,10 +174,28 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	for _, t := range cat.Tables {
 		sortForeignKeys(t.ForeignKeys)
 	}
+	if err := loadGrantVia(ctx, q, cat); err != nil {
+		return nil, err
+	}
 	if err := loadFunctions(ctx, q, schemas, cat); err != nil {
 		return nil, err
 	}
 	return cat, nil
+}
+
+// writableOps decodes pg_relation_is_updatable's bit mask (1 << CmdType:
+// update 4, insert 8, delete 16) into the statements a view accepts.
+func writableOps(mask int32) []policies.Op {
+	var out []policies.Op
+	for _, b := range []struct {
+		bit int32
+		op  policies.Op
+	}{{8, policies.Insert}, {4, policies.Update}, {16, policies.Delete}} {
+		if mask&b.bit != 0 {
+			out = append(out, b.op)
+		}
+	}
+	return out
 }
 
 // query runs one catalog query and hands each row to scan.
@@ -236,4 +257,51 @@ func sortedKeys(keys []namedKey) [][]string {
 // sortForeignKeys orders foreign keys by constraint name.
 func sortForeignKeys(fks []*ForeignKey) {
 	sort.SliceStable(fks, func(i, j int) bool { return fks[i].Name < fks[j].Name })
+}
+
+// grantViaQuery lists the views of the periods extension (system
+// versioning's "<table>_with_history" and the for-portion views) with the
+// base table whose grants the extension propagates to them: it refuses a
+// grant on such a view unless the grantee has SELECT on the table.
+const grantViaQuery = `
+SELECT vn.nspname, v.relname, tn.nspname, t.relname
+  FROM (SELECT view_name, table_name FROM periods.system_versioning
+        UNION ALL SELECT view_name, table_name FROM periods.for_portion_views) AS p
+  JOIN pg_catalog.pg_class v ON v.oid = p.view_name
+  JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace
+  JOIN pg_catalog.pg_class t ON t.oid = p.table_name
+  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace`
+
+// loadGrantVia sets Table.GrantVia on the periods extension's views, when
+// the extension is installed.
+func loadGrantVia(ctx context.Context, q Querier, cat *Catalog) error {
+	var periods bool
+	rows, err := q.Query(ctx, `SELECT to_regclass('periods.system_versioning') IS NOT NULL AND to_regclass('periods.for_portion_views') IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("read catalog periods: %w", err)
+	}
+	if periods, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool]); err != nil {
+		return fmt.Errorf("read catalog periods: %w", err)
+	}
+	if !periods {
+		return nil
+	}
+	rows, err = q.Query(ctx, grantViaQuery)
+	if err != nil {
+		return fmt.Errorf("read catalog periods views: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var view, base policies.QualifiedTable
+		if err := rows.Scan(&view.Schema, &view.Name, &base.Schema, &base.Name); err != nil {
+			return fmt.Errorf("read catalog periods views: %w", err)
+		}
+		if t := cat.Table(view); t != nil {
+			t.GrantVia = &base
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read catalog periods views: %w", err)
+	}
+	return nil
 }

@@ -339,6 +339,9 @@ func checkCatalogSpotValues(t *testing.T, cat *Catalog) {
 		{col("public", "y", "id").Sequence, "public.y_id_seq1"},
 		{col("public", "point", "location").Type, "point"},
 		{col("public", "point", "authors").Type, "public.author[]"},
+		{fmt.Sprint(cat.Table(qt("public", "everything")).Writable), "[insert update delete]"},
+		{fmt.Sprint(cat.Table(qt("public", "counted")).Writable), "[]"},
+		{fmt.Sprint(cat.Table(qt("public", "author_names")).Materialized, cat.Table(qt("public", "author_names")).Writable), "true []"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
@@ -526,7 +529,7 @@ func dumpCatalogTable(t *Table) string {
 		return "(no such table)"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s view=%v", t.Name, t.IsView)
+	fmt.Fprintf(&b, "table %s view=%v materialized=%v writable=%v", t.Name, t.IsView, t.Materialized, t.Writable)
 	for _, c := range t.Columns {
 		fmt.Fprintf(&b, "\n  column %+v", *c)
 	}

@@ -43,10 +43,12 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 			c.permissions(info, mt)
 		}
 	}
+	c.viewWrites()
 	c.inheritedRoles(md)
 	c.computedAccess()
 	c.trackedFunctions(md)
 	c.hiddenColumns()
+	c.viewNames()
 	c.finish()
 	c.errs.Sort()
 	c.prog.Warnings = append(append(policies.ErrorList{}, md.Warnings...), c.warns...)

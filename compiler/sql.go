@@ -25,6 +25,10 @@ type Renderer struct {
 	// the row alias (the RLS emitter calls a helper instead of the
 	// function, so no policy depends on the function).
 	Computed func(cf *ComputedField, alias string) string
+	// Table, when set, renders the relation a relationship or _exists
+	// subquery reads (the GraphQL planner reads a view through the role's
+	// per-role view, see ReadAs); QuoteTable of its name by default.
+	Table func(t *Table) string
 
 	n int // alias counter
 }
@@ -36,6 +40,14 @@ func (r *Renderer) Expr(e Expr, alias string) string {
 		r.Root = func(col *Column) string { return rootAlias + "." + QuoteIdent(col.Name) }
 	}
 	return r.expr(e, alias, false)
+}
+
+// table renders the relation a subquery reads for t.
+func (r *Renderer) table(t *Table) string {
+	if r.Table != nil {
+		return r.Table(t)
+	}
+	return QuoteTable(t.Name)
 }
 
 // NewAlias returns a fresh table alias for a subquery.
@@ -73,7 +85,7 @@ func (r *Renderer) expr(e Expr, alias string, neg bool) string {
 		if w := r.expr(e.Where, sub, false); w != "true" {
 			conds = append(conds, "("+w+")")
 		}
-		return "EXISTS (SELECT 1 FROM " + QuoteTable(e.Rel.Remote.Name) + " " + sub + " WHERE " + strings.Join(conds, " AND ") + ")"
+		return "EXISTS (SELECT 1 FROM " + r.table(e.Rel.Remote) + " " + sub + " WHERE " + strings.Join(conds, " AND ") + ")"
 	case *ComputedCompare:
 		left := ""
 		if r.Computed != nil {
@@ -101,7 +113,7 @@ func (r *Renderer) expr(e Expr, alias string, neg bool) string {
 			}
 		}
 		sub := r.NewAlias()
-		return "EXISTS (SELECT 1 FROM " + QuoteTable(e.Table.Name) + " " + sub + " WHERE " + r.expr(e.Where, sub, false) + ")"
+		return "EXISTS (SELECT 1 FROM " + r.table(e.Table) + " " + sub + " WHERE " + r.expr(e.Where, sub, false) + ")"
 	}
 	panic(fmt.Sprintf("compiler: unknown expression %T", e))
 }

@@ -38,7 +38,7 @@ const (
 // equality of the request's where). Without such a column, a split of an
 // ordered, limited list cost more than the filter (measured in bench/).
 func (w *sqlWriter) policyBranches(s *selection, a, parent string) []string {
-	if s.view == nil || s.view.perm == nil || s.src != nil || len(s.distinct) > 0 || w.splits >= maxSplits {
+	if s.view == nil || s.view.perm == nil || s.view.info.Table.IsView || s.src != nil || len(s.distinct) > 0 || w.splits >= maxSplits {
 		return nil
 	}
 	or, ok := s.view.perm.Filter.(*compiler.Or)

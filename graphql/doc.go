@@ -106,6 +106,12 @@
 // PostgreSQL refuses the statement. A `where`, `order_by` or `distinct_on`
 // on such a column reads its value on every row the role may see.
 //
+// A tracked view or materialized view is read, for a role, through the
+// role's per-role view (compiler.ReadAs: in FROM, relationships, where and
+// order_by), which applies the role's filter and nulls an inherited role's
+// partly readable columns itself; admin reads the view. Views publish no
+// mutations.
+//
 // PostGIS columns (geometry, geography) use Hasura's scalars of the same
 // names and read as GeoJSON (ST_AsGeoJSON(col, 15, 4)::json: the CRS
 // spelled urn:ogc:def:crs:EPSG::<srid>); their comparison types add the

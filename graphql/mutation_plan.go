@@ -73,7 +73,7 @@ type setOp struct {
 // or more statements, run in order in one transaction.
 func newMutationPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any) (*plan, *Error) {
 	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}}
-	out := &plan{tables: p.tables, mutation: true, vars: map[string]bool{}}
+	out := &plan{tables: p.tables, mutation: true, vars: map[string]bool{}, role: rs.readRole()}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, mutationRootName, vars) {
 		path := "$.selectionSet." + c.key
 		r := &rootPlan{key: c.key}

@@ -27,8 +27,8 @@ const (
 // applies the role's select policy to the returned rows as soon as
 // RETURNING reads a column, and its column grants to each column read, so
 // a mutation without returning never needs the select permission.
-func renderMutation(m *mutation) *statement {
-	w := &sqlWriter{}
+func renderMutation(m *mutation, role string) *statement {
+	w := &sqlWriter{role: role}
 	var sql string
 	switch m.kind {
 	case mutInsertStep:
@@ -155,7 +155,7 @@ func (w *sqlWriter) conflictClause(t *mutTable, oc *onConflict) string {
 		b.WriteString(" DO UPDATE SET " + strings.Join(sets, ", "))
 		var conds []string
 		if oc.where != nil {
-			r := &compiler.Renderer{Params: &w.params}
+			r := w.renderer(true)
 			if e := r.Expr(oc.where, mutationAlias); e != "true" {
 				conds = append(conds, "("+e+")")
 			}
@@ -222,7 +222,7 @@ func (w *sqlWriter) mutationWhere(m *mutation) string {
 		conds = append(conds, mutationAlias+"."+compiler.QuoteIdent(pk.column.Name)+" = "+w.param(pk.text, castType(pk.column)))
 	}
 	if m.where != nil {
-		r := &compiler.Renderer{Params: &w.params}
+		r := w.renderer(true)
 		if e := r.Expr(m.where, mutationAlias); e != "true" {
 			conds = append(conds, "("+e+")")
 		}

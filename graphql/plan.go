@@ -27,6 +27,9 @@ type plan struct {
 	// permissions read.
 	mutation bool
 	vars     map[string]bool
+	// role is the Hasura role whose per-role views the statements read
+	// for tracked views (compiler.ReadAs); empty for admin.
+	role string
 }
 
 // hasSQL reports whether any root field needs the database.
@@ -165,7 +168,7 @@ func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition
 		return newMutationPlan(prog, rs, op, vars)
 	}
 	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}}
-	out := &plan{tables: p.tables}
+	out := &plan{tables: p.tables, role: rs.readRole()}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, queryRootName, vars) {
 		path := "$.selectionSet." + c.key
 		r := &rootPlan{key: c.key}

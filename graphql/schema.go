@@ -120,6 +120,15 @@ type rootField struct {
 	fn   *functionRoot // rootFunction, rootFunctionAggregate
 }
 
+// readRole is the role whose per-role views rs's statements read for
+// tracked views: "" for admin, which reads the views themselves.
+func (rs *roleSchema) readRole() string {
+	if rs.admin {
+		return ""
+	}
+	return rs.role
+}
+
 // roleSchema is one role's published schema and what each of its names
 // means to the planner.
 type roleSchema struct {

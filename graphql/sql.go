@@ -33,7 +33,7 @@ func render(p *plan) []*statement {
 		var out []*statement
 		for _, r := range p.roots {
 			for _, m := range r.muts {
-				st := renderMutation(m)
+				st := renderMutation(m, p.role)
 				st.errPath = m.errPath
 				out = append(out, st)
 			}
@@ -43,7 +43,7 @@ func render(p *plan) []*statement {
 	// One statement per maxColumns root fields: a SELECT list holds at
 	// most 1664 columns. They run in one transaction, in order.
 	var out []*statement
-	w := &sqlWriter{}
+	w := &sqlWriter{role: p.role}
 	var cols []string
 	flush := func() {
 		st := &statement{sql: "SELECT " + strings.Join(cols, ", ")}
@@ -51,7 +51,7 @@ func render(p *plan) []*statement {
 			st.params = append(st.params, v.(string))
 		}
 		out = append(out, st)
-		w, cols = &sqlWriter{}, nil
+		w, cols = &sqlWriter{role: p.role}, nil
 	}
 	for _, r := range p.roots {
 		if r.sel != nil {
@@ -81,13 +81,34 @@ type sqlWriter struct {
 	// splits counts the lists read as a UNION ALL of the role's filter
 	// branches (policyBranches), each of which repeats the list's SQL.
 	splits int
+	// role is plan.role: tracked views are read through its per-role
+	// views.
+	role string
+}
+
+// table renders the relation the statement reads for t: a tracked view
+// through the role's per-role view (compiler.ReadAs), which applies the
+// role's filter; any other table itself, under its policies.
+func (w *sqlWriter) table(t *compiler.Table) string {
+	return compiler.QuoteTable(compiler.ReadAs(t, w.role))
+}
+
+// renderer returns an expression renderer that reads tracked views as
+// the role does; params binds constants as parameters.
+func (w *sqlWriter) renderer(params bool) *compiler.Renderer {
+	r := &compiler.Renderer{Table: w.table}
+	if params {
+		r.Params = &w.params
+	}
+	return r
 }
 
 // rowsAlias returns a new alias for the rows of s, recorded in records
-// when a helper returns them.
+// when a helper returns them, or a role's per-role view of a tracked view
+// (whose rows are not of the view's type either).
 func (w *sqlWriter) rowsAlias(s *selection) string {
 	a := w.alias("_t")
-	if s.src != nil && s.src.viaHelper() {
+	if s.src != nil && s.src.viaHelper() || s.src == nil && s.view.info.Table.IsView && w.role != "" {
 		if w.records == nil {
 			w.records = map[string]*compiler.Table{}
 		}
@@ -188,7 +209,8 @@ func fieldsObject(fields []*output, value func(f *output) string) string {
 // helper's snapshot cannot see yet (columnRowsReads lists what it reads).
 func columnExpr(view *tableView, col *compiler.Column, a string, inline bool) string {
 	ref := geoOutput(col, a+"."+compiler.QuoteIdent(col.Name))
-	if view == nil || view.perm == nil {
+	if view == nil || view.perm == nil || view.info.Table.IsView {
+		// A view's per-role view nulls the column itself (rls.view).
 		return ref
 	}
 	rows := view.perm.ColumnRows[col.Name]
@@ -206,7 +228,7 @@ func columnExpr(view *tableView, col *compiler.Column, a string, inline bool) st
 // columnRowsReads lists the columns of the row that the condition of
 // columnExpr reads (none when the column needs no condition).
 func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
-	if view == nil || view.perm == nil || view.perm.ColumnRows[col.Name] == nil {
+	if view == nil || view.perm == nil || view.info.Table.IsView || view.perm.ColumnRows[col.Name] == nil {
 		return nil
 	}
 	var out []*compiler.Column
@@ -238,13 +260,13 @@ func (w *sqlWriter) from(s *selection, a, parent string, extra ...string) string
 		conds = append(conds, a+"."+compiler.QuoteIdent(pk.column.Name)+" = "+w.param(pk.text, pk.column.Type))
 	}
 	if s.where != nil {
-		r := &compiler.Renderer{Params: &w.params}
+		r := w.renderer(true)
 		if e := r.Expr(s.where, a); e != "true" {
 			conds = append(conds, "("+e+")")
 		}
 	}
 	conds = append(conds, extra...)
-	sql := compiler.QuoteTable(s.view.info.Name()) + " " + a
+	sql := w.table(s.view.info.Table) + " " + a
 	if s.src != nil {
 		sql = w.sourceSQL(s.src, parent) + " " + a
 	}
@@ -449,7 +471,7 @@ func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a stri
 	if len(path) > 0 {
 		rel := path[0]
 		b := w.alias("_r")
-		return "(SELECT " + w.orderExpr(t, path[1:], b) + " FROM " + compiler.QuoteTable(rel.Remote.Name) + " " + b +
+		return "(SELECT " + w.orderExpr(t, path[1:], b) + " FROM " + w.table(rel.Remote) + " " + b +
 			" WHERE " + joinConds(rel, b, a) + " LIMIT 1)"
 	}
 	if t.aggRel != nil {
@@ -458,7 +480,7 @@ func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a stri
 		if t.column != nil {
 			expr = t.fn + "(" + b + "." + compiler.QuoteIdent(t.column.Name) + ")"
 		}
-		return "(SELECT " + expr + " FROM " + compiler.QuoteTable(t.aggRel.Remote.Name) + " " + b + " WHERE " + joinConds(t.aggRel, b, a) + ")"
+		return "(SELECT " + expr + " FROM " + w.table(t.aggRel.Remote) + " " + b + " WHERE " + joinConds(t.aggRel, b, a) + ")"
 	}
 	if t.computed != nil {
 		return w.computedCall(t.computed, nil, a)

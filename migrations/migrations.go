@@ -152,14 +152,17 @@ func warnTriggers(ctx context.Context, conn *pgx.Conn, cfg Config, prog *compile
 	}
 }
 
-// policiesPresent tells whether the install's policies are still in the
-// database (they are lifted while schema migrations run).
+// policiesPresent tells whether the install's policies and per-role views
+// are still in the database (they are lifted while schema migrations run).
 func policiesPresent(ctx context.Context, conn *pgx.Conn, head *Installed) bool {
-	if !strings.Contains(head.SQL, "CREATE POLICY") {
+	policies, views := strings.Contains(head.SQL, "CREATE POLICY"), strings.Contains(head.SQL, `CREATE VIEW "rowguard".`)
+	if !policies && !views {
 		return true
 	}
 	var n int
-	_ = conn.QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_policies WHERE policyname LIKE 'rg\_%'`).Scan(&n)
+	_ = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_catalog.pg_policies WHERE policyname LIKE 'rg\_%')
+		+ (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		    WHERE n.nspname = 'rowguard' AND c.relkind = 'v' AND c.relname LIKE 'rg\_%')`).Scan(&n)
 	return n > 0
 }
 

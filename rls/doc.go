@@ -26,6 +26,12 @@
 // owner may read every tracked table and execute the user functions,
 // whose bodies may read any of them.
 //
+// Views and materialized views have no row-level security (views.go):
+// each role with a select permission on one reads it through a
+// security-barrier view of its own in schema rowguard
+// (compiler.RoleViewName), owned by the definer, which applies the role's
+// filter; the role is granted its columns there and nothing on the view.
+//
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first
 // removes whatever an earlier install created (everything rowguard owns is

@@ -45,6 +45,12 @@ var snapshotQueries = []string{
 	   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 	  WHERE NOT t.tgisinternal AND (t.tgname LIKE 'rg\_%' OR c.relrowsecurity)`,
+	// Per-role views of tracked views, by owner, options and a digest of
+	// the definition (their grants are in the privilege lines above).
+	`SELECT format('view %I.%I owner %I options %s definition %s', n.nspname, c.relname, pg_get_userbyid(c.relowner),
+	        coalesce(array_to_string(c.reloptions, ','), ''), md5(pg_get_viewdef(c.oid)))
+	   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+	  WHERE n.nspname = 'rowguard' AND c.relkind = 'v'`,
 	// Installed roles and their attributes.
 	`SELECT format('role %I login=%s bypassrls=%s config=%s', r.rolname, r.rolcanlogin, r.rolbypassrls,
 	        coalesce(array_to_string(r.rolconfig, ','), ''))
@@ -53,7 +59,8 @@ var snapshotQueries = []string{
 
 // Snapshot lists, one sorted line per object, everything in the database
 // that decides what API roles may see and do: RLS switches, policies,
-// grants, rowguard's functions and triggers, and the roles. Two snapshots
+// grants, rowguard's functions, triggers and per-role views, and the
+// roles. Two snapshots
 // compare line by line to show drift.
 func Snapshot(ctx context.Context, q Querier) ([]string, error) {
 	var lines []string

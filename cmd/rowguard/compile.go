@@ -96,6 +96,11 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Warnings go to stderr, so the script on stdout stays what it was
+	// (it carries them as comments too).
+	for _, w := range prog.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
 	_, err = io.WriteString(stdout, rls.Emit(prog, pf.rlsOptions()))
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/policies"
 )
 
 // loginProblems checks, before serving, that the database enforces the
@@ -15,7 +16,9 @@ import (
 // superuser nor BYPASSRLS nor the owner of a tracked table (any of which
 // would let a bug in the server read past the policies), it can switch to
 // every API role and the admin role, every tracked table has FORCE ROW
-// LEVEL SECURITY, and no tracked view runs with its owner's rights. It
+// LEVEL SECURITY, and every tracked view is read only through the per-role
+// views the install made (compiler.RoleViewName): each exists, and no API
+// role may read the view itself, which would show it every row. It
 // returns one line per problem.
 func loginProblems(ctx context.Context, q compiler.Querier, prog *compiler.Program) ([]string, error) {
 	var problems []string
@@ -62,15 +65,15 @@ func loginProblems(ctx context.Context, q compiler.Querier, prog *compiler.Progr
 		tables = append(tables, compiler.QuoteTable(t.Name()))
 	}
 	rows, err = q.Query(ctx, `SELECT c.oid::regclass::text, c.relkind::text, pg_catalog.pg_get_userbyid(c.relowner) = current_user,
-			c.relforcerowsecurity, coalesce(c.reloptions::text[] && ARRAY['security_invoker=true', 'security_invoker=on', 'security_invoker=1'], false)
+			c.relforcerowsecurity
 		FROM unnest($1::text[]) AS t JOIN pg_catalog.pg_class c ON c.oid = t::regclass
 		ORDER BY 1`, tables)
 	if err != nil {
 		return nil, fmt.Errorf("check the tracked tables: %w", err)
 	}
 	type rel struct {
-		Name, Kind             string
-		Owned, Forced, Invoker bool
+		Name, Kind    string
+		Owned, Forced bool
 	}
 	rels, err := pgx.CollectRows(rows, pgx.RowToStructByPos[rel])
 	if err != nil {
@@ -85,11 +88,65 @@ func loginProblems(ctx context.Context, q compiler.Querier, prog *compiler.Progr
 			if !r.Forced {
 				problems = append(problems, fmt.Sprintf("%s lacks FORCE ROW LEVEL SECURITY: run `rowguard migrate up` (or `rowguard diff` to see the drift)", r.Name))
 			}
-		case "v":
-			if !r.Invoker {
-				problems = append(problems, fmt.Sprintf("view %s reads its tables with its owner's rights, past their policies: ALTER VIEW %s SET (security_invoker = true)", r.Name, r.Name))
+		}
+	}
+	viewProblems, err := viewProblems(ctx, q, prog)
+	if err != nil {
+		return nil, err
+	}
+	return append(problems, viewProblems...), nil
+}
+
+// viewProblems checks the tracked views and materialized views, which
+// have no row-level security: each role with a select permission must
+// have its per-role view, and no API role may read the view itself
+// (directly or through PUBLIC), since the view shows every row.
+func viewProblems(ctx context.Context, q compiler.Querier, prog *compiler.Program) ([]string, error) {
+	var views, readers, perRole []string
+	for _, t := range prog.Tables {
+		if !t.Table.IsView {
+			continue
+		}
+		for _, p := range t.Permissions {
+			if p.Op == policies.Select {
+				perRole = append(perRole, compiler.QuoteTable(compiler.RoleViewName(t.Name(), p.Role.Name)))
 			}
 		}
+		for _, r := range prog.Roles {
+			views = append(views, compiler.QuoteTable(t.Name()))
+			readers = append(readers, r.PGName)
+		}
+	}
+	if len(views) == 0 {
+		return nil, nil
+	}
+	var problems []string
+	rows, err := q.Query(ctx, `SELECT v FROM unnest($1::text[]) AS v WHERE to_regclass(v) IS NULL ORDER BY 1`, perRole)
+	if err != nil {
+		return nil, fmt.Errorf("check the per-role views: %w", err)
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("check the per-role views: %w", err)
+	}
+	for _, m := range missing {
+		problems = append(problems, fmt.Sprintf("per-role view %s is missing: run `rowguard migrate up` (or `rowguard diff` to see the drift)", m))
+	}
+	rows, err = q.Query(ctx, `SELECT v.v, v.r FROM unnest($1::text[], $2::text[]) AS v(v, r)
+		WHERE EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = v.r)
+		  AND pg_catalog.has_any_column_privilege(v.r, v.v::regclass, 'SELECT')
+		ORDER BY 1, 2`, views, readers)
+	if err != nil {
+		return nil, fmt.Errorf("check the tracked views: %w", err)
+	}
+	type reader struct{ View, Role string }
+	leaks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[reader])
+	if err != nil {
+		return nil, fmt.Errorf("check the tracked views: %w", err)
+	}
+	for _, l := range leaks {
+		problems = append(problems, fmt.Sprintf("role %s may read view %s itself, every row of it (views have no row-level security): REVOKE SELECT ON %s FROM %s (and FROM PUBLIC)",
+			l.Role, l.View, l.View, compiler.QuoteIdent(l.Role)))
 	}
 	return problems, nil
 }

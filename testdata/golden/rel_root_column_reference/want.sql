@@ -17,6 +17,11 @@ BEGIN
       WHERE t.tgname LIKE 'rg\_%' AND NOT t.tgisinternal LOOP
     EXECUTE format('DROP TRIGGER %I ON %I.%I', r.tgname, r.nspname, r.relname);
   END LOOP;
+  -- Per-role views of tracked views first: they call the helpers.
+  FOR r IN SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'rowguard' AND c.relkind = 'v' AND c.relname LIKE 'rg\_%' LOOP
+    EXECUTE format('DROP VIEW rowguard.%I', r.relname);
+  END LOOP;
   FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_catalog.pg_proc p
       JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'rowguard' LOOP
     EXECUTE format('DROP FUNCTION %s', r.fn);
