@@ -199,6 +199,8 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		b.seqOptions(q, s.CreateSeqStmt.Options)
 	case *pg_query.Node_AlterSeqStmt:
 		b.seqOptions(b.lookupRel(s.AlterSeqStmt.Sequence), s.AlterSeqStmt.Options)
+	case *pg_query.Node_CreateTrigStmt:
+		b.insteadOfTrigger(s.CreateTrigStmt)
 	case *pg_query.Node_VariableSetStmt:
 		v := s.VariableSetStmt
 		if strings.EqualFold(v.Name, "search_path") && !v.IsLocal {
@@ -668,6 +670,39 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 		}
 	}
 	return b.cat, nil
+}
+
+// Trigger bits of CreateTrigStmt (PostgreSQL's TRIGGER_TYPE_*).
+const (
+	triggerInsert  = 1 << 2
+	triggerDelete  = 1 << 3
+	triggerUpdate  = 1 << 4
+	triggerInstead = 1 << 6
+)
+
+// insteadOfTrigger makes a view writable for the events of an INSTEAD OF
+// trigger on it, as pg_relation_is_updatable(view, true) counts them.
+func (b *ddlBuilder) insteadOfTrigger(s *pg_query.CreateTrigStmt) {
+	if s.Timing&triggerInstead == 0 || s.Relation == nil {
+		return
+	}
+	t := b.cat.Table(b.lookupRel(s.Relation))
+	if t == nil || !t.IsView {
+		return
+	}
+	ops := map[policies.Op]bool{}
+	for _, op := range t.Writable {
+		ops[op] = true
+	}
+	ops[policies.Insert] = ops[policies.Insert] || s.Events&triggerInsert != 0
+	ops[policies.Update] = ops[policies.Update] || s.Events&triggerUpdate != 0
+	ops[policies.Delete] = ops[policies.Delete] || s.Events&triggerDelete != 0
+	t.Writable = nil
+	for _, op := range []policies.Op{policies.Insert, policies.Update, policies.Delete} {
+		if ops[op] {
+			t.Writable = append(t.Writable, op)
+		}
+	}
 }
 
 // viewWritable approximates, for the DDL of a plain view, what

@@ -261,6 +261,12 @@ func compareRealCatalogs(t *testing.T, from string, offline, live *Catalog, trac
 	for _, name := range unionNames(offline, live) {
 		a, b := offline.Table(name), live.Table(name)
 		unknown += acceptUnknownTypes(a, b)
+		if a != nil && b != nil && a.GrantVia == nil {
+			// Which table a periods history view takes its grants from is
+			// in the extension's registry, which a schema-only dump or the
+			// migrations' DDL do not carry: known live only.
+			a.GrantVia = b.GrantVia
+		}
 		if reflect.DeepEqual(a, b) {
 			continue
 		}

@@ -529,7 +529,7 @@ func dumpCatalogTable(t *Table) string {
 		return "(no such table)"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s view=%v materialized=%v writable=%v", t.Name, t.IsView, t.Materialized, t.Writable)
+	fmt.Fprintf(&b, "table %s view=%v materialized=%v writable=%v grant via=%v", t.Name, t.IsView, t.Materialized, t.Writable, t.GrantVia)
 	for _, c := range t.Columns {
 		fmt.Fprintf(&b, "\n  column %+v", *c)
 	}

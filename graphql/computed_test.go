@@ -263,7 +263,7 @@ func TestHelpersDoNotPinTables(t *testing.T) {
 	}
 	defer tx.Rollback(ctx)
 	for _, sql := range []string{
-		"DROP FUNCTION student_total, student_offset, passed, bump, author_articles",
+		"DROP FUNCTION student_total, student_offset, passed, bump, author_articles, author_latest, best_student",
 		"DROP TABLE student",
 		"DROP TABLE article",
 		"DROP TABLE author",
