@@ -240,6 +240,22 @@ CREATE TABLE scratch.t (id int);
 CREATE VIEW public_reads_scratch AS SELECT id FROM scratch.t;
 DROP SCHEMA scratch CASCADE;
 
+-- DROP TYPE and DROP SEQUENCE … CASCADE take columns, views and
+-- defaults along; a dropped schema's names are free again.
+CREATE TYPE doomed_kind AS ENUM ('a');
+CREATE TABLE typed (id int PRIMARY KEY, k doomed_kind, ks doomed_kind[], keep text);
+CREATE VIEW typed_v AS SELECT id, k FROM typed;
+CREATE VIEW typed_keep AS SELECT id, keep FROM typed;
+DROP TYPE doomed_kind CASCADE;
+CREATE SEQUENCE counter;
+CREATE TABLE counted_rows (n bigint DEFAULT nextval('counter'), m int);
+DROP SEQUENCE counter CASCADE;
+CREATE SCHEMA again;
+CREATE TABLE again.t (id serial PRIMARY KEY);
+DROP SCHEMA again CASCADE;
+CREATE SCHEMA again;
+CREATE TABLE again.t (id serial PRIMARY KEY);
+
 -- Functions: overloads in creation order, replaced in place, dropped by
 -- signature, renamed, moved.
 CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';
