@@ -495,6 +495,11 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 	t.IsView = isView
 	t.Columns = b.viewColumns(query)
 	renameColumns(t.Columns, strs(aliases))
+	if t.Columns == nil {
+		loc := skipSpace(b.f.SQL, int(b.stmtLoc))
+		line, col := lineCol(b.f.SQL, loc)
+		t.ColumnsUnknown = fmt.Sprintf("%s:%d:%d: the columns of %s cannot be told from its query offline (a * over a function or a relation the files do not define)", b.f.Name, line, col, t.Name)
+	}
 	b.rels[t.Name] = true
 	b.cat.Add(t)
 	b.recordDeps(t, query)

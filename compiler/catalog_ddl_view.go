@@ -31,8 +31,9 @@ type fromItem struct {
 	cols  []*Column // nil when unknown (a function's result)
 }
 
-// viewColumns returns the columns of a view's query, or nil when their
-// names cannot be told (a * over a relation whose columns are unknown).
+// viewColumns returns the columns of a view's query (empty, not nil, for
+// none), or nil when their names cannot be told (a * over a relation or
+// function whose columns are unknown).
 func (b *ddlBuilder) viewColumns(query *pg_query.Node) []*Column {
 	cols := b.queryColumns(query.GetSelectStmt(), map[string][]*Column{})
 	for _, c := range cols {
@@ -122,6 +123,9 @@ func (b *ddlBuilder) queryColumns(sel *pg_query.SelectStmt, outer map[string][]*
 		}
 		out = append(out, &Column{Name: name, Type: b.exprType(rt.Val, scope)})
 	}
+	if out == nil {
+		out = []*Column{} // known: no columns
+	}
 	return out
 }
 
@@ -170,12 +174,18 @@ func (b *ddlBuilder) addFrom(scope *viewScope, n *pg_query.Node) bool {
 		}
 		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
 	case n.GetRangeFunction() != nil:
+		// A function's columns are known by name when the alias lists
+		// them; their types are not.
 		rf := n.GetRangeFunction()
 		alias := ""
+		var cols []*Column
 		if rf.Alias != nil {
 			alias = rf.Alias.Aliasname
+			for _, c := range strs(rf.Alias.Colnames) {
+				cols = append(cols, &Column{Name: c, Type: UnknownType})
+			}
 		}
-		scope.from = append(scope.from, fromItem{alias: alias})
+		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
 	default:
 		return false
 	}
