@@ -328,6 +328,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 		return err
 	}
 	var keys, fks []*pg_query.Constraint
+	var likes []*likeKeys
 	for _, e := range s.TableElts {
 		switch e := e.GetNode().(type) {
 		case *pg_query.Node_ColumnDef:
@@ -344,7 +345,11 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 				fks = append(fks, e.Constraint)
 			}
 		case *pg_query.Node_TableLikeClause:
-			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not modelled offline; list the columns, or read the catalog with --database-url", t.Name)
+			k, err := b.likeColumns(t, e.TableLikeClause)
+			if err != nil {
+				return err
+			}
+			likes = append(likes, k)
 		}
 	}
 	b.rels[t.Name] = true
@@ -380,6 +385,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 			return err
 		}
 	}
+	b.addLikeKeys(t, likes)
 	for _, fk := range fks {
 		if err := b.addForeignKey(t, fk); err != nil {
 			return err
