@@ -44,6 +44,7 @@ func ParseDDL(files []DDLFile) (*Catalog, error) {
 		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
 		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
 		owners: map[policies.QualifiedTable]colRef{}, funcs: map[policies.QualifiedTable][]*Function{},
+		schemaFuncs: map[policies.QualifiedTable]bool{},
 	}
 	for i := range files {
 		b.f = &files[i]
@@ -75,9 +76,12 @@ type ddlBuilder struct {
 	rels    map[policies.QualifiedTable]bool        // names taken in pg_class: tables, views, sequences, indexes, composite types
 	cons    map[policies.QualifiedTable]bool        // names taken in pg_constraint
 	funcs   map[policies.QualifiedTable][]*Function // overloads, in creation order
-	meta    map[*Table]*tableMeta
-	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
-	pending []pendingFK
+	// schemaFuncs are the functions and procedures whose body changes the
+	// schema: a statement that calls one cannot be followed offline.
+	schemaFuncs map[policies.QualifiedTable]bool
+	meta        map[*Table]*tableMeta
+	owners      map[policies.QualifiedTable]colRef // sequence → the column that owns it
+	pending     []pendingFK
 }
 
 type colRef struct {
@@ -175,6 +179,10 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.createIndex(s.IndexStmt)
 	case *pg_query.Node_DoStmt:
 		return b.doBlock(s.DoStmt)
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CallStmt:
+		if why := b.schemaFunctionCall(n); why != "" {
+			return b.errorf(-1, "%s; read the catalog with --database-url", why)
+		}
 	case *pg_query.Node_RenameStmt:
 		return b.rename(s.RenameStmt)
 	case *pg_query.Node_AlterObjectSchemaStmt:
@@ -210,8 +218,8 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 			b.setPath(v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE, vals)
 		}
 	case *pg_query.Node_SelectStmt: // pg_dump's SELECT pg_catalog.set_config('search_path', '', false);
-		if fn := schemaFunctionCall(s.SelectStmt); fn != "" {
-			return b.errorf(-1, "%s(…) creates or changes tables and views behind the statement (the periods extension's history tables and views), which the offline catalog does not model; read the catalog with --database-url", fn)
+		if why := b.schemaFunctionCall(n); why != "" {
+			return b.errorf(-1, "%s; read the catalog with --database-url", why)
 		}
 		for _, t := range s.SelectStmt.TargetList {
 			fc := t.GetResTarget().GetVal().GetFuncCall()

@@ -211,7 +211,7 @@ func (d *doReplay) execSQL(f map[string]any, sql string) error {
 	if err != nil {
 		return d.errorf(f, "%v", err)
 	}
-	if !statementsChangeSchema(tree.Stmts) {
+	if !d.b.statementsChangeSchema(tree.Stmts) {
 		return nil
 	}
 	b := d.b
@@ -249,10 +249,14 @@ func (d *doReplay) execSQL(f map[string]any, sql string) error {
 // statementsChangeSchema tells whether any of the statements may change
 // what the catalog holds: what ParseDDL replays, or a call of a function
 // known to create tables.
-func statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
+func (b *ddlBuilder) statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
 	for _, raw := range stmts {
 		switch s := raw.Stmt.GetNode().(type) {
-		case *pg_query.Node_CreateSchemaStmt, *pg_query.Node_CreateStmt, *pg_query.Node_CreateForeignTableStmt,
+		case *pg_query.Node_CreateStmt:
+			if s.CreateStmt.Relation.GetRelpersistence() != "t" {
+				return true
+			}
+		case *pg_query.Node_CreateSchemaStmt, *pg_query.Node_CreateForeignTableStmt,
 			*pg_query.Node_ViewStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_IndexStmt,
 			*pg_query.Node_CreateFunctionStmt, *pg_query.Node_CreateEnumStmt, *pg_query.Node_CreateDomainStmt,
 			*pg_query.Node_CreateRangeStmt, *pg_query.Node_CompositeTypeStmt, *pg_query.Node_CreateSeqStmt, *pg_query.Node_AlterSeqStmt,
@@ -276,8 +280,8 @@ func statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
 			if strings.EqualFold(s.VariableSetStmt.Name, "search_path") {
 				return true
 			}
-		case *pg_query.Node_SelectStmt:
-			if schemaFunctionCall(s.SelectStmt) != "" {
+		case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CallStmt:
+			if b.schemaFunctionCall(raw.Stmt) != "" {
 				return true
 			}
 		}
@@ -300,16 +304,20 @@ var catalogAlterCmds = map[pg_query.AlterTableType]bool{
 }
 
 // effects tells whether statements may change what the catalog holds.
-func (d *doReplay) effects(stmts []any) bool {
+func (d *doReplay) effects(stmts []any) bool { return d.b.plEffects(stmts) }
+
+// plEffects tells whether PL/pgSQL statements may change what the catalog
+// holds.
+func (b *ddlBuilder) plEffects(stmts []any) bool {
 	for _, st := range stmts {
 		kind, f := plNode(st)
 		switch kind {
 		case "PLpgSQL_stmt_execsql":
-			if tree, err := pg_query.Parse(plQuery(f["sqlstmt"])); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(plQuery(f["sqlstmt"])); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		case "PLpgSQL_stmt_perform":
-			if tree, err := pg_query.Parse(plQuery(f["expr"])); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(plQuery(f["expr"])); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		case "PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors":
@@ -317,23 +325,23 @@ func (d *doReplay) effects(stmts []any) bool {
 			if !ok {
 				return true
 			}
-			if tree, err := pg_query.Parse(sql); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(sql); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		}
 		for _, key := range []string{"body", "then_body", "else_body", "stmts"} {
-			if d.effects(plList(f[key])) {
+			if b.plEffects(plList(f[key])) {
 				return true
 			}
 		}
 		for _, key := range []string{"elsif_list", "case_when_list"} {
 			for _, e := range plList(f[key]) {
-				if _, ef := plNode(e); d.effects(plList(ef["stmts"])) {
+				if _, ef := plNode(e); b.plEffects(plList(ef["stmts"])) {
 					return true
 				}
 			}
 		}
-		if d.effects(plList(f["else_stmts"])) {
+		if b.plEffects(plList(f["else_stmts"])) {
 			return true
 		}
 	}

@@ -96,3 +96,34 @@ END $$;`, "schema.sql:3:3: DO block: a loop changes the schema"},
 		})
 	}
 }
+
+func TestParseDDLRefusesCallsOfSchemaChangingFunctions(t *testing.T) {
+	const fns = `CREATE TABLE a (id int PRIMARY KEY);
+CREATE FUNCTION add_col(n text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('ALTER TABLE a ADD COLUMN %I int', n);
+END $$;
+CREATE FUNCTION make_b() RETURNS void LANGUAGE sql AS 'CREATE TABLE b (id int)';
+CREATE FUNCTION harmless(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 1; END $$;
+CREATE FUNCTION via() RETURNS void LANGUAGE sql AS 'SELECT make_b()';
+CREATE PROCEDURE proc() LANGUAGE plpgsql AS $$ BEGIN DROP TABLE a; END $$;
+SELECT harmless(1);
+INSERT INTO a VALUES (harmless(2));
+`
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT add_col('x');", "schema.sql:12:1: this calls public.add_col(…), whose body changes the schema in ways the offline catalog cannot follow; read the catalog with --database-url"},
+		{"SELECT * FROM make_b();", "schema.sql:12:1: this calls public.make_b(…)"},
+		{"SELECT via();", "schema.sql:12:1: this calls public.via(…)"},
+		{"CALL proc();", "schema.sql:12:1: this calls public.proc(…)"},
+		{"INSERT INTO a SELECT 1 WHERE public.add_col('y') IS NULL;", "schema.sql:12:1: this calls public.add_col(…)"},
+		{"DO $$ BEGIN PERFORM add_col('z'); END $$;", "schema.sql:12:7: this calls public.add_col(…)"},
+	} {
+		_, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: fns + c.sql}})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s\n got %v\nwant %s…", c.sql, err, c.want)
+		}
+	}
+	if _, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: fns}}); err != nil {
+		t.Errorf("calls of functions that change nothing: %v", err)
+	}
+}

@@ -155,10 +155,15 @@ func (c *Catalog) SortedFunctions() []*Function {
 // Procedures, and functions with OUT or TABLE arguments (whose argument
 // names the live catalog leaves out), are recorded without names.
 func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
+	names := strs(s.Funcname)
+	if q := b.typeQName(names); b.bodyChangesSchema(s) {
+		b.schemaFuncs[q] = true
+	} else {
+		delete(b.schemaFuncs, q)
+	}
 	if s.IsProcedure {
 		return nil
 	}
-	names := strs(s.Funcname)
 	f := &Function{Name: b.typeQName(names), Volatility: 'v'}
 	for _, o := range s.Options {
 		if d := o.GetDefElem(); d != nil && d.Defname == "volatility" {
