@@ -359,17 +359,5 @@ func constantString(expr string) (string, bool) {
 	if len(tl) != 1 {
 		return "", false
 	}
-	var eval func(n *pg_query.Node) (string, bool)
-	eval = func(n *pg_query.Node) (string, bool) {
-		if c := n.GetAConst(); c != nil && c.GetSval() != nil {
-			return c.GetSval().Sval, true
-		}
-		if e := n.GetAExpr(); e != nil && e.Kind == pg_query.A_Expr_Kind_AEXPR_OP && last(strs(e.Name)) == "||" && e.Lexpr != nil {
-			l, ok1 := eval(e.Lexpr)
-			r, ok2 := eval(e.Rexpr)
-			return l + r, ok1 && ok2
-		}
-		return "", false
-	}
-	return eval(tl[0].GetResTarget().GetVal())
+	return constantNode(tl[0].GetResTarget().GetVal())
 }
