@@ -44,7 +44,7 @@ func ParseDDL(files []DDLFile) (*Catalog, error) {
 		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
 		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
 		owners: map[policies.QualifiedTable]colRef{}, funcs: map[policies.QualifiedTable][]*Function{},
-		schemaFuncs: map[policies.QualifiedTable]bool{},
+		schemaFuncs: map[policies.QualifiedTable]bool{}, funcOut: map[*Function][]*Column{},
 	}
 	for i := range files {
 		b.f = &files[i]
@@ -79,9 +79,12 @@ type ddlBuilder struct {
 	// schemaFuncs are the functions and procedures whose body changes the
 	// schema: a statement that calls one cannot be followed offline.
 	schemaFuncs map[policies.QualifiedTable]bool
-	meta        map[*Table]*tableMeta
-	owners      map[policies.QualifiedTable]colRef // sequence → the column that owns it
-	pending     []pendingFK
+	// funcOut are the result columns of functions with OUT or TABLE
+	// arguments, which views may select from.
+	funcOut map[*Function][]*Column
+	meta    map[*Table]*tableMeta
+	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
+	pending []pendingFK
 }
 
 type colRef struct {

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // unknownLiteral is the type of a quoted literal or NULL before PostgreSQL
@@ -215,19 +217,70 @@ func (b *ddlBuilder) fromNode(n *pg_query.Node, ctes map[string][]*Column) (item
 		}
 		return []fromItem{{alias: alias, cols: cols}}, cols, true
 	case n.GetRangeFunction() != nil:
-		// A function's columns are known by name when the alias lists
-		// them; their types are not.
+		// A function of the files gives its result columns; another's are
+		// known by name when the alias lists them, their types not.
 		rf := n.GetRangeFunction()
 		alias := ""
 		if rf.Alias != nil {
 			alias = rf.Alias.Aliasname
-			for _, c := range strs(rf.Alias.Colnames) {
-				cols = append(cols, &Column{Name: c, Type: UnknownType})
+		}
+		if len(rf.Functions) == 1 && !rf.Ordinality {
+			if fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall(); fc != nil {
+				cols = b.functionColumns(strs(fc.Funcname), alias)
+				if alias == "" {
+					alias = last(strs(fc.Funcname))
+				}
 			}
+		}
+		if rf.Alias != nil {
+			names := strs(rf.Alias.Colnames)
+			if cols == nil {
+				for _, c := range names {
+					cols = append(cols, &Column{Name: c, Type: UnknownType})
+				}
+			}
+			cols = renamedCopy(cols, names)
 		}
 		return []fromItem{{alias: alias, cols: cols}}, cols, true
 	}
 	return nil, nil, false
+}
+
+// functionColumns returns the result columns of a function of the files
+// called in FROM: its OUT or TABLE arguments, a table's columns for its row
+// type, else one column named by the alias or the function; nil when the
+// function is not known or is overloaded.
+func (b *ddlBuilder) functionColumns(names []string, alias string) []*Column {
+	var f *Function
+	if len(names) > 1 {
+		f = b.cat.Function(policies.QualifiedTable{Schema: names[len(names)-2], Name: last(names)})
+	} else {
+		for _, s := range b.path {
+			if f = b.cat.Function(policies.QualifiedTable{Schema: s, Name: names[0]}); f != nil {
+				break
+			}
+		}
+	}
+	if f == nil || f.Overloads != 1 {
+		return nil
+	}
+	if out, ok := b.funcOut[f]; ok {
+		return renamedCopy(out, nil)
+	}
+	if t := b.cat.Table(f.ReturnsTable); t != nil {
+		return renamedCopy(t.Columns, nil)
+	}
+	if f.Returns == "record" || f.Returns == "" {
+		return nil
+	}
+	if t, ok := b.lookupType(splitQualified(f.Returns)); ok && b.cat.Table(t) != nil {
+		return renamedCopy(b.cat.Table(t).Columns, nil) // a table's row type, not SETOF
+	}
+	name := last(names)
+	if alias != "" {
+		name = alias
+	}
+	return []*Column{{Name: name, Type: f.Returns}}
 }
 
 // columnOf returns the named column of cols, or nil.

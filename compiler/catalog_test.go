@@ -275,7 +275,7 @@ ALTER FUNCTION org_count() RENAME TO organization_count;
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
 	t.Parallel()
-	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL, "do": doDDL, "like": likeDDL, "joins": joinsDDL}
+	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL, "do": doDDL, "like": likeDDL, "joins": joinsDDL, "functions": functionViewsDDL}
 	for _, name := range []string{"../testdata/golden/schema.sql", "../examples/blog/migrations/1_blog.up.sql"} {
 		if b, err := os.ReadFile(name); err == nil {
 			cases[name] = string(b)

@@ -176,19 +176,23 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 		f.Name.Schema = b.creationSchema()
 	}
 	named := true
+	var out []*Column // OUT, INOUT and TABLE arguments: the result's columns
 	for _, n := range s.Parameters {
 		p := n.GetFunctionParameter()
 		if p == nil {
 			continue
 		}
-		switch p.Mode {
-		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
-			named = false
-			continue
-		}
 		typ, _, err := b.typeName(p.ArgType)
 		if err != nil {
 			return err
+		}
+		switch p.Mode {
+		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
+			named = false
+			out = append(out, &Column{Name: p.Name, Type: typ})
+			continue
+		case pg_query.FunctionParameterMode_FUNC_PARAM_INOUT:
+			out = append(out, &Column{Name: p.Name, Type: typ})
 		}
 		f.Args = append(f.Args, &FunctionArg{Name: p.Name, Type: typ, HasDefault: p.Defexpr != nil})
 	}
@@ -209,8 +213,13 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 				f.ReturnsTable = q
 			}
 		}
+	} else if len(out) == 1 {
+		f.Returns = out[0].Type // OUT arguments without RETURNS: one row
 	} else {
-		f.Returns, f.ReturnsSet = "record", true
+		f.Returns = "record"
+	}
+	if len(out) > 0 {
+		b.funcOut[f] = out // a single OUT argument names the column, before any alias
 	}
 	b.addFunction(f)
 	return nil
