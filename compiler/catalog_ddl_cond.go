@@ -116,6 +116,8 @@ func (b *ddlBuilder) condition(expr string) (holds, known bool) {
 	return b.boolValue(tl[0].GetResTarget().GetVal())
 }
 
+// boolValue evaluates a boolean expression of a condition; known is
+// false when the offline catalog cannot tell.
 func (b *ddlBuilder) boolValue(n *pg_query.Node) (bool, bool) {
 	switch {
 	case n.GetBoolExpr() != nil:
@@ -175,6 +177,7 @@ func (b *ddlBuilder) regLookup(n *pg_query.Node) (bool, bool) {
 	return false, false
 }
 
+// rangeVar makes a RangeVar of a possibly qualified name.
 func rangeVar(names []string) *pg_query.RangeVar {
 	rv := &pg_query.RangeVar{Relname: last(names)}
 	if len(names) > 1 {

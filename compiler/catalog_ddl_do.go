@@ -78,6 +78,7 @@ func plNode(n any) (string, map[string]any) {
 	return "", nil
 }
 
+// plList returns a PL/pgSQL JSON list field.
 func plList(v any) []any {
 	l, _ := v.([]any)
 	return l

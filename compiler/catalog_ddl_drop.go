@@ -12,6 +12,8 @@ import (
 	"github.com/rowguard/rowguard/policies"
 )
 
+// drop replays DROP of tables, views, indexes, sequences, types,
+// schemas and functions.
 func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 	if s.RemoveType == pg_query.ObjectType_OBJECT_FUNCTION {
 		return b.dropFunctions(s)

@@ -129,6 +129,7 @@ func resolved(t string) string {
 	return t
 }
 
+// arrayOf spells the array type of t (arrays of arrays are one type).
 func arrayOf(t string) string {
 	if strings.HasSuffix(t, "[]") {
 		return t
@@ -201,8 +202,11 @@ func (b *ddlBuilder) operatorType(e *pg_query.A_Expr, scope *viewScope) string {
 	return UnknownType
 }
 
+// isIntLiteral tells whether n is an integer constant.
 func isIntLiteral(n *pg_query.Node) bool { return n.GetAConst().GetIval() != nil }
 
+// isTextLike tells whether t is text or character varying, whose ||
+// gives text.
 func isTextLike(t string) bool {
 	return t == "text" || strings.HasPrefix(t, "character varying")
 }

@@ -50,6 +50,8 @@ func (b *ddlBuilder) syncFunctions(q policies.QualifiedTable) {
 	b.cat.Functions[q] = f
 }
 
+// sameSignature tells whether two functions take the same input
+// argument types (PostgreSQL's identity of an overload).
 func sameSignature(a, b *Function) bool {
 	return slices.EqualFunc(a.Args, b.Args, func(x, y *FunctionArg) bool { return x.Type == y.Type })
 }

@@ -307,6 +307,7 @@ func renamedCopy(cols []*Column, names []string) []*Column {
 	return out
 }
 
+// renameColumns renames the first columns as an alias list does.
 func renameColumns(cols []*Column, names []string) {
 	for i, a := range names {
 		if i < len(cols) {
