@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // doBlock replays a DO statement.
@@ -126,10 +128,13 @@ func (d *doReplay) run(stmts []any) error {
 		switch kind {
 		case "PLpgSQL_stmt_block":
 			if f["exceptions"] != nil {
-				if d.effects(plList(f["body"])) {
-					return d.errorf(f, "statements that change the schema under an EXCEPTION handler: whether they fail depends on the database; %s", readWithDatabase)
+				if !d.effects(plList(f["body"])) {
+					continue
 				}
-				continue
+				if ok, err := d.createUnlessExists(f); ok || err != nil {
+					return err
+				}
+				return d.errorf(f, "statements that change the schema under an EXCEPTION handler: whether they fail depends on the database; %s", readWithDatabase)
 			}
 			if err := d.run(plList(f["body"])); err != nil {
 				return err
@@ -200,6 +205,104 @@ func (d *doReplay) run(stmts []any) error {
 		}
 		// Other statements (RAISE, assignments, RETURN, EXIT, GET
 		// DIAGNOSTICS, COMMIT, …) leave the schema as it is.
+	}
+	return nil
+}
+
+// createUnlessExists replays the idiom BEGIN CREATE …; EXCEPTION WHEN
+// duplicate_object (or another duplicate_*) THEN NULL; END: each statement
+// that changes the schema must be one whose "already exists" ParseDDL can
+// tell before replaying it (CREATE TYPE, TABLE, VIEW, SEQUENCE, SCHEMA,
+// named INDEX, ALTER TABLE ADD COLUMN or ADD CONSTRAINT name); the handlers
+// may only catch duplicate_* and change nothing. ok is false when the
+// block is not of that form.
+func (d *doReplay) createUnlessExists(f map[string]any) (bool, error) {
+	_, ex := plNode(f["exceptions"])
+	for _, e := range plList(ex["exc_list"]) {
+		_, ef := plNode(e)
+		if d.effects(plList(ef["action"])) {
+			return false, nil
+		}
+		for _, c := range plList(ef["conditions"]) {
+			_, cf := plNode(c)
+			if name, _ := cf["condname"].(string); !strings.HasPrefix(name, "duplicate_") {
+				return false, nil
+			}
+		}
+	}
+	body := plList(f["body"])
+	for _, st := range body {
+		if !d.effects([]any{st}) {
+			continue
+		}
+		kind, sf := plNode(st)
+		if kind != "PLpgSQL_stmt_execsql" {
+			return false, nil
+		}
+		tree, err := pg_query.Parse(plQuery(sf["sqlstmt"]))
+		if err != nil || len(tree.Stmts) != 1 || d.b.exists(tree.Stmts[0].Stmt) == nil {
+			return false, nil
+		}
+	}
+	// The block's statements run in order; the first that finds its object
+	// there fails, and the handler ends the block.
+	for _, st := range body {
+		kind, sf := plNode(st)
+		if kind == "PLpgSQL_stmt_execsql" {
+			tree, _ := pg_query.Parse(plQuery(sf["sqlstmt"]))
+			if d.b.statementsChangeSchema(tree.Stmts) && *d.b.exists(tree.Stmts[0].Stmt) {
+				return true, nil
+			}
+		}
+		if err := d.run([]any{st}); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// exists tells whether the object a CREATE (or ALTER TABLE ADD) statement
+// makes is there already; nil when ParseDDL cannot tell for that kind.
+func (b *ddlBuilder) exists(n *pg_query.Node) *bool {
+	yes := func(v bool) *bool { return &v }
+	switch s := n.GetNode().(type) {
+	case *pg_query.Node_CreateEnumStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateEnumStmt.TypeName))])
+	case *pg_query.Node_CreateDomainStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateDomainStmt.Domainname))])
+	case *pg_query.Node_CreateRangeStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateRangeStmt.TypeName))])
+	case *pg_query.Node_CompositeTypeStmt:
+		return yes(b.rels[b.creationName(s.CompositeTypeStmt.Typevar)])
+	case *pg_query.Node_CreateStmt:
+		return yes(b.rels[b.creationName(s.CreateStmt.Relation)])
+	case *pg_query.Node_ViewStmt:
+		if !s.ViewStmt.Replace {
+			return yes(b.rels[b.creationName(s.ViewStmt.View)])
+		}
+	case *pg_query.Node_CreateSeqStmt:
+		return yes(b.rels[b.creationName(s.CreateSeqStmt.Sequence)])
+	case *pg_query.Node_CreateSchemaStmt:
+		return yes(b.schemas[s.CreateSchemaStmt.Schemaname])
+	case *pg_query.Node_IndexStmt:
+		if s.IndexStmt.Idxname != "" {
+			return yes(b.rels[policies.QualifiedTable{Schema: b.lookupRel(s.IndexStmt.Relation).Schema, Name: s.IndexStmt.Idxname}])
+		}
+	case *pg_query.Node_AlterTableStmt:
+		t := b.cat.Table(b.lookupRel(s.AlterTableStmt.Relation))
+		if t == nil || len(s.AlterTableStmt.Cmds) != 1 {
+			return nil
+		}
+		cmd := s.AlterTableStmt.Cmds[0].GetAlterTableCmd()
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_AddColumn:
+			return yes(t.Column(cmd.Def.GetColumnDef().GetColname()) != nil)
+		case pg_query.AlterTableType_AT_AddConstraint:
+			if name := cmd.Def.GetConstraint().GetConname(); name != "" {
+				q := policies.QualifiedTable{Schema: t.Name.Schema, Name: name}
+				return yes(b.cons[q] || b.rels[q])
+			}
+		}
 	}
 	return nil
 }
