@@ -60,6 +60,11 @@ type Table struct {
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, primary key excluded
 	ForeignKeys []*ForeignKey
+	// ColumnsUnknown says, at the view's file:line, why ParseDDL could not
+	// name a view's columns (Columns is then nil); the compiler refuses to
+	// compile permissions on such a view offline. Always empty from
+	// LoadCatalog.
+	ColumnsUnknown string
 }
 
 // Column returns the named column, or nil.

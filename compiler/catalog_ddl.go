@@ -44,6 +44,7 @@ func ParseDDL(files []DDLFile) (*Catalog, error) {
 		types: map[policies.QualifiedTable]bool{}, rels: map[policies.QualifiedTable]bool{},
 		cons: map[policies.QualifiedTable]bool{}, meta: map[*Table]*tableMeta{},
 		owners: map[policies.QualifiedTable]colRef{}, funcs: map[policies.QualifiedTable][]*Function{},
+		schemaFuncs: map[policies.QualifiedTable]bool{}, funcOut: map[*Function][]*Column{},
 	}
 	for i := range files {
 		b.f = &files[i]
@@ -75,6 +76,12 @@ type ddlBuilder struct {
 	rels    map[policies.QualifiedTable]bool        // names taken in pg_class: tables, views, sequences, indexes, composite types
 	cons    map[policies.QualifiedTable]bool        // names taken in pg_constraint
 	funcs   map[policies.QualifiedTable][]*Function // overloads, in creation order
+	// schemaFuncs are the functions and procedures whose body changes the
+	// schema: a statement that calls one cannot be followed offline.
+	schemaFuncs map[policies.QualifiedTable]bool
+	// funcOut are the result columns of functions with OUT or TABLE
+	// arguments, which views may select from.
+	funcOut map[*Function][]*Column
 	meta    map[*Table]*tableMeta
 	owners  map[policies.QualifiedTable]colRef // sequence → the column that owns it
 	pending []pendingFK
@@ -176,6 +183,10 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 		return b.createIndex(s.IndexStmt)
 	case *pg_query.Node_DoStmt:
 		return b.doBlock(s.DoStmt)
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CallStmt:
+		if why := b.schemaFunctionCall(n); why != "" {
+			return b.errorf(-1, "%s; read the catalog with --database-url", why)
+		}
 	case *pg_query.Node_RenameStmt:
 		return b.rename(s.RenameStmt)
 	case *pg_query.Node_AlterObjectSchemaStmt:
@@ -213,8 +224,8 @@ func (b *ddlBuilder) stmt(n *pg_query.Node) error {
 			b.setPath(v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE, vals)
 		}
 	case *pg_query.Node_SelectStmt: // pg_dump's SELECT pg_catalog.set_config('search_path', '', false);
-		if fn := schemaFunctionCall(s.SelectStmt); fn != "" {
-			return b.errorf(-1, "%s(…) creates or changes tables and views behind the statement (the periods extension's history tables and views), which the offline catalog does not model; read the catalog with --database-url", fn)
+		if why := b.schemaFunctionCall(n); why != "" {
+			return b.errorf(-1, "%s; read the catalog with --database-url", why)
 		}
 		for _, t := range s.SelectStmt.TargetList {
 			fc := t.GetResTarget().GetVal().GetFuncCall()
@@ -331,6 +342,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 		return err
 	}
 	var keys, fks []*pg_query.Constraint
+	var likes []*likeKeys
 	for _, e := range s.TableElts {
 		switch e := e.GetNode().(type) {
 		case *pg_query.Node_ColumnDef:
@@ -347,7 +359,11 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 				fks = append(fks, e.Constraint)
 			}
 		case *pg_query.Node_TableLikeClause:
-			return b.errorf(e.TableLikeClause.Relation.Location, "create table %s: LIKE is not modelled offline; list the columns, or read the catalog with --database-url", t.Name)
+			k, err := b.likeColumns(t, e.TableLikeClause)
+			if err != nil {
+				return err
+			}
+			likes = append(likes, k)
 		}
 	}
 	b.rels[t.Name] = true
@@ -383,6 +399,7 @@ func (b *ddlBuilder) createTable(s *pg_query.CreateStmt) error {
 			return err
 		}
 	}
+	b.addLikeKeys(t, likes)
 	for _, fk := range fks {
 		if err := b.addForeignKey(t, fk); err != nil {
 			return err
@@ -502,6 +519,11 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 		t.Writable = b.viewWritable(query.GetSelectStmt())
 	}
 	renameColumns(t.Columns, strs(aliases))
+	if t.Columns == nil {
+		loc := skipSpace(b.f.SQL, int(b.stmtLoc))
+		line, col := lineCol(b.f.SQL, loc)
+		t.ColumnsUnknown = fmt.Sprintf("%s:%d:%d: the columns of %s cannot be told from its query offline (a * over a function or a relation the files do not define)", b.f.Name, line, col, t.Name)
+	}
 	b.rels[t.Name] = true
 	b.cat.Add(t)
 	b.recordDeps(t, query)

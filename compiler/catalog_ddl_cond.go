@@ -8,9 +8,12 @@ package compiler
 // columns equal constants).
 
 import (
+	"encoding/json"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // periodsFunctions are the periods extension's functions that create,
@@ -22,48 +25,81 @@ var periodsFunctions = map[string]bool{
 	"set_system_time_period_excluded_columns": true,
 }
 
-// schemaFunctionCall returns the name of a function the SELECT calls
-// that changes tables behind the statement's back (the periods
-// extension's), or "".
-func schemaFunctionCall(sel *pg_query.SelectStmt) string {
+// schemaFunctionCall returns why statement n changes the schema behind
+// its back through a function it calls (one of the periods extension's,
+// or a function of the files whose body changes the schema), or "".
+func (b *ddlBuilder) schemaFunctionCall(n *pg_query.Node) string {
+	js, err := json.Marshal(n)
+	var tree any
+	if err == nil {
+		err = json.Unmarshal(js, &tree)
+	}
+	if err != nil {
+		return ""
+	}
 	found := ""
-	var walk func(n *pg_query.Node)
-	walk = func(n *pg_query.Node) {
-		if n == nil || found != "" {
+	var walk func(v any)
+	walk = func(v any) {
+		if found != "" {
 			return
 		}
-		if fc := n.GetFuncCall(); fc != nil {
-			names := strs(fc.Funcname)
-			if periodsFunctions[last(names)] && (len(names) == 1 || names[0] == "periods") {
-				found = strings.Join(names, ".")
-				return
+		switch v := v.(type) {
+		case []any:
+			for _, x := range v {
+				walk(x)
 			}
-			for _, a := range fc.Args {
-				walk(a)
-			}
-		}
-		if e := n.GetAExpr(); e != nil {
-			walk(e.Lexpr)
-			walk(e.Rexpr)
-		}
-		if rt := n.GetResTarget(); rt != nil {
-			walk(rt.Val)
-		}
-		if rf := n.GetRangeFunction(); rf != nil {
-			for _, f := range rf.Functions {
-				for _, item := range f.GetList().GetItems() {
-					walk(item)
+		case map[string]any:
+			for k, x := range v {
+				if k == "FuncCall" || k == "funccall" {
+					fc, _ := x.(map[string]any)
+					if why := b.schemaFunction(jsonNames(fc["funcname"])); why != "" {
+						found = why
+						return
+					}
 				}
+				walk(x)
 			}
 		}
 	}
-	for _, t := range sel.TargetList {
-		walk(t)
-	}
-	for _, f := range sel.FromClause {
-		walk(f)
-	}
+	walk(tree)
 	return found
+}
+
+// jsonNames returns the strings of a name list in a parse tree's JSON.
+func jsonNames(v any) []string {
+	var out []string
+	for _, item := range plList(v) {
+		m, _ := item.(map[string]any)
+		node, _ := m["Node"].(map[string]any)
+		if s, ok := node["String_"].(map[string]any); ok {
+			name, _ := s["sval"].(string)
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// schemaFunction says why a call of the named function changes the
+// schema, or "".
+func (b *ddlBuilder) schemaFunction(names []string) string {
+	name := last(names)
+	if periodsFunctions[name] && (len(names) == 1 || names[0] == "periods") {
+		return strings.Join(names, ".") + "(…) creates or changes tables and views behind the statement (the periods extension's history tables and views), which the offline catalog does not model"
+	}
+	var candidates []policies.QualifiedTable
+	if len(names) > 1 {
+		candidates = append(candidates, policies.QualifiedTable{Schema: names[len(names)-2], Name: name})
+	} else {
+		for _, s := range b.path {
+			candidates = append(candidates, policies.QualifiedTable{Schema: s, Name: name})
+		}
+	}
+	for _, q := range candidates {
+		if b.schemaFuncs[q] {
+			return "this calls " + q.String() + "(…), whose body changes the schema in ways the offline catalog cannot follow"
+		}
+	}
+	return ""
 }
 
 // condition evaluates a PL/pgSQL IF condition against the catalog built
@@ -80,6 +116,8 @@ func (b *ddlBuilder) condition(expr string) (holds, known bool) {
 	return b.boolValue(tl[0].GetResTarget().GetVal())
 }
 
+// boolValue evaluates a boolean expression of a condition; known is
+// false when the offline catalog cannot tell.
 func (b *ddlBuilder) boolValue(n *pg_query.Node) (bool, bool) {
 	switch {
 	case n.GetBoolExpr() != nil:
@@ -139,6 +177,7 @@ func (b *ddlBuilder) regLookup(n *pg_query.Node) (bool, bool) {
 	return false, false
 }
 
+// rangeVar makes a RangeVar of a possibly qualified name.
 func rangeVar(names []string) *pg_query.RangeVar {
 	rv := &pg_query.RangeVar{Relname: last(names)}
 	if len(names) > 1 {

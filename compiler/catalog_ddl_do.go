@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // doBlock replays a DO statement.
@@ -78,6 +80,7 @@ func plNode(n any) (string, map[string]any) {
 	return "", nil
 }
 
+// plList returns a PL/pgSQL JSON list field.
 func plList(v any) []any {
 	l, _ := v.([]any)
 	return l
@@ -125,10 +128,13 @@ func (d *doReplay) run(stmts []any) error {
 		switch kind {
 		case "PLpgSQL_stmt_block":
 			if f["exceptions"] != nil {
-				if d.effects(plList(f["body"])) {
-					return d.errorf(f, "statements that change the schema under an EXCEPTION handler: whether they fail depends on the database; %s", readWithDatabase)
+				if !d.effects(plList(f["body"])) {
+					continue
 				}
-				continue
+				if ok, err := d.createUnlessExists(f); ok || err != nil {
+					return err
+				}
+				return d.errorf(f, "statements that change the schema under an EXCEPTION handler: whether they fail depends on the database; %s", readWithDatabase)
 			}
 			if err := d.run(plList(f["body"])); err != nil {
 				return err
@@ -203,6 +209,104 @@ func (d *doReplay) run(stmts []any) error {
 	return nil
 }
 
+// createUnlessExists replays the idiom BEGIN CREATE …; EXCEPTION WHEN
+// duplicate_object (or another duplicate_*) THEN NULL; END: each statement
+// that changes the schema must be one whose "already exists" ParseDDL can
+// tell before replaying it (CREATE TYPE, TABLE, VIEW, SEQUENCE, SCHEMA,
+// named INDEX, ALTER TABLE ADD COLUMN or ADD CONSTRAINT name); the handlers
+// may only catch duplicate_* and change nothing. ok is false when the
+// block is not of that form.
+func (d *doReplay) createUnlessExists(f map[string]any) (bool, error) {
+	_, ex := plNode(f["exceptions"])
+	for _, e := range plList(ex["exc_list"]) {
+		_, ef := plNode(e)
+		if d.effects(plList(ef["action"])) {
+			return false, nil
+		}
+		for _, c := range plList(ef["conditions"]) {
+			_, cf := plNode(c)
+			if name, _ := cf["condname"].(string); !strings.HasPrefix(name, "duplicate_") {
+				return false, nil
+			}
+		}
+	}
+	body := plList(f["body"])
+	for _, st := range body {
+		if !d.effects([]any{st}) {
+			continue
+		}
+		kind, sf := plNode(st)
+		if kind != "PLpgSQL_stmt_execsql" {
+			return false, nil
+		}
+		tree, err := pg_query.Parse(plQuery(sf["sqlstmt"]))
+		if err != nil || len(tree.Stmts) != 1 || d.b.exists(tree.Stmts[0].Stmt) == nil {
+			return false, nil
+		}
+	}
+	// The block's statements run in order; the first that finds its object
+	// there fails, and the handler ends the block.
+	for _, st := range body {
+		kind, sf := plNode(st)
+		if kind == "PLpgSQL_stmt_execsql" {
+			tree, _ := pg_query.Parse(plQuery(sf["sqlstmt"]))
+			if d.b.statementsChangeSchema(tree.Stmts) && *d.b.exists(tree.Stmts[0].Stmt) {
+				return true, nil
+			}
+		}
+		if err := d.run([]any{st}); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// exists tells whether the object a CREATE (or ALTER TABLE ADD) statement
+// makes is there already; nil when ParseDDL cannot tell for that kind.
+func (b *ddlBuilder) exists(n *pg_query.Node) *bool {
+	yes := func(v bool) *bool { return &v }
+	switch s := n.GetNode().(type) {
+	case *pg_query.Node_CreateEnumStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateEnumStmt.TypeName))])
+	case *pg_query.Node_CreateDomainStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateDomainStmt.Domainname))])
+	case *pg_query.Node_CreateRangeStmt:
+		return yes(b.types[b.typeQName(strs(s.CreateRangeStmt.TypeName))])
+	case *pg_query.Node_CompositeTypeStmt:
+		return yes(b.rels[b.creationName(s.CompositeTypeStmt.Typevar)])
+	case *pg_query.Node_CreateStmt:
+		return yes(b.rels[b.creationName(s.CreateStmt.Relation)])
+	case *pg_query.Node_ViewStmt:
+		if !s.ViewStmt.Replace {
+			return yes(b.rels[b.creationName(s.ViewStmt.View)])
+		}
+	case *pg_query.Node_CreateSeqStmt:
+		return yes(b.rels[b.creationName(s.CreateSeqStmt.Sequence)])
+	case *pg_query.Node_CreateSchemaStmt:
+		return yes(b.schemas[s.CreateSchemaStmt.Schemaname])
+	case *pg_query.Node_IndexStmt:
+		if s.IndexStmt.Idxname != "" {
+			return yes(b.rels[policies.QualifiedTable{Schema: b.lookupRel(s.IndexStmt.Relation).Schema, Name: s.IndexStmt.Idxname}])
+		}
+	case *pg_query.Node_AlterTableStmt:
+		t := b.cat.Table(b.lookupRel(s.AlterTableStmt.Relation))
+		if t == nil || len(s.AlterTableStmt.Cmds) != 1 {
+			return nil
+		}
+		cmd := s.AlterTableStmt.Cmds[0].GetAlterTableCmd()
+		switch cmd.Subtype {
+		case pg_query.AlterTableType_AT_AddColumn:
+			return yes(t.Column(cmd.Def.GetColumnDef().GetColname()) != nil)
+		case pg_query.AlterTableType_AT_AddConstraint:
+			if name := cmd.Def.GetConstraint().GetConname(); name != "" {
+				q := policies.QualifiedTable{Schema: t.Name.Schema, Name: name}
+				return yes(b.cons[q] || b.rels[q])
+			}
+		}
+	}
+	return nil
+}
+
 // execSQL replays SQL run by the block (static, or EXECUTE of a constant)
 // as a statement of the file, at its position in the file when its text is
 // found there.
@@ -211,7 +315,7 @@ func (d *doReplay) execSQL(f map[string]any, sql string) error {
 	if err != nil {
 		return d.errorf(f, "%v", err)
 	}
-	if !statementsChangeSchema(tree.Stmts) {
+	if !d.b.statementsChangeSchema(tree.Stmts) {
 		return nil
 	}
 	b := d.b
@@ -249,10 +353,14 @@ func (d *doReplay) execSQL(f map[string]any, sql string) error {
 // statementsChangeSchema tells whether any of the statements may change
 // what the catalog holds: what ParseDDL replays, or a call of a function
 // known to create tables.
-func statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
+func (b *ddlBuilder) statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
 	for _, raw := range stmts {
 		switch s := raw.Stmt.GetNode().(type) {
-		case *pg_query.Node_CreateSchemaStmt, *pg_query.Node_CreateStmt, *pg_query.Node_CreateForeignTableStmt,
+		case *pg_query.Node_CreateStmt:
+			if s.CreateStmt.Relation.GetRelpersistence() != "t" {
+				return true
+			}
+		case *pg_query.Node_CreateSchemaStmt, *pg_query.Node_CreateForeignTableStmt,
 			*pg_query.Node_ViewStmt, *pg_query.Node_CreateTableAsStmt, *pg_query.Node_IndexStmt,
 			*pg_query.Node_CreateFunctionStmt, *pg_query.Node_CreateEnumStmt, *pg_query.Node_CreateDomainStmt,
 			*pg_query.Node_CreateRangeStmt, *pg_query.Node_CompositeTypeStmt, *pg_query.Node_CreateSeqStmt, *pg_query.Node_AlterSeqStmt,
@@ -276,8 +384,8 @@ func statementsChangeSchema(stmts []*pg_query.RawStmt) bool {
 			if strings.EqualFold(s.VariableSetStmt.Name, "search_path") {
 				return true
 			}
-		case *pg_query.Node_SelectStmt:
-			if schemaFunctionCall(s.SelectStmt) != "" {
+		case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_CallStmt:
+			if b.schemaFunctionCall(raw.Stmt) != "" {
 				return true
 			}
 		}
@@ -300,16 +408,20 @@ var catalogAlterCmds = map[pg_query.AlterTableType]bool{
 }
 
 // effects tells whether statements may change what the catalog holds.
-func (d *doReplay) effects(stmts []any) bool {
+func (d *doReplay) effects(stmts []any) bool { return d.b.plEffects(stmts) }
+
+// plEffects tells whether PL/pgSQL statements may change what the catalog
+// holds.
+func (b *ddlBuilder) plEffects(stmts []any) bool {
 	for _, st := range stmts {
 		kind, f := plNode(st)
 		switch kind {
 		case "PLpgSQL_stmt_execsql":
-			if tree, err := pg_query.Parse(plQuery(f["sqlstmt"])); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(plQuery(f["sqlstmt"])); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		case "PLpgSQL_stmt_perform":
-			if tree, err := pg_query.Parse(plQuery(f["expr"])); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(plQuery(f["expr"])); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		case "PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors":
@@ -317,23 +429,23 @@ func (d *doReplay) effects(stmts []any) bool {
 			if !ok {
 				return true
 			}
-			if tree, err := pg_query.Parse(sql); err != nil || statementsChangeSchema(tree.Stmts) {
+			if tree, err := pg_query.Parse(sql); err != nil || b.statementsChangeSchema(tree.Stmts) {
 				return true
 			}
 		}
 		for _, key := range []string{"body", "then_body", "else_body", "stmts"} {
-			if d.effects(plList(f[key])) {
+			if b.plEffects(plList(f[key])) {
 				return true
 			}
 		}
 		for _, key := range []string{"elsif_list", "case_when_list"} {
 			for _, e := range plList(f[key]) {
-				if _, ef := plNode(e); d.effects(plList(ef["stmts"])) {
+				if _, ef := plNode(e); b.plEffects(plList(ef["stmts"])) {
 					return true
 				}
 			}
 		}
-		if d.effects(plList(f["else_stmts"])) {
+		if b.plEffects(plList(f["else_stmts"])) {
 			return true
 		}
 	}
@@ -351,17 +463,5 @@ func constantString(expr string) (string, bool) {
 	if len(tl) != 1 {
 		return "", false
 	}
-	var eval func(n *pg_query.Node) (string, bool)
-	eval = func(n *pg_query.Node) (string, bool) {
-		if c := n.GetAConst(); c != nil && c.GetSval() != nil {
-			return c.GetSval().Sval, true
-		}
-		if e := n.GetAExpr(); e != nil && e.Kind == pg_query.A_Expr_Kind_AEXPR_OP && last(strs(e.Name)) == "||" && e.Lexpr != nil {
-			l, ok1 := eval(e.Lexpr)
-			r, ok2 := eval(e.Rexpr)
-			return l + r, ok1 && ok2
-		}
-		return "", false
-	}
-	return eval(tl[0].GetResTarget().GetVal())
+	return constantNode(tl[0].GetResTarget().GetVal())
 }

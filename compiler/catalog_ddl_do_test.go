@@ -43,6 +43,32 @@ BEGIN
         EXECUTE 'ALTER TABLE public.awards ADD COLUMN kind ' || 'public.kind';
     END IF;
 END $$;
+-- Create unless it exists: the idiom of an EXCEPTION handler catching
+-- duplicate_object, run twice.
+DO $$ BEGIN
+  CREATE TYPE mood AS ENUM ('up', 'down');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+DO $$ BEGIN
+  CREATE TYPE mood AS ENUM ('up', 'down');
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+DO $$ BEGIN
+  ALTER TABLE awards ADD COLUMN feeling mood;
+EXCEPTION WHEN duplicate_column THEN RAISE NOTICE 'already there';
+END $$;
+DO $$ BEGIN
+  ALTER TABLE awards ADD COLUMN feeling text;
+EXCEPTION WHEN duplicate_column THEN RAISE NOTICE 'already there';
+END $$;
+DO $$ BEGIN
+  ALTER TABLE awards ADD CONSTRAINT awards_name_key UNIQUE (name);
+EXCEPTION WHEN duplicate_table OR duplicate_object THEN NULL;
+END $$;
+DO $$ BEGIN
+  ALTER TABLE awards ADD CONSTRAINT awards_name_key UNIQUE (name, id);
+EXCEPTION WHEN duplicate_table OR duplicate_object THEN NULL;
+END $$;
 DO $$
 DECLARE r record;
 BEGIN
@@ -78,7 +104,7 @@ END $$;`, "schema.sql:6:3: DO block: IF v IS NOT NULL: the condition cannot be t
 END $$;`, "schema.sql:3:3: DO block: a loop changes the schema"},
 		{"computed EXECUTE", table + `DO $$ BEGIN EXECUTE 'ALTER TABLE a ' || current_setting('x.y'); END $$;`,
 			"schema.sql:2:7: DO block: EXECUTE of a computed string"},
-		{"EXCEPTION", table + "DO $$ BEGIN\n  BEGIN\n    CREATE TYPE k AS ENUM ('a');\n  EXCEPTION WHEN duplicate_object THEN NULL;\n  END;\nEND $$;",
+		{"EXCEPTION", table + "DO $$ BEGIN\n  BEGIN\n    ALTER TABLE a DROP COLUMN b;\n  EXCEPTION WHEN undefined_column THEN NULL;\n  END;\nEND $$;",
 			"schema.sql:3:3: DO block: statements that change the schema under an EXCEPTION handler"},
 		{"condition on data", table + "DO $$ BEGIN\n  IF EXISTS (SELECT FROM a WHERE id = 1) THEN\n    DROP TABLE a;\n  END IF;\nEND $$;",
 			"schema.sql:3:3: DO block: IF EXISTS (SELECT FROM a WHERE id = 1): the condition cannot be told offline"},
@@ -94,5 +120,36 @@ END $$;`, "schema.sql:3:3: DO block: a loop changes the schema"},
 				t.Errorf("got %v\nwant %s…", err, c.want)
 			}
 		})
+	}
+}
+
+func TestParseDDLRefusesCallsOfSchemaChangingFunctions(t *testing.T) {
+	const fns = `CREATE TABLE a (id int PRIMARY KEY);
+CREATE FUNCTION add_col(n text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('ALTER TABLE a ADD COLUMN %I int', n);
+END $$;
+CREATE FUNCTION make_b() RETURNS void LANGUAGE sql AS 'CREATE TABLE b (id int)';
+CREATE FUNCTION harmless(x int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN x + 1; END $$;
+CREATE FUNCTION via() RETURNS void LANGUAGE sql AS 'SELECT make_b()';
+CREATE PROCEDURE proc() LANGUAGE plpgsql AS $$ BEGIN DROP TABLE a; END $$;
+SELECT harmless(1);
+INSERT INTO a VALUES (harmless(2));
+`
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT add_col('x');", "schema.sql:12:1: this calls public.add_col(…), whose body changes the schema in ways the offline catalog cannot follow; read the catalog with --database-url"},
+		{"SELECT * FROM make_b();", "schema.sql:12:1: this calls public.make_b(…)"},
+		{"SELECT via();", "schema.sql:12:1: this calls public.via(…)"},
+		{"CALL proc();", "schema.sql:12:1: this calls public.proc(…)"},
+		{"INSERT INTO a SELECT 1 WHERE public.add_col('y') IS NULL;", "schema.sql:12:1: this calls public.add_col(…)"},
+		{"DO $$ BEGIN PERFORM add_col('z'); END $$;", "schema.sql:12:7: this calls public.add_col(…)"},
+	} {
+		_, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: fns + c.sql}})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s\n got %v\nwant %s…", c.sql, err, c.want)
+		}
+	}
+	if _, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: fns}}); err != nil {
+		t.Errorf("calls of functions that change nothing: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/rowguard/rowguard/policies"
 )
 
+// drop replays DROP of tables, views, indexes, sequences, types,
+// schemas and functions.
 func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 	if s.RemoveType == pg_query.ObjectType_OBJECT_FUNCTION {
 		return b.dropFunctions(s)
@@ -47,8 +49,22 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 		case pg_query.ObjectType_OBJECT_SEQUENCE:
 			delete(b.rels, q)
 			delete(b.owners, q)
+			// CASCADE drops the defaults that draw from it.
+			for t, m := range b.meta {
+				for name, seq := range m.nextval {
+					if seq == q {
+						delete(m.nextval, name)
+						if c := t.Column(name); c != nil {
+							c.HasDefault = false
+						}
+					}
+				}
+			}
 		case pg_query.ObjectType_OBJECT_TYPE, pg_query.ObjectType_OBJECT_DOMAIN:
-			q, _ := b.lookupType(names)
+			q, ok := b.lookupType(names)
+			if ok && b.types[q] {
+				b.dropTypeUsers(q)
+			}
 			delete(b.types, q)
 		case pg_query.ObjectType_OBJECT_SCHEMA:
 			for _, t := range b.cat.SortedTables() {
@@ -62,10 +78,43 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 					b.syncFunctions(q)
 				}
 			}
+			for _, m := range []map[policies.QualifiedTable]bool{b.rels, b.types, b.cons} {
+				for q := range m {
+					if q.Schema == names[0] {
+						delete(m, q)
+					}
+				}
+			}
 			delete(b.schemas, names[0])
 		}
 	}
 	return nil
+}
+
+// dropTypeUsers drops what DROP TYPE … CASCADE takes along: the columns
+// of that type (or arrays of it), and the views with such a column.
+func (b *ddlBuilder) dropTypeUsers(q policies.QualifiedTable) {
+	spelled := quoteIdentPG(q.Schema, true) + "." + quoteIdentPG(q.Name, true)
+	for _, t := range b.cat.SortedTables() {
+		if b.cat.Tables[t.Name] != t {
+			continue
+		}
+		for _, c := range append([]*Column(nil), t.Columns...) {
+			if c.Type != spelled && c.Type != spelled+"[]" {
+				continue
+			}
+			if t.IsView {
+				b.dropTable(t)
+				break
+			}
+			for _, v := range b.dependents(t, c.Name) {
+				if b.cat.Tables[v.Name] == v {
+					b.dropTable(v)
+				}
+			}
+			b.dropColumn(t, c)
+		}
+	}
 }
 
 // dropTable removes t with its keys, the sequences its columns own, the

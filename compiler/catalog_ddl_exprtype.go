@@ -4,7 +4,7 @@ package compiler
 // expressions: what the parse tree alone tells, UnknownType otherwise.
 
 import (
-	"math"
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -31,10 +31,8 @@ func (b *ddlBuilder) exprType(n *pg_query.Node, scope *viewScope) string {
 			return "integer"
 		case c.GetFval() != nil:
 			// The scanner makes integers too big for int4 floats.
-			if v, ok := parseInt(c.GetFval().Fval); ok && v > math.MaxInt32 {
+			if _, err := strconv.ParseInt(c.GetFval().Fval, 10, 64); err == nil {
 				return "bigint"
-			} else if ok {
-				return "integer"
 			}
 			return "numeric"
 		case c.GetBoolval() != nil:
@@ -131,22 +129,12 @@ func resolved(t string) string {
 	return t
 }
 
+// arrayOf spells the array type of t (arrays of arrays are one type).
 func arrayOf(t string) string {
 	if strings.HasSuffix(t, "[]") {
 		return t
 	}
 	return t + "[]"
-}
-
-func parseInt(s string) (int64, bool) {
-	var v int64
-	for _, r := range s {
-		if r < '0' || r > '9' || v > math.MaxInt64/10-1 {
-			return 0, false
-		}
-		v = v*10 + int64(r-'0')
-	}
-	return v, s != ""
 }
 
 // operatorType types comparisons, pattern matches and a few operators
@@ -214,8 +202,11 @@ func (b *ddlBuilder) operatorType(e *pg_query.A_Expr, scope *viewScope) string {
 	return UnknownType
 }
 
+// isIntLiteral tells whether n is an integer constant.
 func isIntLiteral(n *pg_query.Node) bool { return n.GetAConst().GetIval() != nil }
 
+// isTextLike tells whether t is text or character varying, whose ||
+// gives text.
 func isTextLike(t string) bool {
 	return t == "text" || strings.HasPrefix(t, "character varying")
 }

@@ -6,6 +6,7 @@ package compiler
 // signature.
 
 import (
+	"encoding/json"
 	"slices"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -49,6 +50,8 @@ func (b *ddlBuilder) syncFunctions(q policies.QualifiedTable) {
 	b.cat.Functions[q] = f
 }
 
+// sameSignature tells whether two functions take the same input
+// argument types (PostgreSQL's identity of an overload).
 func sameSignature(a, b *Function) bool {
 	return slices.EqualFunc(a.Args, b.Args, func(x, y *FunctionArg) bool { return x.Type == y.Type })
 }
@@ -127,4 +130,40 @@ func (b *ddlBuilder) moveFunction(owa *pg_query.ObjectWithArgs, schema, name str
 	f.Name = to
 	b.addFunction(f)
 	return nil
+}
+
+// bodyChangesSchema tells whether a LANGUAGE sql or plpgsql body may
+// change what the catalog holds (a body that does not parse counts as
+// changing it; a body in another language, or BEGIN ATOMIC, as not).
+func (b *ddlBuilder) bodyChangesSchema(s *pg_query.CreateFunctionStmt) bool {
+	body, lang := "", ""
+	for _, o := range s.Options {
+		d := o.GetDefElem()
+		switch d.GetDefname() {
+		case "as":
+			if items := strs(d.Arg.GetList().GetItems()); len(items) > 0 {
+				body = items[0]
+			}
+		case "language":
+			lang = d.Arg.GetString_().GetSval()
+		}
+	}
+	switch lang {
+	case "sql":
+		tree, err := pg_query.Parse(body)
+		return err != nil || b.statementsChangeSchema(tree.Stmts)
+	case "plpgsql":
+		src, err := pg_query.Deparse(&pg_query.ParseResult{Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_CreateFunctionStmt{CreateFunctionStmt: s}}}}})
+		if err != nil {
+			return true
+		}
+		js, err := pg_query.ParsePlPgSqlToJSON(src)
+		var fns []map[string]any
+		if err != nil || json.Unmarshal([]byte(js), &fns) != nil || len(fns) != 1 {
+			return true
+		}
+		fn, _ := fns[0]["PLpgSQL_function"].(map[string]any)
+		return b.plEffects([]any{fn["action"]})
+	}
+	return false
 }

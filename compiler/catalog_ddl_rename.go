@@ -11,6 +11,7 @@ import (
 	"github.com/rowguard/rowguard/policies"
 )
 
+// rename replays ALTER … RENAME [COLUMN | CONSTRAINT] … TO.
 func (b *ddlBuilder) rename(s *pg_query.RenameStmt) error {
 	switch s.RenameType {
 	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,
@@ -81,6 +82,7 @@ func (b *ddlBuilder) rename(s *pg_query.RenameStmt) error {
 	return nil
 }
 
+// setSchema replays ALTER … SET SCHEMA.
 func (b *ddlBuilder) setSchema(s *pg_query.AlterObjectSchemaStmt) error {
 	switch s.ObjectType {
 	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW,

@@ -7,10 +7,13 @@ package compiler
 // would.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // unknownLiteral is the type of a quoted literal or NULL before PostgreSQL
@@ -18,21 +21,26 @@ import (
 // text as a view's column.
 const unknownLiteral = "?unknown"
 
-// viewScope is what a query's expressions can name: its FROM items and
-// the CTEs in scope.
+// viewScope is what a query's expressions can name: its FROM items, the
+// columns a * expands to, and the CTEs in scope.
 type viewScope struct {
-	from []fromItem
-	ctes map[string][]*Column
+	from  []fromItem
+	stars [][]*Column // per FROM list element, its columns (nil: unknown)
+	ctes  map[string][]*Column
 }
 
 // fromItem is a FROM item by the name the query refers to it with.
 type fromItem struct {
 	alias string
 	cols  []*Column // nil when unknown (a function's result)
+	// merged marks the columns a JOIN … USING merges, which an unqualified
+	// name means before the joined tables' own.
+	merged bool
 }
 
-// viewColumns returns the columns of a view's query, or nil when their
-// names cannot be told (a * over a relation whose columns are unknown).
+// viewColumns returns the columns of a view's query (empty, not nil, for
+// none), or nil when their names cannot be told (a * over a relation or
+// function whose columns are unknown).
 func (b *ddlBuilder) viewColumns(query *pg_query.Node) []*Column {
 	cols := b.queryColumns(query.GetSelectStmt(), map[string][]*Column{})
 	for _, c := range cols {
@@ -89,30 +97,37 @@ func (b *ddlBuilder) queryColumns(sel *pg_query.SelectStmt, outer map[string][]*
 	}
 	scope := &viewScope{ctes: ctes}
 	for _, n := range sel.FromClause {
-		if !b.addFrom(scope, n) {
+		items, cols, ok := b.fromNode(n, ctes)
+		if !ok {
 			return nil
 		}
+		scope.from = append(scope.from, items...)
+		scope.stars = append(scope.stars, cols)
 	}
 	var out []*Column
 	for _, n := range sel.TargetList {
 		rt := n.GetResTarget()
 		if cr := rt.GetVal().GetColumnRef(); cr != nil && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
-			qual := last(strs(cr.Fields[:len(cr.Fields)-1]))
-			found := false
-			for _, it := range scope.from {
-				if qual != "" && it.alias != qual {
-					continue
-				}
-				if it.cols == nil {
-					return nil
-				}
-				found = true
-				for _, c := range it.cols {
-					out = append(out, &Column{Name: c.Name, Type: c.Type})
+			var cols [][]*Column
+			if qual := last(strs(cr.Fields[:len(cr.Fields)-1])); qual == "" {
+				cols = scope.stars
+			} else {
+				for _, it := range scope.from {
+					if it.alias == qual && !it.merged {
+						cols = append(cols, it.cols)
+					}
 				}
 			}
-			if !found {
+			if len(cols) == 0 {
 				return nil
+			}
+			for _, cs := range cols {
+				if cs == nil {
+					return nil
+				}
+				for _, c := range cs {
+					out = append(out, &Column{Name: c.Name, Type: c.Type})
+				}
 			}
 			continue
 		}
@@ -122,34 +137,66 @@ func (b *ddlBuilder) queryColumns(sel *pg_query.SelectStmt, outer map[string][]*
 		}
 		out = append(out, &Column{Name: name, Type: b.exprType(rt.Val, scope)})
 	}
+	if out == nil {
+		out = []*Column{} // known: no columns
+	}
 	return out
 }
 
-// addFrom adds a FROM item (joins flattened) to scope; false when its
-// columns cannot be named.
-func (b *ddlBuilder) addFrom(scope *viewScope, n *pg_query.Node) bool {
+// fromNode returns the items a FROM list element makes nameable and the
+// columns a * over it expands to (nil when unknown); ok is false for a
+// kind of FROM item that is not modelled.
+func (b *ddlBuilder) fromNode(n *pg_query.Node, ctes map[string][]*Column) (items []fromItem, cols []*Column, ok bool) {
 	switch {
 	case n.GetJoinExpr() != nil:
 		j := n.GetJoinExpr()
-		if j.Alias != nil || j.IsNatural || len(j.UsingClause) > 0 {
-			// USING and NATURAL merge columns; a * over them is not modelled.
-			inner := &viewScope{ctes: scope.ctes}
-			if !b.addFrom(inner, j.Larg) || !b.addFrom(inner, j.Rarg) {
-				return false
-			}
-			for _, it := range inner.from {
-				scope.from = append(scope.from, fromItem{alias: it.alias})
-			}
-			if j.Alias != nil {
-				scope.from = append(scope.from, fromItem{alias: j.Alias.Aliasname})
-			}
-			return true
+		li, lc, ok1 := b.fromNode(j.Larg, ctes)
+		ri, rc, ok2 := b.fromNode(j.Rarg, ctes)
+		if !ok1 || !ok2 {
+			return nil, nil, false
 		}
-		return b.addFrom(scope, j.Larg) && b.addFrom(scope, j.Rarg)
+		using := strs(j.UsingClause)
+		if j.IsNatural && lc != nil && rc != nil {
+			for _, c := range lc {
+				if columnOf(rc, c.Name) != nil {
+					using = append(using, c.Name)
+				}
+			}
+		}
+		var merged []*Column
+		if lc != nil && rc != nil {
+			// USING columns first, once, then each side's others.
+			for _, u := range using {
+				l, r := columnOf(lc, u), columnOf(rc, u)
+				if l == nil || r == nil {
+					return nil, nil, false
+				}
+				merged = append(merged, &Column{Name: u, Type: commonType(l.Type, r.Type)})
+			}
+			cols = append(cols, merged...)
+			for _, side := range [][]*Column{lc, rc} {
+				for _, c := range side {
+					if !slices.Contains(using, c.Name) {
+						cols = append(cols, c)
+					}
+				}
+			}
+		} else if j.IsNatural || len(using) > 0 {
+			return nil, nil, false
+		}
+		if j.Alias != nil {
+			// The alias hides the joined tables' names.
+			cols = renamedCopy(cols, strs(j.Alias.Colnames))
+			return []fromItem{{alias: j.Alias.Aliasname, cols: cols}}, cols, true
+		}
+		items = append(append(items, li...), ri...)
+		if merged != nil {
+			items = append(items, fromItem{cols: merged, merged: true})
+		}
+		return items, cols, true
 	case n.GetRangeVar() != nil:
 		rv := n.GetRangeVar()
-		var cols []*Column
-		if c, ok := scope.ctes[rv.Relname]; ok && rv.Schemaname == "" {
+		if c, ok := ctes[rv.Relname]; ok && rv.Schemaname == "" {
 			cols = c
 		} else if t := b.cat.Table(b.lookupRel(rv)); t != nil {
 			cols = t.Columns
@@ -159,27 +206,91 @@ func (b *ddlBuilder) addFrom(scope *viewScope, n *pg_query.Node) bool {
 			alias = rv.Alias.Aliasname
 			cols = renamedCopy(cols, strs(rv.Alias.Colnames))
 		}
-		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
+		return []fromItem{{alias: alias, cols: cols}}, cols, true
 	case n.GetRangeSubselect() != nil:
 		rs := n.GetRangeSubselect()
-		cols := b.queryColumns(rs.Subquery.GetSelectStmt(), scope.ctes)
+		cols = b.queryColumns(rs.Subquery.GetSelectStmt(), ctes)
 		alias := ""
 		if rs.Alias != nil {
 			alias = rs.Alias.Aliasname
 			cols = renamedCopy(cols, strs(rs.Alias.Colnames))
 		}
-		scope.from = append(scope.from, fromItem{alias: alias, cols: cols})
+		return []fromItem{{alias: alias, cols: cols}}, cols, true
 	case n.GetRangeFunction() != nil:
+		// A function of the files gives its result columns; another's are
+		// known by name when the alias lists them, their types not.
 		rf := n.GetRangeFunction()
 		alias := ""
 		if rf.Alias != nil {
 			alias = rf.Alias.Aliasname
 		}
-		scope.from = append(scope.from, fromItem{alias: alias})
-	default:
-		return false
+		if len(rf.Functions) == 1 && !rf.Ordinality {
+			if fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall(); fc != nil {
+				cols = b.functionColumns(strs(fc.Funcname), alias)
+				if alias == "" {
+					alias = last(strs(fc.Funcname))
+				}
+			}
+		}
+		if rf.Alias != nil {
+			names := strs(rf.Alias.Colnames)
+			if cols == nil {
+				for _, c := range names {
+					cols = append(cols, &Column{Name: c, Type: UnknownType})
+				}
+			}
+			cols = renamedCopy(cols, names)
+		}
+		return []fromItem{{alias: alias, cols: cols}}, cols, true
 	}
-	return true
+	return nil, nil, false
+}
+
+// functionColumns returns the result columns of a function of the files
+// called in FROM: its OUT or TABLE arguments, a table's columns for its row
+// type, else one column named by the alias or the function; nil when the
+// function is not known or is overloaded.
+func (b *ddlBuilder) functionColumns(names []string, alias string) []*Column {
+	var f *Function
+	if len(names) > 1 {
+		f = b.cat.Function(policies.QualifiedTable{Schema: names[len(names)-2], Name: last(names)})
+	} else {
+		for _, s := range b.path {
+			if f = b.cat.Function(policies.QualifiedTable{Schema: s, Name: names[0]}); f != nil {
+				break
+			}
+		}
+	}
+	if f == nil || f.Overloads != 1 {
+		return nil
+	}
+	if out, ok := b.funcOut[f]; ok {
+		return renamedCopy(out, nil)
+	}
+	if t := b.cat.Table(f.ReturnsTable); t != nil {
+		return renamedCopy(t.Columns, nil)
+	}
+	if f.Returns == "record" || f.Returns == "" {
+		return nil
+	}
+	if t, ok := b.lookupType(splitQualified(f.Returns)); ok && b.cat.Table(t) != nil {
+		return renamedCopy(b.cat.Table(t).Columns, nil) // a table's row type, not SETOF
+	}
+	name := last(names)
+	if alias != "" {
+		name = alias
+	}
+	return []*Column{{Name: name, Type: f.Returns}}
+}
+
+// columnOf returns the named column of cols, or nil.
+func columnOf(cols []*Column, name string) *Column {
+	for _, c := range cols {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // renamedCopy copies cols, renaming the first ones as an alias's column
@@ -196,6 +307,7 @@ func renamedCopy(cols []*Column, names []string) []*Column {
 	return out
 }
 
+// renameColumns renames the first columns as an alias list does.
 func renameColumns(cols []*Column, names []string) {
 	for i, a := range names {
 		if i < len(cols) {
@@ -210,9 +322,16 @@ func (s *viewScope) column(fields []string) *Column {
 	if len(fields) > 1 {
 		qual = fields[len(fields)-2]
 	}
+	if qual == "" {
+		for _, it := range s.from {
+			if c := columnOf(it.cols, name); it.merged && c != nil {
+				return c // a USING column, which names both sides' as one
+			}
+		}
+	}
 	var found *Column
 	for _, it := range s.from {
-		if qual != "" && it.alias != qual {
+		if it.merged || qual != "" && it.alias != qual {
 			continue
 		}
 		for _, c := range it.cols {

@@ -23,7 +23,7 @@ func TestCatalogDDLFromPgDump(t *testing.T) {
 		t.Skip(err)
 	}
 	pgDump := filepath.Join(bin, "pg_dump")
-	for name, ddl := range map[string]string{"catalog": catalogDDL, "moves": movesDDL} {
+	for name, ddl := range map[string]string{"catalog": catalogDDL, "moves": movesDDL, "like": likeDDL} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -240,6 +240,22 @@ CREATE TABLE scratch.t (id int);
 CREATE VIEW public_reads_scratch AS SELECT id FROM scratch.t;
 DROP SCHEMA scratch CASCADE;
 
+-- DROP TYPE and DROP SEQUENCE … CASCADE take columns, views and
+-- defaults along; a dropped schema's names are free again.
+CREATE TYPE doomed_kind AS ENUM ('a');
+CREATE TABLE typed (id int PRIMARY KEY, k doomed_kind, ks doomed_kind[], keep text);
+CREATE VIEW typed_v AS SELECT id, k FROM typed;
+CREATE VIEW typed_keep AS SELECT id, keep FROM typed;
+DROP TYPE doomed_kind CASCADE;
+CREATE SEQUENCE counter;
+CREATE TABLE counted_rows (n bigint DEFAULT nextval('counter'), m int);
+DROP SEQUENCE counter CASCADE;
+CREATE SCHEMA again;
+CREATE TABLE again.t (id serial PRIMARY KEY);
+DROP SCHEMA again CASCADE;
+CREATE SCHEMA again;
+CREATE TABLE again.t (id serial PRIMARY KEY);
+
 -- Functions: overloads in creation order, replaced in place, dropped by
 -- signature, renamed, moved.
 CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';
@@ -259,7 +275,7 @@ ALTER FUNCTION org_count() RENAME TO organization_count;
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
 	t.Parallel()
-	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL, "do": doDDL}
+	cases := map[string]string{"catalog": catalogDDL, "moves": movesDDL, "do": doDDL, "like": likeDDL, "joins": joinsDDL, "functions": functionViewsDDL}
 	for _, name := range []string{"../testdata/golden/schema.sql", "../examples/blog/migrations/1_blog.up.sql"} {
 		if b, err := os.ReadFile(name); err == nil {
 			cases[name] = string(b)
@@ -400,7 +416,8 @@ func TestParseDDLErrors(t *testing.T) {
 		{"CREATE TABLE b (a_id int REFERENCES nowhere (id));", "schema.sql:1:26: foreign key b_a_id_fkey of public.b references public.nowhere, which is not defined"},
 		{"CREATE TABLE a (id int, id text);", "schema.sql:1:25: column \"id\" of public.a is defined twice"},
 		{"CREATE TABLE a (id int);\nCREATE TABLE b () INHERITS (a);", "schema.sql:2:14: create table b: INHERITS, PARTITION OF and OF type are not modelled offline; read the catalog with --database-url"},
-		{"CREATE TABLE a (id int);\nCREATE TABLE b (LIKE a);", "schema.sql:2:22: create table public.b: LIKE is not modelled offline; list the columns, or read the catalog with --database-url"},
+		{"CREATE TABLE a (id int);\nCREATE TABLE b (LIKE c);", "schema.sql:2:22: create table public.b (LIKE c): public.c is not defined"},
+		{"CREATE TABLE a (id int);\nCREATE TABLE b (id int, LIKE a);", "schema.sql:2:30: column \"id\" of public.b is defined twice (LIKE public.a has it too)"},
 		{"CREATE TABLE a (id int) PARTITION BY RANGE (id);\nCREATE TABLE b (id int);\nALTER TABLE a ATTACH PARTITION b FOR VALUES FROM (0) TO (9);", "schema.sql:3:13: alter table public.a: INHERIT, ATTACH/DETACH PARTITION and OF are not modelled offline; read the catalog with --database-url"},
 		{"\\restrict k\nCREATE TABLE a (id int);\n\\connect b\nCREATE TABLE a (id int);", "schema.sql:4:14: relation public.a already exists"},
 		{"CREATE TABLE a (id int) \\g\nCREATE TABLE b (id int);", "schema.sql:1:25: syntax error at or near \"\\\""},

@@ -90,6 +90,10 @@ func (c *compiler) tables(md *policies.Metadata) {
 			c.errorf(mt.Pos, "table %s does not exist in the database: create it in a migration, or remove it from the metadata", mt.Table)
 			continue
 		}
+		if t.ColumnsUnknown != "" {
+			c.errorf(mt.Pos, "table %s: %s; compile with --database-url to read them from the database, or list the view's columns", mt.Table, t.ColumnsUnknown)
+			continue
+		}
 		c.meta[mt.Table] = mt
 		info := &TableInfo{Pos: mt.Pos, Table: t}
 		c.infos[mt.Table] = info

@@ -156,10 +156,15 @@ func (c *Catalog) SortedFunctions() []*Function {
 // Procedures, and functions with OUT or TABLE arguments (whose argument
 // names the live catalog leaves out), are recorded without names.
 func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
+	names := strs(s.Funcname)
+	if q := b.typeQName(names); b.bodyChangesSchema(s) {
+		b.schemaFuncs[q] = true
+	} else {
+		delete(b.schemaFuncs, q)
+	}
 	if s.IsProcedure {
 		return nil
 	}
-	names := strs(s.Funcname)
 	f := &Function{Name: b.typeQName(names), Volatility: 'v'}
 	for _, o := range s.Options {
 		if d := o.GetDefElem(); d != nil && d.Defname == "volatility" {
@@ -172,19 +177,23 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 		f.Name.Schema = b.creationSchema()
 	}
 	named := true
+	var out []*Column // OUT, INOUT and TABLE arguments: the result's columns
 	for _, n := range s.Parameters {
 		p := n.GetFunctionParameter()
 		if p == nil {
 			continue
 		}
-		switch p.Mode {
-		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
-			named = false
-			continue
-		}
 		typ, _, err := b.typeName(p.ArgType)
 		if err != nil {
 			return err
+		}
+		switch p.Mode {
+		case pg_query.FunctionParameterMode_FUNC_PARAM_OUT, pg_query.FunctionParameterMode_FUNC_PARAM_TABLE:
+			named = false
+			out = append(out, &Column{Name: p.Name, Type: typ})
+			continue
+		case pg_query.FunctionParameterMode_FUNC_PARAM_INOUT:
+			out = append(out, &Column{Name: p.Name, Type: typ})
 		}
 		f.Args = append(f.Args, &FunctionArg{Name: p.Name, Type: typ, HasDefault: p.Defexpr != nil})
 	}
@@ -203,8 +212,13 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 		if q, ok := b.lookupType(strs(rt.Names)); ok && b.cat.Tables[q] != nil {
 			f.ReturnsTable = q
 		}
+	} else if len(out) == 1 {
+		f.Returns = out[0].Type // OUT arguments without RETURNS: one row
 	} else {
-		f.Returns, f.ReturnsSet = "record", true
+		f.Returns = "record"
+	}
+	if len(out) > 0 {
+		b.funcOut[f] = out // a single OUT argument names the column, before any alias
 	}
 	b.addFunction(f)
 	return nil
