@@ -345,4 +345,3 @@ func dollarQuote(text string) string {
 	}
 	return tag + text + tag
 }
-

@@ -16,9 +16,9 @@ type State struct {
 	// SchemaVersion is the applied schema migration version (0 for none,
 	// or when no migrations directory is configured); SchemaDirty is set
 	// when a schema migration failed half-way.
-	SchemaVersion  uint
-	SchemaDirty    bool
-	SchemaPending  bool
+	SchemaVersion uint
+	SchemaDirty   bool
+	SchemaPending bool
 	// SchemaLedger is the table that records the applied versions;
 	// SchemaProblem says why `migrate up` would refuse to continue from
 	// it (a dirty version, a gap), nil when it would not.
