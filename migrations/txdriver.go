@@ -63,11 +63,23 @@ func (d *txDriver) Run(migration io.Reader) error {
 		return nil
 	}
 	file := d.folder.file(uint(d.running))
-	if transactionControl(sql) {
-		return fmt.Errorf("%s: BEGIN, COMMIT or ROLLBACK in a migration: rowguard runs the pending migrations and the policy install in one transaction (as Hasura runs each migration in one), so remove them", file)
+	stmts, err := statements(sql)
+	if err != nil {
+		// Left for PostgreSQL to report, with its position.
+		stmts = []statement{{text: sql, line: 1}}
 	}
-	if _, err := d.tx.Exec(d.ctx, sql); err != nil {
-		return fmt.Errorf("%s%s: %w", file, errorLine(err, sql), installError(err, sql))
+	for _, st := range stmts {
+		if st.transactionControl {
+			return fmt.Errorf("%s:%d: BEGIN, COMMIT or ROLLBACK in a migration: rowguard runs the pending migrations and the policy install in one transaction (as Hasura runs each migration in one), so remove it", file, st.line)
+		}
+		if _, err := d.tx.Exec(d.ctx, st.text); err != nil {
+			return fmt.Errorf("%s:%d: %w", file, st.line+errorLine(err, st.text), installError(err, st.text))
+		}
+	}
+	// A SET in one migration does not carry over to the next one or to the
+	// policy install, as each of Hasura's run_sql starts afresh.
+	if _, err := d.tx.Exec(d.ctx, "RESET ALL; RESET ROLE"); err != nil {
+		return fmt.Errorf("%s: reset settings: %w", file, err)
 	}
 	return nil
 }
@@ -88,41 +100,92 @@ func (d *txDriver) Drop() error {
 	return errors.New("schema migrations: rowguard does not drop databases")
 }
 
-// errorLine returns ":<line>" of the position PostgreSQL reports for err
-// in sql, or "" when it reports none.
-func errorLine(err error, sql string) string {
+// statement is one statement of a migration file.
+type statement struct {
+	text               string
+	line               int // of its first character in the file
+	transactionControl bool
+}
+
+// statements splits a migration into its statements, so an error names
+// the line of the one that failed (PostgreSQL reports no position for
+// many errors, e.g. a missing relation in ALTER TABLE).
+func statements(sql string) ([]statement, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	var out []statement
+	for _, s := range tree.GetStmts() {
+		start, end := int(s.GetStmtLocation()), len(sql)
+		if s.GetStmtLen() > 0 {
+			end = start + int(s.GetStmtLen())
+		}
+		if start < 0 || end > len(sql) || start > end {
+			return nil, fmt.Errorf("statement location %d..%d out of range", start, end)
+		}
+		text := sql[start:end]
+		lead := leadingSpace(text)
+		var kind pg_query.TransactionStmtKind
+		if ts := s.GetStmt().GetTransactionStmt(); ts != nil {
+			kind = ts.GetKind()
+		}
+		out = append(out, statement{
+			text: text,
+			line: 1 + strings.Count(sql[:start+lead], "\n"),
+			transactionControl: kind == pg_query.TransactionStmtKind_TRANS_STMT_BEGIN || kind == pg_query.TransactionStmtKind_TRANS_STMT_START ||
+				kind == pg_query.TransactionStmtKind_TRANS_STMT_COMMIT || kind == pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK ||
+				kind == pg_query.TransactionStmtKind_TRANS_STMT_PREPARE,
+		})
+	}
+	return out, nil
+}
+
+// errorLine returns how many lines into text the position PostgreSQL
+// reports for err lies (0 when it reports none, or on the first line).
+func errorLine(err error, text string) int {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Position <= 0 {
-		return ""
+		return 0
 	}
-	line, n := 1, 0
-	for _, r := range sql {
+	lead := leadingSpace(text)
+	line, n := 0, 0
+	for i, r := range text {
 		n++
 		if n >= int(pgErr.Position) {
 			break
 		}
-		if r == '\n' {
+		if r == '\n' && i >= lead {
 			line++
 		}
 	}
-	return fmt.Sprintf(":%d", line)
+	return line
 }
 
-// transactionControl tells whether sql holds BEGIN, COMMIT, ROLLBACK or
-// the like, which would end the transaction the migrations run in. Text
-// that does not parse is left for PostgreSQL to report.
-func transactionControl(sql string) bool {
-	tree, err := pg_query.Parse(sql)
-	if err != nil {
-		return false
-	}
-	for _, s := range tree.GetStmts() {
-		switch s.GetStmt().GetTransactionStmt().GetKind() {
-		case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START,
-			pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
-			pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
-			return true
+// leadingSpace is the length of the whitespace and comments before a
+// statement's first word: a statement's location includes them, and its
+// line is that of its first word.
+func leadingSpace(text string) int {
+	i := 0
+	for i < len(text) {
+		switch {
+		case strings.ContainsRune(" \t\r\n", rune(text[i])):
+			i++
+		case strings.HasPrefix(text[i:], "--"):
+			end := strings.IndexByte(text[i:], '\n')
+			if end < 0 {
+				return len(text)
+			}
+			i += end + 1
+		case strings.HasPrefix(text[i:], "/*"):
+			end := strings.Index(text[i+2:], "*/")
+			if end < 0 {
+				return len(text)
+			}
+			i += 2 + end + 2
+		default:
+			return i
 		}
 	}
-	return false
+	return i
 }
