@@ -49,14 +49,39 @@ COMMENT ON ROLE "hasura_user" IS 'rowguard: Hasura role user';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_user";
 
 GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
-GRANT ALL ON "public"."article" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."article_id_seq" TO "hasura_admin";
-GRANT ALL ON "public"."author" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."author_id_seq" TO "hasura_admin";
-GRANT ALL ON "public"."comment" TO "hasura_admin";
-GRANT ALL ON "public"."member" TO "hasura_admin";
-GRANT ALL ON "public"."organization" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
+DO $rg$
+DECLARE
+  ns record;
+  rel regclass;
+  priv text;
+BEGIN
+  FOR ns IN SELECT oid, nspname FROM pg_catalog.pg_namespace
+      WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
+        AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    BEGIN
+      EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    EXCEPTION WHEN OTHERS THEN
+      FOR rel IN SELECT c.oid FROM pg_catalog.pg_class c
+          WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname LOOP
+        BEGIN
+          EXECUTE format('GRANT ALL ON %s TO %I', rel, 'hasura_admin');
+        EXCEPTION WHEN OTHERS THEN
+          FOREACH priv IN ARRAY ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] LOOP
+            BEGIN
+              EXECUTE format('GRANT %s ON %s TO %I', priv, rel, 'hasura_admin');
+            EXCEPTION WHEN OTHERS THEN
+              NULL; -- refused by the object: not granted
+            END;
+          END LOOP;
+        END;
+      END LOOP;
+    END;
+  END LOOP;
+END
+$rg$;
 
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 
