@@ -58,10 +58,11 @@ func typeSchema(typ string) string {
 // adminObjectGrants renders the install-time grants that let the admin
 // role do with the project's objects what their owner may: on every
 // schema but PostgreSQL's own, rowguard's and Hasura's hdb_catalog, USAGE,
-// EXECUTE on its routines, every privilege on its sequences, and every
-// privilege on its tables, views and foreign tables, except one an
-// object refuses (the periods extension's history views refuse INSERT,
-// UPDATE and DELETE): those get each privilege they take.
+// EXECUTE on its routines, and every privilege on its sequences, tables,
+// views and foreign tables, except those an object refuses (the periods
+// extension refuses INSERT, UPDATE and DELETE on its history views and
+// EXECUTE on its generated functions): an object that refuses the bulk
+// GRANT gets each privilege it takes.
 //
 // The objects are found when the script runs, so the grants cover what
 // the schema migrations made; the admin role is never made a member of
@@ -71,33 +72,52 @@ func adminObjectGrants(admin string) string {
 	return strings.ReplaceAll(`DO $rg$
 DECLARE
   ns record;
-  rel regclass;
+  obj record;
   priv text;
 BEGIN
   FOR ns IN SELECT oid, nspname FROM pg_catalog.pg_namespace
       WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
         AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, @admin);
-    EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I', ns.nspname, @admin);
-    EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA %I TO %I', ns.nspname, @admin);
+    -- One GRANT per kind and schema; where an object refuses it, one per
+    -- object, and where that is refused, one per privilege.
     BEGIN
-      EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA %I TO %I', ns.nspname, @admin);
+      EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I', ns.nspname, @admin);
     EXCEPTION WHEN OTHERS THEN
-      FOR rel IN SELECT c.oid FROM pg_catalog.pg_class c
-          WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname LOOP
+      FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+          WHERE p.pronamespace = ns.oid ORDER BY 1 LOOP
         BEGIN
-          EXECUTE format('GRANT ALL ON %s TO %I', rel, @admin);
+          EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, @admin);
         EXCEPTION WHEN OTHERS THEN
-          FOREACH priv IN ARRAY ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] LOOP
-            BEGIN
-              EXECUTE format('GRANT %s ON %s TO %I', priv, rel, @admin);
-            EXCEPTION WHEN OTHERS THEN
-              NULL; -- refused by the object: not granted
-            END;
-          END LOOP;
+          NULL; -- refused by the routine: not granted
         END;
       END LOOP;
     END;
+    FOR obj IN SELECT 'SEQUENCES' AS kind, ARRAY['USAGE', 'SELECT', 'UPDATE'] AS privs, ARRAY['S'] AS relkinds
+        UNION ALL SELECT 'TABLES', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'], ARRAY['r', 'p', 'v', 'm', 'f'] LOOP
+      BEGIN
+        EXECUTE format('GRANT ALL ON ALL %s IN SCHEMA %I TO %I', obj.kind, ns.nspname, @admin);
+      EXCEPTION WHEN OTHERS THEN
+        DECLARE
+          rel regclass;
+        BEGIN
+          FOR rel IN SELECT c.oid FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = ns.oid AND c.relkind::text = ANY (obj.relkinds) ORDER BY c.relname LOOP
+            BEGIN
+              EXECUTE format('GRANT ALL ON %s TO %I', rel, @admin);
+            EXCEPTION WHEN OTHERS THEN
+              FOREACH priv IN ARRAY obj.privs LOOP
+                BEGIN
+                  EXECUTE format('GRANT %s ON %s TO %I', priv, rel, @admin);
+                EXCEPTION WHEN OTHERS THEN
+                  NULL; -- refused by the object: not granted
+                END;
+              END LOOP;
+            END;
+          END LOOP;
+        END;
+      END;
+    END LOOP;
   END LOOP;
 END
 $rg$;
