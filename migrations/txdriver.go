@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/golang-migrate/migrate/v4/database"
@@ -68,12 +69,21 @@ func (d *txDriver) Run(migration io.Reader) error {
 		// Left for PostgreSQL to report, with its position.
 		stmts = []statement{{text: sql, line: 1}}
 	}
+	depth := 0
 	for _, st := range stmts {
-		if st.transactionControl {
-			return fmt.Errorf("%s:%d: BEGIN, COMMIT or ROLLBACK in a migration: rowguard runs the pending migrations and the policy install in one transaction (as Hasura runs each migration in one), so remove it", file, st.line)
+		text, err := transactionStatement(st, &depth)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", file, st.line, err)
 		}
-		if _, err := d.tx.Exec(d.ctx, st.text); err != nil {
-			return fmt.Errorf("%s:%d: %w", file, st.line+errorLine(err, st.text), installError(err, st.text))
+		if _, err := d.tx.Exec(d.ctx, text); err != nil {
+			return fmt.Errorf("%s:%d: %w", file, st.line+errorLine(err, text), installError(err, text))
+		}
+	}
+	for ; depth > 0; depth-- {
+		// BEGIN without COMMIT: the end of the file ends it, as Hasura's
+		// run_sql commits at the end.
+		if _, err := d.tx.Exec(d.ctx, "RELEASE SAVEPOINT "+savepoint(depth)); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
 		}
 	}
 	// A SET in one migration does not carry over to the next one or to the
@@ -102,10 +112,44 @@ func (d *txDriver) Drop() error {
 
 // statement is one statement of a migration file.
 type statement struct {
-	text               string
-	line               int // of its first character in the file
-	transactionControl bool
+	text string
+	line int // of its first word in the file
+	// txKind is the kind of a BEGIN, COMMIT, SAVEPOINT…; 0 for any other
+	// statement.
+	txKind pg_query.TransactionStmtKind
 }
+
+// transactionStatement returns the SQL to run for st inside the
+// transaction all migrations share. Hasura runs a migration with BEGIN …
+// COMMIT inside its own transaction, where BEGIN only warns and COMMIT
+// ends Hasura's transaction early; here BEGIN opens a savepoint, COMMIT
+// releases it and ROLLBACK rolls back to it, so the block keeps its
+// meaning and the run stays one transaction. depth counts the open blocks.
+func transactionStatement(st statement, depth *int) (string, error) {
+	switch st.txKind {
+	case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
+		*depth++
+		return "SAVEPOINT " + savepoint(*depth), nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT:
+		if *depth == 0 {
+			return "SELECT", nil // COMMIT outside a block: Hasura's own transaction would end; here it goes on
+		}
+		*depth--
+		return "RELEASE SAVEPOINT " + savepoint(*depth+1), nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		if *depth == 0 {
+			return "", errors.New("ROLLBACK outside BEGIN … COMMIT would undo the migration so far: remove it")
+		}
+		*depth--
+		return "ROLLBACK TO SAVEPOINT " + savepoint(*depth+1) + "; RELEASE SAVEPOINT " + savepoint(*depth+1), nil
+	case pg_query.TransactionStmtKind_TRANS_STMT_PREPARE, pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED,
+		pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED:
+		return "", errors.New("two-phase commit in a migration: rowguard runs the migrations in one transaction; remove it")
+	}
+	return st.text, nil
+}
+
+func savepoint(depth int) string { return "rowguard_migration_" + strconv.Itoa(depth) }
 
 // statements splits a migration into its statements, so an error names
 // the line of the one that failed (PostgreSQL reports no position for
@@ -131,11 +175,9 @@ func statements(sql string) ([]statement, error) {
 			kind = ts.GetKind()
 		}
 		out = append(out, statement{
-			text: text,
-			line: 1 + strings.Count(sql[:start+lead], "\n"),
-			transactionControl: kind == pg_query.TransactionStmtKind_TRANS_STMT_BEGIN || kind == pg_query.TransactionStmtKind_TRANS_STMT_START ||
-				kind == pg_query.TransactionStmtKind_TRANS_STMT_COMMIT || kind == pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK ||
-				kind == pg_query.TransactionStmtKind_TRANS_STMT_PREPARE,
+			text:   text,
+			line:   1 + strings.Count(sql[:start+lead], "\n"),
+			txKind: kind,
 		})
 	}
 	return out, nil
