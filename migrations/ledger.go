@@ -3,7 +3,6 @@ package migrations
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -161,15 +160,18 @@ func (l ledger) check(ctx context.Context, tx pgx.Tx, f *folder) error {
 		done[v] = true
 	}
 	var gaps []string
+	var first uint
 	for _, v := range f.versions {
 		if int64(v) < top && !done[int64(v)] {
+			if len(gaps) == 0 {
+				first = v
+			}
 			gaps = append(gaps, f.file(v))
 		}
 	}
 	if len(gaps) > 0 {
-		sort.Strings(gaps)
-		return fmt.Errorf("%s records version %d, but not the earlier %s: rowguard runs migrations in version order and will not run an older one after a newer; apply it by hand and `INSERT INTO %s (version, dirty) VALUES (<version>, false)`, or give it a version above %d",
-			l.table, top, strings.Join(gaps, ", "), l.table, top)
+		return fmt.Errorf("%s records version %d, but not the earlier %s: rowguard runs migrations in version order and will not run an older one after a newer; apply it by hand and `INSERT INTO %s (version, dirty) VALUES (%d, false)` (for each), or give it a version above %d",
+			l.table, top, strings.Join(gaps, ", "), l.table, first, top)
 	}
 	return nil
 }

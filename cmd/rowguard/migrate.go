@@ -61,6 +61,8 @@ func printStatus(w io.Writer, cfg migrations.Config, st *migrations.State) {
 	if cfg.Migrations != "" {
 		state := "up to date"
 		switch {
+		case st.SchemaProblem != nil:
+			state = "cannot continue"
 		case st.SchemaDirty:
 			state = "DIRTY: a migration run by another tool failed half-way"
 		case st.SchemaPending:
