@@ -22,7 +22,7 @@ func writeProject(t *testing.T) string {
 	dir := t.TempDir()
 	files := map[string]string{
 		"config.yaml": "version: 3\nendpoint: http://localhost:8080\nadmin_secret: not-read\n",
-		"migrations/default/1700000000003_auth/up.sql": "CREATE SCHEMA auth;\nCREATE TABLE auth.users (id integer PRIMARY KEY, display_name text NOT NULL);\nINSERT INTO auth.users VALUES (1, 'Alice'), (2, 'Bob');\n",
+		"migrations/default/1700000000003_auth/up.sql":      "CREATE SCHEMA auth;\nCREATE TABLE auth.users (id integer PRIMARY KEY, display_name text NOT NULL);\nINSERT INTO auth.users VALUES (1, 'Alice'), (2, 'Bob');\n",
 		"metadata/databases/default/tables/auth_users.yaml": "table:\n  schema: auth\n  name: users\nselect_permissions:\n  - role: user\n    permission:\n      columns: [id, display_name]\n      filter: {id: {_eq: X-Hasura-User-Id}}\n",
 	}
 	for _, name := range []string{"1_blog", "2_seed"} {
