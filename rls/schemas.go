@@ -58,7 +58,8 @@ func typeSchema(typ string) string {
 // adminObjectGrants renders the install-time grants that let the admin
 // role do with the project's objects what their owner may: on every
 // schema but PostgreSQL's own, rowguard's and Hasura's hdb_catalog, USAGE,
-// EXECUTE on its routines, and every privilege on its sequences, tables,
+// EXECUTE on its routines (those PUBLIC may not run already), and every
+// privilege on its sequences, tables,
 // views and foreign tables, except those an object refuses (the periods
 // extension refuses INSERT, UPDATE and DELETE on its history views and
 // EXECUTE on its generated functions): an object that refuses the bulk
@@ -79,20 +80,18 @@ BEGIN
       WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
         AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, @admin);
+    -- Routines are executable by PUBLIC unless revoked: grant EXECUTE only
+    -- on those the admin cannot run yet, one by one.
+    FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = ns.oid AND NOT pg_catalog.has_function_privilege(@admin, p.oid, 'EXECUTE') ORDER BY 1 LOOP
+      BEGIN
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, @admin);
+      EXCEPTION WHEN OTHERS THEN
+        NULL; -- refused by the routine: not granted
+      END;
+    END LOOP;
     -- One GRANT per kind and schema; where an object refuses it, one per
     -- object, and where that is refused, one per privilege.
-    BEGIN
-      EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I', ns.nspname, @admin);
-    EXCEPTION WHEN OTHERS THEN
-      FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
-          WHERE p.pronamespace = ns.oid ORDER BY 1 LOOP
-        BEGIN
-          EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, @admin);
-        EXCEPTION WHEN OTHERS THEN
-          NULL; -- refused by the routine: not granted
-        END;
-      END LOOP;
-    END;
     FOR obj IN SELECT 'SEQUENCES' AS kind, ARRAY['USAGE', 'SELECT', 'UPDATE'] AS privs, ARRAY['S'] AS relkinds
         UNION ALL SELECT 'TABLES', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'], ARRAY['r', 'p', 'v', 'm', 'f'] LOOP
       BEGIN

@@ -59,20 +59,18 @@ BEGIN
       WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
         AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    -- Routines are executable by PUBLIC unless revoked: grant EXECUTE only
+    -- on those the admin cannot run yet, one by one.
+    FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = ns.oid AND NOT pg_catalog.has_function_privilege('hasura_admin', p.oid, 'EXECUTE') ORDER BY 1 LOOP
+      BEGIN
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, 'hasura_admin');
+      EXCEPTION WHEN OTHERS THEN
+        NULL; -- refused by the routine: not granted
+      END;
+    END LOOP;
     -- One GRANT per kind and schema; where an object refuses it, one per
     -- object, and where that is refused, one per privilege.
-    BEGIN
-      EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
-    EXCEPTION WHEN OTHERS THEN
-      FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
-          WHERE p.pronamespace = ns.oid ORDER BY 1 LOOP
-        BEGIN
-          EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, 'hasura_admin');
-        EXCEPTION WHEN OTHERS THEN
-          NULL; -- refused by the routine: not granted
-        END;
-      END LOOP;
-    END;
     FOR obj IN SELECT 'SEQUENCES' AS kind, ARRAY['USAGE', 'SELECT', 'UPDATE'] AS privs, ARRAY['S'] AS relkinds
         UNION ALL SELECT 'TABLES', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'], ARRAY['r', 'p', 'v', 'm', 'f'] LOOP
       BEGIN
