@@ -39,6 +39,9 @@ type Config struct {
 	// folder). Otherwise a database that has Hasura's ledger and not
 	// golang-migrate's schema_migrations keeps Hasura's.
 	HasuraLedger bool
+	// Source is the database's name in the Hasura CLI's catalog state
+	// (hdb_catalog.hdb_version.cli_state); default DefaultSource.
+	Source string
 	// Metadata is the Hasura metadata directory or exported file.
 	Metadata string
 	Compile  compiler.Options

@@ -23,7 +23,11 @@ func openSchemaMigrations(ctx context.Context, tx pgx.Tx, cfg Config) (*schemaMi
 	if err != nil {
 		return nil, err
 	}
-	l, err := chooseLedger(ctx, tx, cfg.HasuraLedger)
+	source := cfg.Source
+	if source == "" {
+		source = DefaultSource
+	}
+	l, err := chooseLedger(ctx, tx, cfg.HasuraLedger, source)
 	if err != nil {
 		return nil, err
 	}

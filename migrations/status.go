@@ -78,7 +78,7 @@ func schemaStatus(ctx context.Context, conn *pgx.Conn, cfg Config, st *State) er
 	if err != nil {
 		return err
 	}
-	st.SchemaLedger = sm.ledger.table
+	st.SchemaLedger = sm.ledger.where()
 	exists, err := sm.ledger.exists(ctx, tx)
 	if err != nil || !exists {
 		st.SchemaPending = len(sm.folder.versions) > 0

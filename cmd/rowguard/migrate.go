@@ -15,6 +15,7 @@ func migrationsConfig(pf *programFlags, dir string, log io.Writer) migrations.Co
 		DatabaseURL:  pf.databaseURL,
 		Migrations:   dir,
 		HasuraLedger: pf.project != "",
+		Source:       pf.source,
 		Metadata:     pf.metadata,
 		Compile:      compiler.Options{RolePrefix: pf.rolePrefix},
 		RLS:          pf.rlsOptions(),
