@@ -245,3 +245,55 @@ func TestReadProject(t *testing.T) {
 		})
 	}
 }
+
+// TestHasuraCatalogState: the Hasura CLI v2 records applied versions in
+// hdb_catalog.hdb_version.cli_state, per source; rowguard continues from
+// there, records the versions it runs in the same place (keeping the
+// rest of the state), and creates no table of its own.
+func TestHasuraCatalogState(t *testing.T) {
+	ctx := context.Background()
+	dir := hasuraProject(t)
+	cfg := projectTestConfig(t, dir)
+	conn := pgtest.Connect(t, cfg.DatabaseURL)
+	for _, v := range []string{"1557077750045_blog", "1557464861534_seed"} {
+		b, err := os.ReadFile(filepath.Join(cfg.Migrations, v, "up.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA hdb_catalog;
+		CREATE TABLE hdb_catalog.hdb_version (hasura_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(), version text NOT NULL, upgraded_on timestamptz NOT NULL DEFAULT now(), cli_state jsonb NOT NULL DEFAULT '{}', console_state jsonb NOT NULL DEFAULT '{}');
+		INSERT INTO hdb_catalog.hdb_version (version, cli_state) VALUES ('48', '{"settings": {"migration_mode": "true"}, "migrations": {"default": {"1557077750045": false, "1557464861534": false}, "other": {"1": false}}, "isStateCopyCompleted": true}')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Up(ctx, cfg); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	var state string
+	if err := conn.QueryRow(ctx, `SELECT cli_state::text FROM hdb_catalog.hdb_version`).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"settings": {"migration_mode": "true"}, "migrations": {"other": {"1": false}, "default": {"1557077750045": false, "1557464861534": false, "1600000000000": false, "1700000000000": false}}, "isStateCopyCompleted": true}`
+	if state != want {
+		t.Errorf("cli_state =\n%s\nwant\n%s", state, want)
+	}
+	var table bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('hdb_catalog.schema_migrations') IS NOT NULL`).Scan(&table); err != nil || table {
+		t.Errorf("hdb_catalog.schema_migrations made: %v, %v", table, err)
+	}
+	st, err := Status(ctx, cfg)
+	if err != nil || st.SchemaVersion != 1700000000000 || st.SchemaPending || st.SchemaProblem != nil || !strings.Contains(st.SchemaLedger, "cli_state") {
+		t.Errorf("status = %+v, %v", st, err)
+	}
+	// A dirty version there is refused, with the Hasura CLI command that
+	// clears it.
+	if _, err := conn.Exec(ctx, `UPDATE hdb_catalog.hdb_version SET cli_state = jsonb_set(cli_state, '{migrations,default,1700000000000}', 'true')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Up(ctx, cfg); err == nil || !strings.Contains(err.Error(), "hasura migrate apply --skip-execution --version 1700000000000 --database-name default") {
+		t.Errorf("Up over a dirty catalog state = %v", err)
+	}
+}
