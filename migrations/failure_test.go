@@ -110,7 +110,7 @@ func TestFailingUpNeverOpensTheTables(t *testing.T) {
 			metadata("published: {_eq: true}\n      limit: 10", "created_at: {_gt: not-a-time}\n      limit: 10"), "not-a-time"},
 		{"metadata file is not YAML",
 			func(t *testing.T) { os.WriteFile(article, []byte("table: [unclosed\n"), 0o644) }, "public_article.yaml"},
-		// Last: golang-migrate leaves the schema version dirty after it.
+		// Last: the broken migration stays in the folder.
 		{"schema migration fails after a pause with policies lifted",
 			migration("3_slow_broken", "SELECT pg_sleep(0.5);\nALTER TABLE article ADD COLUMN x integer;\nALTER TABLE nope ADD COLUMN y integer;\n"), "nope"},
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing/fstest"
@@ -29,9 +28,20 @@ import (
 // Config says what to install where.
 type Config struct {
 	DatabaseURL string
-	// Migrations is a golang-migrate directory of schema migrations; empty
-	// when the schema is managed elsewhere.
+	// Migrations is a directory of schema migrations, in the Hasura CLI's
+	// layout (<version>_<name>/up.sql) or golang-migrate's
+	// (<version>_<name>.up.sql); empty when the schema is managed
+	// elsewhere.
 	Migrations string
+	// HasuraLedger records the applied schema migrations in
+	// hdb_catalog.schema_migrations, one row per version, as the Hasura
+	// CLI does, even on a database that has neither ledger yet (a project
+	// folder). Otherwise a database that has Hasura's ledger and not
+	// golang-migrate's schema_migrations keeps Hasura's.
+	HasuraLedger bool
+	// Source is the database's name in the Hasura CLI's catalog state
+	// (hdb_catalog.hdb_version.cli_state); default DefaultSource.
+	Source string
 	// Metadata is the Hasura metadata directory or exported file.
 	Metadata string
 	Compile  compiler.Options
@@ -66,57 +76,75 @@ COMMENT ON TABLE rowguard.policy_history IS 'rowguard: every policy install, new
 
 // Up applies pending schema migrations, then compiles the metadata against
 // the resulting schema and installs it when it differs from what is
-// installed. When a schema migration fails, the policies that were
-// installed before are put back.
+// installed. All of it runs in one transaction: the policies are lifted
+// while the schema migrations run (a migration that drops or retypes a
+// column a policy reads would fail otherwise) and installed again before
+// the commit, so other sessions never see the tables without them, and a
+// failure anywhere leaves the database exactly as it was, with no dirty
+// version to clear: fix the cause and run Up again.
 func Up(ctx context.Context, cfg Config) error {
 	conn, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	head, err := Current(ctx, conn)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('rowguard migrate'))`); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	head, err := Current(ctx, tx)
 	if err != nil {
 		return err
 	}
 
+	if err := cleanPolicyVersion(ctx, tx, head); err != nil {
+		return err
+	}
+	lifted := false
 	if cfg.Migrations != "" {
-		pending, err := schemaPending(cfg)
+		sm, err := openSchemaMigrations(ctx, tx, cfg)
 		if err != nil {
 			return err
 		}
-		if pending {
-			// Policies depend on columns; a schema migration that drops or
-			// retypes one would fail while they exist. Lift them, migrate,
-			// and install again below (or put the old ones back).
+		if err := sm.ledger.create(ctx, tx); err != nil {
+			return err
+		}
+		if err := sm.ledger.check(ctx, tx, sm.folder); err != nil {
+			return fmt.Errorf("schema migrations: %w", err)
+		}
+		pending, err := sm.pending(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
 			if head != nil {
-				if _, err := conn.Exec(ctx, rls.Teardown()); err != nil {
+				if _, err := tx.Exec(ctx, rls.Teardown()); err != nil {
 					return fmt.Errorf("lift policies before schema migrations: %w", err)
 				}
+				lifted = true
 			}
-			if err := schemaUp(cfg); err != nil {
-				if head != nil {
-					if _, rerr := conn.Exec(ctx, head.SQL); rerr != nil {
-						return fmt.Errorf("schema migrations: %w (and restoring the previous policies failed too: %v)", err, rerr)
-					}
-					cfg.logf("schema migrations failed; the previous policies (version %d) are back in place", head.Version)
-				}
-				return fmt.Errorf("schema migrations: %w", err)
+			if err := sm.up(ctx, tx); err != nil {
+				return fmt.Errorf("schema migrations: %w\nnothing was changed: the migrations and the policy install run in one transaction, which was rolled back; fix the cause and run `rowguard migrate up` again", err)
 			}
-			cfg.logf("schema migrations applied")
+			cfg.logf("schema migrations applied: %d (now at version %d)", len(pending), pending[len(pending)-1])
 		}
 	}
 
-	md, src, err := policies.Read(cfg.Metadata)
+	md, src, err := policies.ReadSource(cfg.Metadata, cfg.Source)
 	if err != nil {
-		return restoreAfter(ctx, conn, head, err)
+		return err
 	}
-	cat, err := compiler.LoadCatalog(ctx, conn, nil)
+	cat, err := compiler.LoadCatalog(ctx, tx, nil)
 	if err != nil {
-		return restoreAfter(ctx, conn, head, err)
+		return err
 	}
 	prog, errs := compiler.Compile(cat, md, cfg.Compile)
 	if len(errs) > 0 {
-		return restoreAfter(ctx, conn, head, errs)
+		return errs
 	}
 	for _, w := range prog.Warnings {
 		cfg.logf("warning: %v", w)
@@ -124,90 +152,51 @@ func Up(ctx context.Context, cfg Config) error {
 	script := rls.Emit(prog, cfg.RLS)
 	hash := Hash(script)
 	if head != nil && head.Hash == hash {
-		if !policiesPresent(ctx, conn, head) {
-			// Lifted for schema migrations above: put the same ones back.
-			if _, err := conn.Exec(ctx, head.SQL); err != nil {
-				return fmt.Errorf("reinstall policies: %w", err)
+		if lifted {
+			if _, err := tx.Exec(ctx, head.SQL); err != nil {
+				return fmt.Errorf("reinstall policies: %w", installError(err, head.SQL))
 			}
+		}
+		warnTriggers(ctx, tx, cfg, prog)
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit: %w", err)
 		}
 		cfg.logf("policies up to date (version %d, %s)", head.Version, hash[:12])
 		return nil
 	}
-	if err := applyPolicies(ctx, conn, cfg, script, hash, src); err != nil {
-		return restoreAfter(ctx, conn, head, err)
+	version, err := Apply(ctx, tx, script, src)
+	if err != nil {
+		return err
 	}
-	warnTriggers(ctx, conn, cfg, prog)
+	warnTriggers(ctx, tx, cfg, prog)
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	cfg.logf("policies installed (version %d, %s)", version, hash[:12])
 	return nil
 }
 
-// warnTriggers logs the project's trigger functions that will fail for a
-// role because they run with its rights (see TriggerProblems).
-func warnTriggers(ctx context.Context, conn *pgx.Conn, cfg Config, prog *compiler.Program) {
-	problems, err := TriggerProblems(ctx, conn, prog)
-	if err != nil {
-		cfg.logf("warning: %v", err)
+// cleanPolicyVersion clears a dirty policy version golang-migrate left in
+// rowguard.policy_migrations when a policy install failed before installs
+// ran in one transaction, so `migrate down` works again: the version
+// becomes the installed one.
+func cleanPolicyVersion(ctx context.Context, tx pgx.Tx, head *Installed) error {
+	if _, err := tx.Exec(ctx, policyMigrationsSQL+"; DELETE FROM rowguard.policy_migrations WHERE dirty"); err != nil {
+		return fmt.Errorf("policy version: %w", err)
 	}
-	for _, p := range problems {
-		cfg.logf("warning: %s", p)
+	if head == nil {
+		return nil
 	}
-}
-
-// policiesPresent tells whether the install's policies and per-role views
-// are still in the database (they are lifted while schema migrations run).
-func policiesPresent(ctx context.Context, conn *pgx.Conn, head *Installed) bool {
-	policies, views := strings.Contains(head.SQL, "CREATE POLICY"), strings.Contains(head.SQL, `CREATE VIEW "rowguard".`)
-	if !policies && !views {
-		return true
+	if _, err := tx.Exec(ctx, `INSERT INTO rowguard.policy_migrations (version, dirty) SELECT $1, false WHERE NOT EXISTS (SELECT FROM rowguard.policy_migrations)`, head.Version); err != nil {
+		return fmt.Errorf("policy version: %w", err)
 	}
-	var n int
-	_ = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_catalog.pg_policies WHERE policyname LIKE 'rg\_%')
-		+ (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		    WHERE n.nspname = 'rowguard' AND c.relkind = 'v' AND c.relname LIKE 'rg\_%')`).Scan(&n)
-	return n > 0
-}
-
-// restoreAfter puts the previous policies back when they were lifted for
-// schema migrations and a later step failed, then returns err.
-func restoreAfter(ctx context.Context, conn *pgx.Conn, head *Installed, err error) error {
-	if head != nil && !policiesPresent(ctx, conn, head) {
-		if _, rerr := conn.Exec(ctx, head.SQL); rerr != nil {
-			return fmt.Errorf("%w (and restoring the previous policies failed too: %v)", err, rerr)
-		}
-	}
-	return err
+	return nil
 }
 
 // Hash identifies a policy script.
 func Hash(script string) string {
 	sum := sha256.Sum256([]byte(script))
 	return hex.EncodeToString(sum[:])
-}
-
-// applyPolicies installs script as the next policy migration version.
-func applyPolicies(ctx context.Context, conn *pgx.Conn, cfg Config, script, hash string, src *policies.Source) error {
-	hist, err := history(ctx, conn)
-	if err != nil {
-		return err
-	}
-	srcJSON, err := json.Marshal(src)
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
-	}
-	next := int64(1)
-	if len(hist) > 0 {
-		next = hist[len(hist)-1].Version + 1
-	}
-	hist = append(hist, &Installed{Version: next, Hash: hash, SQL: script})
-	m, err := policyMigrator(cfg, hist, map[int64][]byte{next: srcJSON})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Migrate(uint(next)); err != nil {
-		return fmt.Errorf("install policies (version %d): %w", next, installError(migrateError(err), script))
-	}
-	cfg.logf("policies installed (version %d, %s)", next, hash[:12])
-	return nil
 }
 
 // migrateError unwraps golang-migrate's error so PostgreSQL's message and
@@ -365,47 +354,14 @@ func dollarQuote(text string) string {
 	return tag + text + tag
 }
 
-func schemaPending(cfg Config) (bool, error) {
-	m, err := schemaMigrator(cfg)
+// warnTriggers logs the project's trigger functions that will fail for a
+// role because they run with its rights (see TriggerProblems).
+func warnTriggers(ctx context.Context, q rowQuerier, cfg Config, prog *compiler.Program) {
+	problems, err := TriggerProblems(ctx, q, prog)
 	if err != nil {
-		return false, err
+		cfg.logf("warning: %v", err)
 	}
-	defer m.Close()
-	v, dirty, err := m.Version()
-	if dirty {
-		return false, fmt.Errorf("schema migrations are dirty at version %d: fix the database by hand, then `migrate -path %s force VERSION`", v, cfg.Migrations)
+	for _, p := range problems {
+		cfg.logf("warning: %s", p)
 	}
-	if errors.Is(err, migrate.ErrNilVersion) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("schema migration version: %w", err)
-	}
-	src, err := iofs.New(os.DirFS(cfg.Migrations), ".")
-	if err != nil {
-		return false, fmt.Errorf("schema migrations in %s: %w", cfg.Migrations, err)
-	}
-	defer src.Close()
-	_, err = src.Next(uint(v))
-	return err == nil, nil
-}
-
-func schemaMigrator(cfg Config) (*migrate.Migrate, error) {
-	src, err := iofs.New(os.DirFS(cfg.Migrations), ".")
-	if err != nil {
-		return nil, fmt.Errorf("schema migrations in %s: %w", cfg.Migrations, err)
-	}
-	return newMigrate(cfg.DatabaseURL, src, "")
-}
-
-func schemaUp(cfg Config) error {
-	m, err := schemaMigrator(cfg)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return migrateError(err)
-	}
-	return nil
 }

@@ -2,10 +2,8 @@ package migrations
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/golang-migrate/migrate/v4"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/compiler"
@@ -18,9 +16,14 @@ type State struct {
 	// SchemaVersion is the applied schema migration version (0 for none,
 	// or when no migrations directory is configured); SchemaDirty is set
 	// when a schema migration failed half-way.
-	SchemaVersion  uint
-	SchemaDirty    bool
-	SchemaPending  bool
+	SchemaVersion uint
+	SchemaDirty   bool
+	SchemaPending bool
+	// SchemaLedger is the table that records the applied versions;
+	// SchemaProblem says why `migrate up` would refuse to continue from
+	// it (a dirty version, a gap), nil when it would not.
+	SchemaLedger   string
+	SchemaProblem  error
 	PolicyVersion  int64 // 0: no policies installed
 	PolicyHash     string
 	PolicyPending  bool // the metadata compiles to something other than what is installed
@@ -31,28 +34,16 @@ type State struct {
 // directory would change it.
 func Status(ctx context.Context, cfg Config) (*State, error) {
 	st := &State{}
-	if cfg.Migrations != "" {
-		m, err := schemaMigrator(cfg)
-		if err != nil {
-			return nil, err
-		}
-		v, dirty, err := m.Version()
-		m.Close()
-		if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-			return nil, fmt.Errorf("schema migration version: %w", err)
-		}
-		st.SchemaVersion, st.SchemaDirty = v, dirty
-		if !dirty {
-			if st.SchemaPending, err = schemaPending(cfg); err != nil {
-				return nil, err
-			}
-		}
-	}
 	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
+	if cfg.Migrations != "" {
+		if err := schemaStatus(ctx, conn, cfg, st); err != nil {
+			return nil, err
+		}
+	}
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT to_regclass('rowguard.policy_history') IS NOT NULL`).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -75,9 +66,41 @@ func Status(ctx context.Context, cfg Config) (*State, error) {
 	return st, nil
 }
 
+// schemaStatus fills in st's schema fields, in a transaction it rolls
+// back: it changes nothing, not even creating the ledger.
+func schemaStatus(ctx context.Context, conn *pgx.Conn, cfg Config, st *State) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	sm, err := openSchemaMigrations(ctx, tx, cfg)
+	if err != nil {
+		return err
+	}
+	st.SchemaLedger = sm.ledger.where()
+	exists, err := sm.ledger.exists(ctx, tx)
+	if err != nil || !exists {
+		st.SchemaPending = len(sm.folder.versions) > 0
+		return err
+	}
+	v, dirty, err := sm.ledger.version(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if v >= 0 {
+		st.SchemaVersion = uint(v)
+	}
+	st.SchemaDirty = dirty
+	st.SchemaProblem = sm.ledger.check(ctx, tx, sm.folder)
+	pending, err := sm.pending(ctx, tx)
+	st.SchemaPending = len(pending) > 0
+	return err
+}
+
 // compileLive compiles the metadata against the database's current schema.
 func compileLive(ctx context.Context, conn *pgx.Conn, cfg Config) (string, error) {
-	md, err := policies.Load(cfg.Metadata)
+	md, _, err := policies.ReadSource(cfg.Metadata, cfg.Source)
 	if err != nil {
 		return "", err
 	}

@@ -42,8 +42,8 @@ func Read(path string) (*Metadata, *Source, error) {
 
 // ReadSource is Read for the database source named source: rowguard serves
 // one database, and a metadata with several sources has its others
-// reported in Metadata.Warnings. An empty name means "default", or the only
-// source when there is one.
+// reported in Metadata.Warnings. An empty name means "default"; "default"
+// means the only source when there is one.
 func ReadSource(path, source string) (*Metadata, *Source, error) {
 	clean := filepath.Clean(path)
 	l := &loader{base: filepath.Dir(clean), source: source, files: map[string]string{}}
@@ -388,14 +388,14 @@ func (l *loader) sources(md *Metadata, n *yaml.Node, file string) {
 		}
 		all = append(all, source{name, l.pos(file, s), tables, functions})
 	}
-	// rowguard serves one database: the source asked for, else "default",
-	// else the only one there is.
+	// rowguard serves one database: the source asked for; "default" (or
+	// no name) is the source named so, else the only one there is.
 	want := l.source
-	if want == "" && len(all) == 1 {
-		want = all[0].name
-	}
 	if want == "" {
 		want = "default"
+	}
+	if want == "default" && len(all) == 1 {
+		want = all[0].name
 	}
 	found := false
 	for _, s := range all {

@@ -176,27 +176,16 @@ func (e *emitter) roles() {
 	e.printf("\n")
 }
 
-// adminGrants gives the admin role every privilege on the tracked tables
-// and their sequences.
+// adminGrants gives the admin role what the owner of the project's
+// objects may do with them (Hasura's admin runs as the owner): USAGE on
+// the tracked schemas, and the privileges adminObjectGrants grants at
+// install time.
 func (e *emitter) adminGrants() {
 	admin := compiler.QuoteIdent(e.prog.AdminPGRole())
-	schemas := map[string]bool{}
-	for _, t := range e.prog.Tables {
-		if s := t.Name().Schema; !schemas[s] {
-			schemas[s] = true
-			e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), admin)
-		}
-		if t.Table.IsView {
-			e.b.WriteString(viewAdminGrant(t.Table, admin))
-			continue
-		}
-		e.printf("GRANT ALL ON %s TO %s;\n", compiler.QuoteTable(t.Name()), admin)
-		for _, c := range t.Table.Columns {
-			if c.Sequence != "" {
-				e.printf("GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO %s;\n", quoteQualified(c.Sequence), admin)
-			}
-		}
+	for _, s := range e.trackedSchemas() {
+		e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), admin)
 	}
+	e.b.WriteString(adminObjectGrants(e.prog.AdminPGRole()))
 	e.printf("\n")
 }
 
@@ -379,36 +368,31 @@ func (e *emitter) grants(t *compiler.TableInfo) string {
 	return b.String()
 }
 
-// schemaGrants gives each API role USAGE on the schemas of the tables it
-// has permissions on, in one GRANT per schema: a GRANT rewrites the
-// schema's catalog row, and rewriting one row thousands of times in a
-// transaction makes every later lookup of it walk the earlier versions.
+// schemaGrants gives every API role, and the login role, USAGE on each
+// tracked schema (those of the tracked tables and of their columns'
+// types), in one GRANT per schema: a GRANT rewrites the schema's catalog
+// row, and rewriting one row thousands of times in a transaction makes
+// every later lookup of it walk the earlier versions. USAGE alone opens no
+// object; it lets the roles name the tables their permissions cover and
+// the types the server casts values to, and lets the login role check the
+// tracked tables before serving.
 func (e *emitter) schemaGrants() {
-	var schemas []string
-	roles := map[string][]string{}
-	seen := map[[2]string]bool{}
-	for _, t := range e.prog.Tables {
-		s := t.Name().Schema
-		for _, p := range t.Permissions {
-			k := [2]string{s, p.Role.PGName}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			if _, ok := roles[s]; !ok {
-				schemas = append(schemas, s)
-			}
-			roles[s] = append(roles[s], compiler.QuoteIdent(p.Role.PGName))
-		}
+	var roles []string
+	for _, r := range e.prog.Roles {
+		roles = append(roles, compiler.QuoteIdent(r.PGName))
 	}
-	sort.Strings(schemas)
+	if e.opts.LoginRole != "" {
+		roles = append(roles, compiler.QuoteIdent(e.opts.LoginRole))
+	}
+	schemas := e.trackedSchemas()
+	if len(roles) == 0 || len(schemas) == 0 {
+		return
+	}
+	sort.Strings(roles)
 	for _, s := range schemas {
-		sort.Strings(roles[s])
-		e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), strings.Join(roles[s], ", "))
+		e.printf("GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), strings.Join(roles, ", "))
 	}
-	if len(schemas) > 0 {
-		e.printf("\n")
-	}
+	e.printf("\n")
 }
 
 // quoteColumns renders a column list.

@@ -82,23 +82,6 @@ func (e *emitter) roleView(t *compiler.TableInfo, p *compiler.Permission) string
 	return b.String()
 }
 
-// viewAdminGrant renders what the admin role (quoted) is granted on a
-// view: SELECT, and the writes the view accepts; PostgreSQL refuses the
-// others. A view whose grants come from its base table (Table.GrantVia)
-// gets SELECT on that table instead.
-func viewAdminGrant(t *compiler.Table, admin string) string {
-	if t.GrantVia != nil {
-		return grantVia(t, admin)
-	}
-	privs := []string{"SELECT"}
-	if !t.Materialized {
-		for _, op := range t.Writable {
-			privs = append(privs, strings.ToUpper(string(op)))
-		}
-	}
-	return fmt.Sprintf("GRANT %s ON %s TO %s;\n", strings.Join(privs, ", "), compiler.QuoteTable(t.Name), admin)
-}
-
 // selectGrant renders a GRANT SELECT on the table or view q to role
 // (quoted), through the base table for a view that takes its grants from
 // there.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/policies"
 	"github.com/rowguard/rowguard/rls"
 )
@@ -22,6 +23,10 @@ type programFlags struct {
 	rolePrefix  string
 	definerRole string
 	loginRole   string
+	// project and source: a Hasura CLI project folder, whose metadata
+	// and migrations stand for --metadata and --migrations.
+	project string
+	source  string
 }
 
 func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
@@ -33,6 +38,36 @@ func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
 	fs.StringVar(&p.rolePrefix, "role-prefix", envOr("ROWGUARD_ROLE_PREFIX", compiler.DefaultRolePrefix), "prefix of the PostgreSQL role made for each Hasura role")
 	fs.StringVar(&p.definerRole, "definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions")
 	fs.StringVar(&p.loginRole, "login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "the server's login role, to be granted every API role and the admin role")
+	fs.StringVar(&p.project, "project", os.Getenv("ROWGUARD_PROJECT"), "Hasura CLI project folder (config.yaml, metadata/, migrations/<source>/): stands for --metadata and --migrations; may also be given as the last argument")
+	fs.StringVar(&p.source, "source", envOr("ROWGUARD_SOURCE", migrations.DefaultSource), "the database source served: its tables in the metadata and, with --project, its migrations (migrations/<source>/); default: the source named default, or the metadata's only one")
+}
+
+// useProject resolves --project (or one positional argument) into the
+// metadata and migrations directories; migrations is nil for commands
+// that take none. Explicit --metadata and --migrations win.
+func (p *programFlags) useProject(fs *flag.FlagSet, migrationsDir *string) error {
+	switch {
+	case fs.NArg() == 1 && p.project == "":
+		p.project = fs.Arg(0)
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("unexpected arguments %q: give the project folder once, with --project or as the last argument", fs.Args())}
+	}
+	if p.project == "" {
+		return nil
+	}
+	proj, err := migrations.ReadProject(p.project, p.source)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["metadata"] {
+		p.metadata = proj.Metadata
+	}
+	if migrationsDir != nil && !set["migrations"] {
+		*migrationsDir = proj.Migrations
+	}
+	return nil
 }
 
 func (p *programFlags) rlsOptions() rls.Options {
@@ -41,7 +76,7 @@ func (p *programFlags) rlsOptions() rls.Options {
 
 // compileWith loads the metadata and compiles it against cat.
 func (p *programFlags) compileWith(cat *compiler.Catalog) (*compiler.Program, error) {
-	md, err := policies.Load(p.metadata)
+	md, _, err := policies.ReadSource(p.metadata, p.source)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +95,9 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	var pf programFlags
 	pf.register(fs, true)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := pf.useProject(fs, nil); err != nil {
 		return err
 	}
 	var cat *compiler.Catalog

@@ -60,14 +60,19 @@ func loginProblems(ctx context.Context, q compiler.Querier, prog *compiler.Progr
 			me.Name, strings.Join(missing, ", "), me.Name))
 	}
 
-	var tables []string
+	// Looked up by name in the catalog, not with ::regclass, which needs
+	// USAGE on the table's schema.
+	var schemas, names []string
 	for _, t := range prog.Tables {
-		tables = append(tables, compiler.QuoteTable(t.Name()))
+		schemas = append(schemas, t.Name().Schema)
+		names = append(names, t.Name().Name)
 	}
 	rows, err = q.Query(ctx, `SELECT c.oid::regclass::text, c.relkind::text, pg_catalog.pg_get_userbyid(c.relowner) = current_user,
 			c.relforcerowsecurity
-		FROM unnest($1::text[]) AS t JOIN pg_catalog.pg_class c ON c.oid = t::regclass
-		ORDER BY 1`, tables)
+		FROM unnest($1::text[], $2::text[]) AS t(schema, name)
+		JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema
+		JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.name
+		ORDER BY 1`, schemas, names)
 	if err != nil {
 		return nil, fmt.Errorf("check the tracked tables: %w", err)
 	}

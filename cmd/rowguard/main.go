@@ -4,6 +4,7 @@
 //
 //	rowguard compile --metadata DIR [--schema FILE.sql …|--database-url URL]
 //	rowguard migrate up|down|status --database-url URL --metadata DIR [--migrations DIR]
+//	rowguard migrate up|down|status --database-url URL [--source NAME] --project DIR (or DIR last)
 //	rowguard diff --database-url URL --metadata DIR
 //	rowguard serve --database-url URL [--metadata DIR] [--port 8080]
 //	rowguard demo

@@ -12,12 +12,14 @@ import (
 
 func migrationsConfig(pf *programFlags, dir string, log io.Writer) migrations.Config {
 	return migrations.Config{
-		DatabaseURL: pf.databaseURL,
-		Migrations:  dir,
-		Metadata:    pf.metadata,
-		Compile:     compiler.Options{RolePrefix: pf.rolePrefix},
-		RLS:         pf.rlsOptions(),
-		Log:         log,
+		DatabaseURL:  pf.databaseURL,
+		Migrations:   dir,
+		HasuraLedger: pf.project != "",
+		Source:       pf.source,
+		Metadata:     pf.metadata,
+		Compile:      compiler.Options{RolePrefix: pf.rolePrefix},
+		RLS:          pf.rlsOptions(),
+		Log:          log,
 	}
 }
 
@@ -29,8 +31,11 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
 	var pf programFlags
 	pf.register(fs, false)
-	dir := fs.String("migrations", envOr("ROWGUARD_MIGRATIONS", ""), "golang-migrate directory of schema migrations (optional)")
+	dir := fs.String("migrations", envOr("ROWGUARD_MIGRATIONS", ""), "directory of schema migrations, <version>_<name>/up.sql (Hasura CLI) or <version>_<name>.up.sql (golang-migrate) (optional)")
 	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := pf.useProject(fs, dir); err != nil {
 		return err
 	}
 	if pf.databaseURL == "" {
@@ -57,12 +62,17 @@ func printStatus(w io.Writer, cfg migrations.Config, st *migrations.State) {
 	if cfg.Migrations != "" {
 		state := "up to date"
 		switch {
+		case st.SchemaProblem != nil:
+			state = "cannot continue"
 		case st.SchemaDirty:
-			state = "DIRTY: a migration failed half-way; fix it by hand, then force the version"
+			state = "DIRTY: a migration run by another tool failed half-way"
 		case st.SchemaPending:
 			state = "pending migrations"
 		}
-		fmt.Fprintf(w, "schema:   version %d, %s\n", st.SchemaVersion, state)
+		fmt.Fprintf(w, "schema:   version %d, %s (%s, in %s)\n", st.SchemaVersion, state, cfg.Migrations, st.SchemaLedger)
+		if st.SchemaProblem != nil {
+			fmt.Fprintf(w, "          `migrate up` will refuse: %v\n", st.SchemaProblem)
+		}
 	}
 	switch {
 	case st.PolicyVersion == 0:
@@ -85,6 +95,9 @@ func runDiff(ctx context.Context, args []string, stdout io.Writer) error {
 	var pf programFlags
 	pf.register(fs, false)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := pf.useProject(fs, nil); err != nil {
 		return err
 	}
 	if pf.databaseURL == "" {

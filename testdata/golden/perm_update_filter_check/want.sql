@@ -54,14 +54,56 @@ COMMENT ON ROLE "hasura_user" IS 'rowguard: Hasura role user';
 GRANT USAGE ON SCHEMA rowguard TO "hasura_user";
 
 GRANT USAGE ON SCHEMA "public" TO "hasura_admin";
-GRANT ALL ON "public"."article" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."article_id_seq" TO "hasura_admin";
-GRANT ALL ON "public"."author" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."author_id_seq" TO "hasura_admin";
-GRANT ALL ON "public"."comment" TO "hasura_admin";
-GRANT ALL ON "public"."member" TO "hasura_admin";
-GRANT ALL ON "public"."organization" TO "hasura_admin";
-GRANT USAGE, SELECT, UPDATE ON SEQUENCE "public"."organization_id_seq" TO "hasura_admin";
+DO $rg$
+DECLARE
+  ns record;
+  obj record;
+  priv text;
+BEGIN
+  FOR ns IN SELECT oid, nspname FROM pg_catalog.pg_namespace
+      WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
+        AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, 'hasura_admin');
+    -- Routines are executable by PUBLIC unless revoked: grant EXECUTE only
+    -- on those the admin cannot run yet, one by one.
+    FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = ns.oid AND NOT pg_catalog.has_function_privilege('hasura_admin', p.oid, 'EXECUTE') ORDER BY 1 LOOP
+      BEGIN
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, 'hasura_admin');
+      EXCEPTION WHEN OTHERS THEN
+        NULL; -- refused by the routine: not granted
+      END;
+    END LOOP;
+    -- One GRANT per kind and schema; where an object refuses it, one per
+    -- object, and where that is refused, one per privilege.
+    FOR obj IN SELECT 'SEQUENCES' AS kind, ARRAY['USAGE', 'SELECT', 'UPDATE'] AS privs, ARRAY['S'] AS relkinds
+        UNION ALL SELECT 'TABLES', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'], ARRAY['r', 'p', 'v', 'm', 'f'] LOOP
+      BEGIN
+        EXECUTE format('GRANT ALL ON ALL %s IN SCHEMA %I TO %I', obj.kind, ns.nspname, 'hasura_admin');
+      EXCEPTION WHEN OTHERS THEN
+        DECLARE
+          rel regclass;
+        BEGIN
+          FOR rel IN SELECT c.oid FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = ns.oid AND c.relkind::text = ANY (obj.relkinds) ORDER BY c.relname LOOP
+            BEGIN
+              EXECUTE format('GRANT ALL ON %s TO %I', rel, 'hasura_admin');
+            EXCEPTION WHEN OTHERS THEN
+              FOREACH priv IN ARRAY obj.privs LOOP
+                BEGIN
+                  EXECUTE format('GRANT %s ON %s TO %I', priv, rel, 'hasura_admin');
+                EXCEPTION WHEN OTHERS THEN
+                  NULL; -- refused by the object: not granted
+                END;
+              END LOOP;
+            END;
+          END LOOP;
+        END;
+      END;
+    END LOOP;
+  END LOOP;
+END
+$rg$;
 
 GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 
