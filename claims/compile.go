@@ -194,7 +194,7 @@ func (w *walker) relationship(r *compiler.Relationship, a string, seg int) (stri
 		}
 	}
 	order := ""
-	if len(pk) > 0 {
+	if limit != "" && len(pk) > 0 {
 		order = " ORDER BY " + strings.Join(pk, ", ")
 	}
 	w.from = append(w.from, fmt.Sprintf("CROSS JOIN LATERAL (SELECT * FROM %s %s WHERE %s%s%s) %s",

@@ -59,7 +59,13 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
 	var pf programFlags
 	pf.register(fs, true)
+	var cf claimsFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	extend, err := cf.extend(pf.metadata, pf.rlsOptions())
+	if err != nil {
 		return err
 	}
 	var cat *compiler.Catalog
@@ -96,6 +102,14 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(stdout, rls.Emit(prog, pf.rlsOptions()))
+	script := rls.Emit(prog, pf.rlsOptions())
+	if extend != nil {
+		more, err := extend(prog)
+		if err != nil {
+			return err
+		}
+		script += more
+	}
+	_, err = io.WriteString(stdout, script)
 	return err
 }
