@@ -117,9 +117,9 @@ func TestNamespaceVectors(t *testing.T) {
 			"x-hasura-l2": `{"a"}`, "x-hasura-meta": "1", "x-hasura-nonedef": "fallback",
 			"x-hasura-filter": `{"1","3"}`, "x-hasura-sliceempty": "{}", "x-hasura-obj": `{"a":"<&>","z":1}`,
 			"x-hasura-bigjson": "12345678901234567890", "x-hasura-missing-array": "{}",
-			"x-hasura-org-ids":    `{"2","1","3"}`, // membership order (primary key)
-			"x-hasura-admin-orgs": `{"1","3"}`,
-			"x-hasura-first-org":  "2",
+			"x-hasura-org-ids":     `{"2","1","3"}`, // membership order (primary key)
+			"x-hasura-admin-orgs":  `{"1","3"}`,
+			"x-hasura-first-org":   "2",
 			"x-hasura-project-ids": `{"00000000-0000-0000-0000-000000000003","3af10000-0000-0000-0000-000000000001","979c0000-0000-0000-0000-000000000002"}`,
 			"x-hasura-org-names":   `{"Two","A <b> & \"c\"` + "\n" + `d\\e","Three"}`,
 			"x-hasura-org-name":    orgName,

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -157,3 +158,41 @@ BEGIN
 END
 $rg$;
 `
+
+// InstalledVars returns the session variables the installed
+// rowguard.rg_claims sets, checking that the connection's role may call it
+// (a server's login role must be granted it: rowguard migrate up
+// --login-role).
+func InstalledVars(ctx context.Context, q compiler.Querier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT to_regprocedure('rowguard.rg_claims(text)') IS NOT NULL,
+  COALESCE(has_function_privilege(to_regprocedure('rowguard.rg_claims(text)'), 'EXECUTE'), false)`)
+	if err != nil {
+		return nil, fmt.Errorf("look for the claims function: %w", err)
+	}
+	var exists, may bool
+	for rows.Next() {
+		if err := rows.Scan(&exists, &may); err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
+	rows.Close()
+	switch {
+	case !exists:
+		return nil, fmt.Errorf("the database has no custom claims installed (%s): configure them (%s, %s or %s beside the metadata) and run `rowguard migrate up`", Function, EnvClaims, FileJSON, FileNhost)
+	case !may:
+		return nil, fmt.Errorf("this login role may not execute %s(text): run `rowguard migrate up --login-role <this role>` with the claims configured", Function)
+	}
+	rows, err = q.Query(ctx, "SELECT "+KeysFunction+"()")
+	if err != nil {
+		return nil, fmt.Errorf("read the installed claims: %w", err)
+	}
+	defer rows.Close()
+	var vars []string
+	for rows.Next() {
+		if err := rows.Scan(&vars); err != nil {
+			return nil, err
+		}
+	}
+	return vars, rows.Err()
+}

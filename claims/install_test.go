@@ -10,7 +10,7 @@ import (
 // TestInstallMatchesNamespace installs rowguard.rg_claims and checks, from
 // a role that reads none of the tables, that one call after setting the
 // user id sets exactly the values Namespace computes (a missing claim as
-// ''), and that a role without EXECUTE cannot call it.
+// ”), and that a role without EXECUTE cannot call it.
 func TestInstallMatchesNamespace(t *testing.T) {
 	definer := pgtest.UniqueName("rg_claims_definer")
 	api := pgtest.UniqueName("rg_claims_api")
