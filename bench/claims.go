@@ -29,7 +29,6 @@ type claimsReport struct {
 	orgIDs       string
 	query        string
 	token, fresh []result
-	err          string
 }
 
 // measureClaims runs the comparison: two servers on the same database,
