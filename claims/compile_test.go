@@ -24,7 +24,7 @@ const (
 // organisations; user2 has nothing.
 const testData = `
 INSERT INTO auth.users (id, display_name, m, metadata, settings, tags) VALUES
-  ('` + user1 + `', 'Ann', '{"k":"v","l":["a","b","c"],"l2":["a"],"lm":[{"id":1},{"id":2},{"id":3}],"d":[{"id":1,"v":"a"},{"id":2,"v":"b"},{"id":3,"v":"a"}],"o":{"z":1,"a":"<&>"},"nested":[[1],[2]],"empty":[],"big":12345678901234567890,"n":null}',
+  ('` + user1 + `', 'Ann', '{"k":"v","l":["a","b","c"],"l2":["a"],"lm":[{"id":1},{"id":2},{"id":3}],"d":[{"id":1,"v":"a"},{"id":2,"v":"b"},{"id":3,"v":"a"}],"o":{"z":1,"a":"<&>","u":"\u2028\u0001"},"nested":[[1],[2]],"empty":[],"big":12345678901234567890,"n":null}',
    '{"m1":1}', '{"theme": "dark"}', '{x,"y z",NULL}'),
   ('` + user2 + `', NULL, NULL, NULL, NULL, NULL);
 INSERT INTO organisation VALUES
@@ -115,7 +115,7 @@ func TestNamespaceVectors(t *testing.T) {
 			"x-hasura-mk": "v", "x-hasura-ml2": "c", "x-hasura-ml": `{"a","b","c"}`, "x-hasura-mlstar": `{"a","b","c"}`,
 			"x-hasura-lm1": `{"1","2","3"}`, "x-hasura-lm2": `{"1","2","3"}`, "x-hasura-lm3": `{"1","2","3"}`,
 			"x-hasura-l2": `{"a"}`, "x-hasura-meta": "1", "x-hasura-nonedef": "fallback",
-			"x-hasura-filter": `{"1","3"}`, "x-hasura-sliceempty": "{}", "x-hasura-obj": `{"a":"<&>","z":1}`,
+			"x-hasura-filter": `{"1","3"}`, "x-hasura-sliceempty": "{}", "x-hasura-obj": "{\"a\":\"<&>\",\"u\":\"\u2028\\u0001\",\"z\":1}",
 			"x-hasura-bigjson": "12345678901234567890", "x-hasura-missing-array": "{}",
 			"x-hasura-org-ids":     `{"2","1","3"}`, // membership order (primary key)
 			"x-hasura-admin-orgs":  `{"1","3"}`,

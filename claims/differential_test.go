@@ -52,7 +52,7 @@ const diffMetadata = `
 
 var (
 	jsonKeys    = []string{"a", "b", "id", "v"}
-	jsonStrings = []string{"x", "y", "a b", `q"\`, "<&>\n", "", "null", "NULL", "{}"}
+	jsonStrings = []string{"x", "y", "a b", `q"\`, "<&>\n", "", "null", "NULL", "{}", "\u2028\x01é"}
 	roles       = []string{"admin", "member"}
 )
 
@@ -171,6 +171,9 @@ func TestDifferential(t *testing.T) {
 	db := loadRows(ctx, t, conn, prog)
 	users := policies.QualifiedTable{Schema: "public", Name: "users"}
 	compared, arrays, present, failed := 0, 0, 0, 0
+	// Every path that encodes for every user, as one configuration, to
+	// compare rowguard.rg_claims (the SQL encoder) with Namespace below.
+	all := &Config{UserTable: users, UserKey: "id", Source: "differential"}
 	for i := 0; i < *diffPaths; i++ {
 		text := randPath(r, prog, users, 0)
 		cfg := &Config{UserTable: users, UserKey: "id", Source: "differential"}
@@ -188,8 +191,10 @@ func TestDifferential(t *testing.T) {
 		if err != nil {
 			t.Fatalf("generated path %q does not compile: %v", text, err)
 		}
+		encodes := true
 		for uid := 1; uid <= 4; uid++ {
 			sqlVals, sqlErr := Namespace(ctx, conn, comp, fmt.Sprint(uid))
+			encodes = encodes && sqlErr == nil
 			goVals, goErr := goNamespace(db, comp.Claims[0], uid)
 			compared++
 			switch {
@@ -211,7 +216,12 @@ func TestDifferential(t *testing.T) {
 				t.Fatal("too many mismatches")
 			}
 		}
+		if encodes {
+			k := fmt.Sprintf("c%d", i)
+			all.Claims = append(all.Claims, &Claim{Key: k, Var: "x-hasura-" + k, Setting: "hasura.x_hasura_" + k, Path: p, Default: cl.Default, Source: text})
+		}
 	}
+	compareInstalled(ctx, t, conn, all, prog, cat)
 	t.Logf("seed %d: %d path×user cases (%d arrays, %d with a value found), %d mismatches", *diffSeed, compared, arrays, present, failed)
 	if present < compared/5 {
 		t.Errorf("only %d of %d cases found a value: the generator is too weak to test anything", present, compared)
@@ -492,4 +502,46 @@ func relationshipsOf(table policies.QualifiedTable) []goRel {
 	rels := all[table.Name]
 	sort.Slice(rels, func(i, j int) bool { return rels[i].name < rels[j].name })
 	return rels
+}
+
+// compareInstalled installs cfg's rowguard.rg_claims and checks that, for
+// every user, the settings it sets are Namespace's values ('' for none).
+func compareInstalled(ctx context.Context, t *testing.T, conn *pgx.Conn, cfg *Config, prog *compiler.Program, cat *compiler.Catalog) {
+	t.Helper()
+	definer := pgtest.UniqueName("rg_claims_diff")
+	pgtest.DropRolesLater(t, definer)
+	comp, err := Compile(cfg, prog, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+definer+" NOLOGIN BYPASSRLS; CREATE SCHEMA rowguard;"+InstallSQL(comp, definer, nil)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Exec(context.Background(), "DROP OWNED BY "+definer) })
+	mismatches := 0
+	for uid := 1; uid <= 4; uid++ {
+		want, err := Namespace(ctx, conn, comp, fmt.Sprint(uid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT rowguard.rg_claims($1)", fmt.Sprint(uid)); err != nil {
+			t.Fatal(err)
+		}
+		for _, cl := range comp.Claims {
+			var got string
+			if err := tx.QueryRow(ctx, "SELECT current_setting($1)", cl.Setting).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want[cl.Var] {
+				mismatches++
+				t.Errorf("seed %d, path %q, user %d: rg_claims set %q, Namespace says %q", *diffSeed, cl.Source, uid, got, want[cl.Var])
+			}
+		}
+		tx.Rollback(ctx)
+	}
+	t.Logf("seed %d: rg_claims and Namespace compared on %d paths × 4 users, %d mismatches", *diffSeed, len(comp.Claims), mismatches)
 }
