@@ -95,7 +95,7 @@ func (w *walker) compile(users *compiler.Table, key *compiler.Column) (*Compiled
 	a := "t0"
 	w.from = []string{compiler.QuoteTable(users.Name) + " " + a}
 	w.reads = []policies.QualifiedTable{users.Name}
-	where := fmt.Sprintf("%s.%s = $1::%s", a, compiler.QuoteIdent(key.Name), key.Type)
+	where := fmt.Sprintf("%s.%s = %s", a, compiler.QuoteIdent(key.Name), userIDParam(key.Type))
 	value, err := w.table(users, a, 0)
 	if err != nil {
 		return nil, err
@@ -302,4 +302,23 @@ func suggestTable(q policies.QualifiedTable, cat *compiler.Catalog) string {
 		return fmt.Sprintf(" (did you mean %s?)", n)
 	}
 	return ""
+}
+
+// userIDParam renders $1 (the user id, text) cast to the key's type. For
+// uuid and integer keys, an id that is not one is no user (NULL) rather
+// than an error: with fresh claims every request computes them, and a
+// token whose x-hasura-user-id is not a key must not fail requests whose
+// permissions never read a claim.
+func userIDParam(typ string) string {
+	switch typ {
+	case "uuid":
+		return `CASE WHEN $1 ~ '^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$' THEN $1::uuid END`
+	case "smallint":
+		return `CASE WHEN $1 ~ '^-?[0-9]{1,4}$' THEN $1::smallint END`
+	case "integer":
+		return `CASE WHEN $1 ~ '^-?[0-9]{1,9}$' THEN $1::integer END`
+	case "bigint":
+		return `CASE WHEN $1 ~ '^-?[0-9]{1,18}$' THEN $1::bigint END`
+	}
+	return "$1::" + typ
 }

@@ -135,6 +135,10 @@ func TestNamespaceVectors(t *testing.T) {
 			"x-hasura-plan": "free", "x-hasura-nick": "anonymous",
 		}},
 	}
+	tests = append(tests, struct {
+		user string
+		want Values
+	}{"not-a-uuid", tests[1].want}) // no user, as user2 has nothing
 	for _, tt := range tests {
 		got, err := Namespace(ctx, conn, c, tt.user)
 		if err != nil {
