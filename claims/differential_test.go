@@ -505,7 +505,7 @@ func relationshipsOf(table policies.QualifiedTable) []goRel {
 }
 
 // compareInstalled installs cfg's rowguard.rg_claims and checks that, for
-// every user, the settings it sets are Namespace's values ('' for none).
+// every user, the settings it sets are Namespace's values (” for none).
 func compareInstalled(ctx context.Context, t *testing.T, conn *pgx.Conn, cfg *Config, prog *compiler.Program, cat *compiler.Catalog) {
 	t.Helper()
 	definer := pgtest.UniqueName("rg_claims_diff")

@@ -46,22 +46,7 @@ func InstallSQL(c *Compiled, definer string, grantees []string) string {
 	var b strings.Builder
 	b.WriteString("\n-- Custom claims (permission variables), from " + strings.ReplaceAll(c.Config.Source, "\n", " ") + ".\n")
 	b.WriteString(encoderSQL)
-	fmt.Fprintf(&b, "CREATE FUNCTION rowguard.rg_claims(user_id text) RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $rg$\nBEGIN\n  PERFORM ")
-	if len(c.Claims) == 0 {
-		b.WriteString("1")
-	}
-	for i, cl := range c.Claims {
-		if i > 0 {
-			b.WriteString(",\n    ")
-		}
-		def := "''"
-		if cl.Default != nil {
-			def = compiler.QuoteLiteral(*cl.Default)
-		}
-		fmt.Fprintf(&b, "set_config(%s, COALESCE(rowguard.rg_claim_text(%s, %s), %s), true)",
-			compiler.QuoteLiteral(cl.Setting), cl.SQL, compiler.QuoteLiteral(cl.Var), def)
-	}
-	b.WriteString(";\nEND\n$rg$;\n")
+	b.WriteString(claimsFunction(c))
 	b.WriteString("CREATE FUNCTION rowguard.rg_claims() RETURNS void LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $rg$\n  SELECT rowguard.rg_claims(NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))\n$rg$;\n")
 	vars := make([]string, len(c.Claims))
 	for i, cl := range c.Claims {
@@ -195,4 +180,38 @@ func InstalledVars(ctx context.Context, q compiler.Querier) ([]string, error) {
 		}
 	}
 	return vars, rows.Err()
+}
+
+// claimsFunction renders rowguard.rg_claims(user_id text). It computes
+// every claim, sets each claim's setting, and, when the request set
+// hasura.session (the session object of computed fields' session
+// argument), puts the same values there, so a function reading the
+// session sees what the policies see.
+func claimsFunction(c *Compiled) string {
+	var b strings.Builder
+	b.WriteString("CREATE FUNCTION rowguard.rg_claims(user_id text) RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $rg$\nDECLARE\n  vals text[];\n  s text;\nBEGIN\n")
+	if len(c.Claims) == 0 {
+		b.WriteString("  RETURN;\nEND\n$rg$;\n")
+		return b.String()
+	}
+	b.WriteString("  vals := ARRAY[\n    ")
+	vars := make([]string, len(c.Claims))
+	sets := make([]string, len(c.Claims))
+	for i, cl := range c.Claims {
+		if i > 0 {
+			b.WriteString(",\n    ")
+		}
+		def := "''"
+		if cl.Default != nil {
+			def = compiler.QuoteLiteral(*cl.Default)
+		}
+		fmt.Fprintf(&b, "COALESCE(rowguard.rg_claim_text(%s, %s), %s)", cl.SQL, compiler.QuoteLiteral(cl.Var), def)
+		vars[i] = compiler.QuoteLiteral(cl.Var)
+		sets[i] = fmt.Sprintf("set_config(%s, vals[%d], true)", compiler.QuoteLiteral(cl.Setting), i+1)
+	}
+	b.WriteString("]::text[];\n  PERFORM " + strings.Join(sets, ",\n    ") + ";\n")
+	fmt.Fprintf(&b, "  s := NULLIF(current_setting(%s, true), '');\n", compiler.QuoteLiteral(compiler.SessionSetting))
+	fmt.Fprintf(&b, "  IF s IS NOT NULL THEN\n    PERFORM set_config(%s, ((s::jsonb - ARRAY[%s]::text[]) || jsonb_strip_nulls(jsonb_object(ARRAY[%s]::text[],\n      ARRAY(SELECT NULLIF(v, '') FROM unnest(vals) WITH ORDINALITY AS u(v, o) ORDER BY o))))::text, true);\n  END IF;\nEND\n$rg$;\n",
+		compiler.QuoteLiteral(compiler.SessionSetting), strings.Join(vars, ", "), strings.Join(vars, ", "))
+	return b.String()
 }

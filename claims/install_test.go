@@ -38,8 +38,20 @@ func TestInstallMatchesNamespace(t *testing.T) {
 		if _, err := tx.Exec(ctx, "SELECT set_config('hasura.x_hasura_user_id', $1, true)", user); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('hasura.session', '{"x-hasura-role":"user","x-hasura-mk":"stale","x-hasura-none":"stale"}', true)`); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := tx.Exec(ctx, "SELECT rowguard.rg_claims()"); err != nil {
 			t.Fatal(err)
+		}
+		// The session object of computed fields gets the same values; a
+		// claim without one leaves it.
+		var session map[string]string
+		if err := tx.QueryRow(ctx, "SELECT current_setting('hasura.session')::jsonb").Scan(&session); err != nil {
+			t.Fatal(err)
+		}
+		if session["x-hasura-role"] != "user" || session["x-hasura-mk"] != want["x-hasura-mk"] || len(session) != len(want)+1 {
+			t.Errorf("user %s: hasura.session after rg_claims() = %v, want x-hasura-role and %v", user, session, want)
 		}
 		got := Values{}
 		for _, cl := range c.Claims {
