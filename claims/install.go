@@ -88,8 +88,11 @@ func readTables(c *Compiled) []policies.QualifiedTable {
 	return out
 }
 
-// encoderSQL is Encode in PL/pgSQL.
-const encoderSQL = `CREATE FUNCTION rowguard.rg_claim_json(v jsonb) RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $rg$
+// encoderSQL is Encode in PL/pgSQL. The encoders have no SET clause (which
+// would cost a configuration save and restore per call): they run inside
+// rg_claims, whose search_path is pg_catalog, and name everything else
+// with its schema.
+const encoderSQL = `CREATE FUNCTION rowguard.rg_claim_json(v jsonb) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $rg$
 DECLARE
   out text;
 BEGIN
@@ -107,7 +110,7 @@ BEGIN
   END CASE;
 END
 $rg$;
-CREATE FUNCTION rowguard.rg_claim_text(v jsonb, claim text) RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $rg$
+CREATE FUNCTION rowguard.rg_claim_text(v jsonb, claim text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $rg$
 DECLARE
   e jsonb;
   i bigint;
