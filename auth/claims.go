@@ -264,5 +264,8 @@ func sessionFromClaims(hasura map[string]any, r *http.Request, expires time.Time
 		vars[k] = s
 	}
 	vars[VarRole] = role
+	if e := nhostAnonymous(vars); e != nil {
+		return nil, e
+	}
 	return &Session{Role: role, IsAdmin: role == AdminRole, Vars: vars, Expires: expires}, nil
 }

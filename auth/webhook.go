@@ -199,6 +199,9 @@ func (w *webhook) sessionFrom(body []byte) (*Session, *Error) {
 	if !validRoleName(role) {
 		return nil, err500("Invalid response from authorization hook: " + invalidRoleMessage(VarRole))
 	}
+	if e := nhostAnonymous(vars); e != nil {
+		return nil, err500("Invalid response from authorization hook: " + e.Message)
+	}
 	return &Session{Role: role, IsAdmin: role == AdminRole, Vars: vars, Expires: expires}, nil
 }
 

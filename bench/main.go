@@ -42,6 +42,7 @@ type config struct {
 	compileRoles     int
 	only             string // comma-separated query names; "" for all
 	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
+	claimsOnly       bool   // only compare fresh claims with token claims
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -73,6 +74,7 @@ func main() {
 	flag.IntVar(&c.compileRoles, "compile-roles", 10, "roles of the generated compile benchmark")
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
 	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
+	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
@@ -130,6 +132,13 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	defer env.close()
+	if c.claimsOnly {
+		rep, err := env.measureClaims(ctx)
+		if err != nil {
+			return err
+		}
+		return writeResults(c, "-claims", rep.markdown())
+	}
 	rep, err := env.measure(ctx)
 	if err != nil {
 		return err
@@ -143,17 +152,22 @@ func run(ctx context.Context, c config) error {
 			rep.compile = cs
 		}
 	}
-	text := rep.markdown()
+	suffix := ""
+	if c.scale {
+		suffix = "-scale" // so a day's default run and --scale run both stay
+	}
+	return writeResults(c, suffix, rep.markdown())
+}
+
+// writeResults prints text and writes it to <out>/<date><suffix>.md; a
+// day's later runs go to <date><suffix>-2.md, -3…: an earlier results
+// file is never overwritten.
+func writeResults(c config, suffix, text string) error {
 	fmt.Println(text)
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
 	}
-	name := time.Now().Format("2006-01-02")
-	if c.scale {
-		name += "-scale" // so a day's default run and --scale run both stay
-	}
-	// A day's later runs go to <date>-2.md, -3…: an earlier results file
-	// is never overwritten.
+	name := time.Now().Format("2006-01-02") + suffix
 	file := filepath.Join(c.out, name+".md")
 	for n := 2; ; n++ {
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {

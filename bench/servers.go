@@ -129,13 +129,13 @@ func freePort() (int, error) {
 }
 
 // rowguardServe starts `rowguard serve` on a free loopback port.
-func rowguardServe(ctx context.Context, bin, dbURL, rolePrefix, adminSecret, jwtConfig string) (*server, error) {
+func rowguardServe(ctx context.Context, bin, dbURL, rolePrefix, adminSecret, jwtConfig string, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--database-url", dbURL, "--host", "127.0.0.1",
-		"--port", strconv.Itoa(port), "--role-prefix", rolePrefix)
+	args := []string{"serve", "--database-url", dbURL, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--role-prefix", rolePrefix}
+	cmd := exec.CommandContext(ctx, bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "HASURA_GRAPHQL_ADMIN_SECRET="+adminSecret, "HASURA_GRAPHQL_JWT_SECRET="+jwtConfig)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	return startServer(ctx, "rowguard serve", cmd, base+"/v1/graphql", func(ctx context.Context) error {

@@ -67,6 +67,8 @@ func programSettings(prog *compiler.Program) []setting {
 type settingsSQL struct {
 	list     []setting
 	rendered sync.Map // setConfigKey → string
+	// fresh, when set, computes its variables in the same SELECT.
+	fresh *FreshClaims
 }
 
 type setConfigKey struct {
@@ -80,7 +82,7 @@ func (s *settingsSQL) sql(jitOff bool, timeout time.Duration) string {
 	if v, ok := s.rendered.Load(k); ok {
 		return v.(string)
 	}
-	v, _ := s.rendered.LoadOrStore(k, setConfigSQL(s.list, jitOff, timeout))
+	v, _ := s.rendered.LoadOrStore(k, setConfigSQL(s.list, jitOff, timeout)+s.fresh.call(len(s.list)+2))
 	return v.(string)
 }
 
@@ -188,6 +190,9 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 			v = sess.Role
 		}
 		setValues = append(setValues, []byte(v))
+	}
+	if settings.fresh != nil {
+		setValues = append(setValues, settings.fresh.userID(sess))
 	}
 
 	begin := "BEGIN READ ONLY"

@@ -83,6 +83,9 @@ type Config struct {
 	// compiling short policy-heavy statements costs more than it saves,
 	// and a role's own `ALTER ROLE … SET jit` does not apply after SET ROLE.
 	JIT bool
+	// FreshClaims, when set, are session variables the database computes
+	// per request instead of taking them from the session.
+	FreshClaims *FreshClaims
 }
 
 // Defaults of Config.
@@ -170,7 +173,7 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
 		backend:  map[string]*roleSchema{},
-		settings: &settingsSQL{list: programSettings(prog)},
+		settings: &settingsSQL{list: s.cfg.FreshClaims.withoutFresh(programSettings(prog)), fresh: s.cfg.FreshClaims},
 		cache:    newPlanCache(s.cfg.PlanCacheSize),
 	}
 	roles := []string{AdminRole}
@@ -290,6 +293,7 @@ func errorBody(e *Error) []byte {
 
 func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]byte, *Error) {
 	st := s.state.Load()
+	sess = s.cfg.FreshClaims.session(sess)
 	role := sess.Role
 	if sess.IsAdmin {
 		role = AdminRole

@@ -48,6 +48,23 @@ type Config struct {
 	RLS      rls.Options
 	// Log receives one line per step; nil discards.
 	Log io.Writer
+	// Extend, when set, renders SQL to install with the policies, in the
+	// same version (package claims' functions): it runs after the policy
+	// script, which drops every function of schema rowguard first.
+	Extend func(prog *compiler.Program) (string, error)
+}
+
+// script renders what installing prog runs: the policies, then Extend's.
+func (c Config) script(prog *compiler.Program) (string, error) {
+	s := rls.Emit(prog, c.RLS)
+	if c.Extend == nil {
+		return s, nil
+	}
+	more, err := c.Extend(prog)
+	if err != nil {
+		return "", err
+	}
+	return s + more, nil
 }
 
 func (c Config) logf(format string, args ...any) {
@@ -149,7 +166,10 @@ func Up(ctx context.Context, cfg Config) error {
 	for _, w := range prog.Warnings {
 		cfg.logf("warning: %v", w)
 	}
-	script := rls.Emit(prog, cfg.RLS)
+	script, err := cfg.script(prog)
+	if err != nil {
+		return err
+	}
 	hash := Hash(script)
 	if head != nil && head.Hash == hash {
 		if lifted {

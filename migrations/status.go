@@ -112,7 +112,7 @@ func compileLive(ctx context.Context, conn *pgx.Conn, cfg Config) (string, error
 	if len(errs) > 0 {
 		return "", errs
 	}
-	return rls.Emit(prog, cfg.RLS), nil
+	return cfg.script(prog)
 }
 
 // Diff compares what the database enforces now with what installing the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a short bounded time (FUZZTIME, default 10s
-# each): the metadata loader, the boolean-expression compiler and the
+# each): the metadata loader, the boolean-expression compiler, the claim
+# path parser (claims) and the
 # GraphQL planner must never panic, and generated SQL must always parse.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -94,10 +94,16 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
 	var pf programFlags
 	pf.register(fs, true)
+	var cf claimsFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := pf.useProject(fs, nil); err != nil {
+		return err
+	}
+	extend, err := cf.extend(pf.metadata, pf.rlsOptions())
+	if err != nil {
 		return err
 	}
 	var cat *compiler.Catalog
@@ -134,11 +140,14 @@ func runCompile(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Warnings go to stderr, so the script on stdout stays what it was
-	// (it carries them as comments too).
-	for _, w := range prog.Warnings {
-		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	script := rls.Emit(prog, pf.rlsOptions())
+	if extend != nil {
+		more, err := extend(prog)
+		if err != nil {
+			return err
+		}
+		script += more
 	}
-	_, err = io.WriteString(stdout, rls.Emit(prog, pf.rlsOptions()))
+	_, err = io.WriteString(stdout, script)
 	return err
 }

@@ -6,7 +6,8 @@
 //	rowguard migrate up|down|status --database-url URL --metadata DIR [--migrations DIR]
 //	rowguard migrate up|down|status --database-url URL [--source NAME] --project DIR (or DIR last)
 //	rowguard diff --database-url URL --metadata DIR
-//	rowguard serve --database-url URL [--metadata DIR] [--port 8080]
+//	rowguard serve --database-url URL [--metadata DIR] [--port 8080] [--fresh-claims]
+//	rowguard claims --user-id ID --database-url URL [--metadata DIR]
 //	rowguard demo
 package main
 
@@ -36,6 +37,7 @@ var commands = map[string]struct {
 	"diff":    {runDiff, "show what the database has installed that the metadata does not say"},
 	"demo":    {runDemo, "start a throwaway PostgreSQL with examples/blog and show the policies at work"},
 	"serve":   {runServe, "serve the Hasura-compatible GraphQL API, with permissions enforced by PostgreSQL"},
+	"claims":  {runClaims, "print the custom claims (permission variables) a user's token would carry"},
 }
 
 func main() {
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: rowguard <command> [flags]\n\ncommands:")
-	for _, name := range []string{"compile", "migrate", "diff", "serve", "demo"} {
+	for _, name := range []string{"compile", "migrate", "diff", "serve", "claims", "demo"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun `rowguard <command> -h` for a command's flags.")

@@ -32,6 +32,8 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	var pf programFlags
 	pf.register(fs, false)
 	dir := fs.String("migrations", envOr("ROWGUARD_MIGRATIONS", ""), "directory of schema migrations, <version>_<name>/up.sql (Hasura CLI) or <version>_<name>.up.sql (golang-migrate) (optional)")
+	var cf claimsFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -42,6 +44,11 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{"migrate needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 	cfg := migrationsConfig(&pf, *dir, stdout)
+	extend, err := cf.extend(pf.metadata, cfg.RLS)
+	if err != nil {
+		return err
+	}
+	cfg.Extend = extend
 	switch sub {
 	case "up":
 		return migrations.Up(ctx, cfg)

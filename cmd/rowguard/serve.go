@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	ddlURL := fs.String("metadata-api-database-url", os.Getenv("ROWGUARD_METADATA_API_DATABASE_URL"), "connection URL of a role that may change the schema (the owner or a superuser); when set, serve Hasura's metadata API (/v1/query, /v1/metadata, /v2/query) to admin requests")
 	definer := fs.String("definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions (as installed)")
 	loginRole := fs.String("login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "login role the metadata API's installs grant the API roles to (default: the login role of --database-url)")
+	fresh := fs.Bool("fresh-claims", os.Getenv("ROWGUARD_FRESH_CLAIMS") == "true", "compute the installed custom claims in each request's transaction from the verified user id (rowguard.rg_claims), ignoring the token's values for them")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	var lim graphql.Config
 	var envErrs []error
@@ -126,6 +128,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg := lim
 	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes = pool, prog, authn, version, log, *maxBody
+	if *fresh {
+		vars, err := claims.InstalledVars(ctx, pool)
+		if err != nil {
+			return err
+		}
+		cfg.FreshClaims = &graphql.FreshClaims{Vars: vars, Function: claims.Function}
+		fmt.Fprintf(stdout, "fresh claims: %s computed per request by %s\n", strings.Join(vars, ", "), claims.Function)
+	}
 	srv, err := graphql.NewServer(ctx, cfg)
 	if err != nil {
 		return err
