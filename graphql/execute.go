@@ -173,22 +173,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		// undoes any session-level SET ROLE left on the connection.
 		role = "none"
 	}
-	setValues := [][]byte{[]byte(role)}
-	for _, s := range settings.list {
-		v, ok := sess.Vars[s.vr]
-		switch {
-		case s.name == backendOnlySetting:
-			v, ok = "", true
-			if sess.BackendOnly {
-				v = "true"
-			}
-		case s.name == compiler.SessionSetting:
-			v = sessionJSON(sess)
-		case !ok && s.vr == auth.VarRole:
-			v = sess.Role
-		}
-		setValues = append(setValues, []byte(v))
-	}
+	setValues := settingValues(settings.list, role, sess)
 
 	begin := "BEGIN READ ONLY"
 	if readWrite {
@@ -294,6 +279,28 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		cols = append(cols, r.Rows[0]...)
 	}
 	return cols, nil
+}
+
+// settingValues returns the parameters of setConfigSQL: the PostgreSQL
+// role, then each setting's value for sess (” when it has none).
+func settingValues(list []setting, role string, sess *auth.Session) [][]byte {
+	out := [][]byte{[]byte(role)}
+	for _, s := range list {
+		v, ok := sess.Vars[s.vr]
+		switch {
+		case s.name == backendOnlySetting:
+			v = ""
+			if sess.BackendOnly {
+				v = "true"
+			}
+		case s.name == compiler.SessionSetting:
+			v = sessionJSON(sess)
+		case !ok && s.vr == auth.VarRole:
+			v = sess.Role
+		}
+		out = append(out, []byte(v))
+	}
+	return out
 }
 
 // sessionJSON renders the session as the JSON object functions with a

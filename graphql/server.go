@@ -83,6 +83,8 @@ type Config struct {
 	// compiling short policy-heavy statements costs more than it saves,
 	// and a role's own `ALTER ROLE … SET jit` does not apply after SET ROLE.
 	JIT bool
+	// Live configures live queries (subscriptions).
+	Live LiveConfig
 }
 
 // Defaults of Config.
@@ -100,6 +102,7 @@ type Server struct {
 	// prepared: the pool's connections may keep prepared statements
 	// (usePrepared).
 	prepared bool
+	live     liveHub
 }
 
 // state is everything derived from one Program; SetProgram replaces it
@@ -135,6 +138,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.InputDepthLimit = limitOr(cfg.InputDepthLimit, DefaultInputDepthLimit)
 	if cfg.TimeLimit < 0 {
 		cfg.TimeLimit = 0
+	}
+	if cfg.Live.RefetchInterval <= 0 {
+		cfg.Live.RefetchInterval = DefaultRefetchInterval
+	}
+	if cfg.Live.BatchSize <= 0 {
+		cfg.Live.BatchSize = DefaultBatchSize
 	}
 	if cfg.PlanCacheSize == 0 {
 		cfg.PlanCacheSize = DefaultPlanCacheSize
@@ -289,6 +298,40 @@ func errorBody(e *Error) []byte {
 }
 
 func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]byte, *Error) {
+	op, err := s.prepare(sess, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, op, sess)
+}
+
+// run executes a prepared operation for sess and returns its response.
+func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]byte, *Error) {
+	var cols [][]byte
+	if op.stmts != nil {
+		var err *Error
+		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
+			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)
+			return nil, err
+		}
+	}
+	return response(op.p, cols), nil
+}
+
+// operation is a request parsed, validated and planned for a session,
+// ready to run.
+type operation struct {
+	st    *state
+	rs    *roleSchema
+	role  string
+	kind  ast.Operation
+	p     *plan
+	stmts []*statement
+}
+
+// prepare parses, validates and plans req for sess (from the plan cache
+// when it can), and checks the session has every variable the plan needs.
+func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) {
 	st := s.state.Load()
 	role := sess.Role
 	if sess.IsAdmin {
@@ -337,15 +380,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	if err := missingVariable(rs, p, sess); err != nil {
 		return nil, err
 	}
-	var cols [][]byte
-	if stmts != nil {
-		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation, s.limitsFor(rs).time); err != nil {
-			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
-			return nil, err
-		}
-	}
-	return response(p, cols), nil
+	return &operation{st: st, rs: rs, role: role, kind: prep.op.Operation, p: p, stmts: stmts}, nil
 }
 
 // variableError words a variable coercion error as Hasura does.
