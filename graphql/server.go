@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +104,9 @@ type Server struct {
 	// (usePrepared).
 	prepared bool
 	live     liveHub
+	// listeners are called after SetProgram (OnProgramChange).
+	listenMu  sync.Mutex
+	listeners []func()
 }
 
 // state is everything derived from one Program; SetProgram replaces it
@@ -205,6 +209,7 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	}
 	st.empty = empty
 	s.state.Store(st)
+	s.programChanged()
 	return nil
 }
 

@@ -78,3 +78,21 @@ func (s *Server) Run(ctx context.Context, p *Prepared) []byte {
 func ErrorBody(code, message string) []byte {
 	return errorBody(&Error{Code: code, Path: "$", Message: message})
 }
+
+// OnProgramChange registers f to be called after each SetProgram, so
+// long-lived connections planned against the previous program can end.
+func (s *Server) OnProgramChange(f func()) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	s.listeners = append(s.listeners, f)
+}
+
+// programChanged calls the OnProgramChange functions.
+func (s *Server) programChanged() {
+	s.listenMu.Lock()
+	fs := append([]func(){}, s.listeners...)
+	s.listenMu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
