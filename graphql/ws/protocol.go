@@ -58,7 +58,9 @@ func (apollo) initFailed(text string) ([]byte, int, string) {
 	return message("connection_error", "", jsonText(text)), 4400, serverErrorMsg("4400: Connection initialization failed: " + text)
 }
 
-func (apollo) initTimeout() (int, string) { return CloseInternalError, "Connection initialisation timeout" }
+func (apollo) initTimeout() (int, string) {
+	return CloseInternalError, "Connection initialisation timeout"
+}
 
 // transportWS is the graphql-ws npm package's protocol,
 // "graphql-transport-ws".
@@ -80,7 +82,9 @@ func (transportWS) kind(typ string) (kind, bool) {
 	return 0, false
 }
 
-func (transportWS) keepalive() []byte { return []byte(`{"type":"ping","payload":{"message":"keepalive"}}`) }
+func (transportWS) keepalive() []byte {
+	return []byte(`{"type":"ping","payload":{"message":"keepalive"}}`)
+}
 
 func (transportWS) data(id string, body []byte) []byte { return message("next", id, body) }
 
