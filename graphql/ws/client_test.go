@@ -100,11 +100,20 @@ type event struct {
 // an event, a timeout fails the test.
 func (c *client) next(d time.Duration) event {
 	c.t.Helper()
+	e, err := c.read(d)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	return e
+}
+
+// read is next for goroutines other than the test's: it returns errors.
+func (c *client) read(d time.Duration) (event, error) {
 	c.nc.SetReadDeadline(time.Now().Add(d))
 	for {
 		var h [2]byte
 		if _, err := io.ReadFull(c.r, h[:]); err != nil {
-			c.t.Fatalf("read: %v", err)
+			return event{}, err
 		}
 		n := uint64(h[1] & 0x7F)
 		switch n {
@@ -119,7 +128,7 @@ func (c *client) next(d time.Duration) event {
 		}
 		p := make([]byte, n)
 		if _, err := io.ReadFull(c.r, p); err != nil {
-			c.t.Fatalf("read: %v", err)
+			return event{}, err
 		}
 		switch h[0] & 0x0F {
 		case 0x8:
@@ -127,15 +136,15 @@ func (c *client) next(d time.Duration) event {
 			if len(p) >= 2 {
 				e.code, e.reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
 			}
-			return e
+			return e, nil
 		case 0x9, 0xA:
 			continue
 		}
 		var m map[string]any
 		if err := json.Unmarshal(p, &m); err != nil {
-			c.t.Fatalf("not JSON: %s", p)
+			return event{}, fmt.Errorf("not JSON: %s", p)
 		}
-		return event{msg: m, raw: string(p)}
+		return event{msg: m, raw: string(p)}, nil
 	}
 }
 
