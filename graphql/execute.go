@@ -39,6 +39,11 @@ func programSettings(prog *compiler.Program) []setting {
 			seen[sv.Setting] = sv.Name
 		}
 	}
+	for _, f := range prog.Functions {
+		if f.SessionArg >= 0 {
+			seen[compiler.SessionSetting] = ""
+		}
+	}
 	for _, t := range prog.Tables {
 		for _, cf := range t.ComputedFields {
 			if cf.SessionArg >= 0 {
