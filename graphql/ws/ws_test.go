@@ -77,7 +77,7 @@ type fixture struct {
 	prog *compiler.Program
 }
 
-func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig) *fixture {
+func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -131,7 +131,11 @@ func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig) *fixture 
 	if live.RefetchInterval == 0 {
 		live.RefetchInterval = 50 * time.Millisecond
 	}
-	gql, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: prog, Auth: headerAuth{}, Live: live})
+	gcfg := graphql.Config{Pool: pool, Program: prog, Auth: headerAuth{}, Live: live}
+	for _, o := range options {
+		o(&gcfg)
+	}
+	gql, err := graphql.NewServer(ctx, gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
