@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -79,8 +80,12 @@ type liveHub struct {
 // block. stop ends the subscription.
 func (s *Server) Subscribe(p *Prepared, push func(body []byte)) (stop func(), err error) {
 	h := &s.live
-	key := cohortKey(p.op, p.sess, p.req)
 	sub := &liveSub{push: push}
+	key := cohortKey(p.op, p.sess, p.req)
+	if p.op.p.stream {
+		// A stream's cursor is its own: one cohort per subscription.
+		key = fmt.Sprintf("stream\x00%p", sub)
+	}
 	h.mu.Lock()
 	if n := s.cfg.Live.MaxSubscriptions; n > 0 && h.total >= n {
 		h.mu.Unlock()
@@ -177,10 +182,14 @@ func (s *Server) refetch(todo []*cohort) {
 		batch := todo[:n]
 		todo = todo[n:]
 		ctx, cancel := context.WithTimeout(context.Background(), max(s.cfg.Live.RefetchInterval*10, 30*time.Second))
-		bodies := s.runCohorts(ctx, batch)
+		results := s.runCohorts(ctx, batch)
 		cancel()
 		for i, c := range batch {
-			s.publish(c, bodies[i])
+			if c.op.p.stream {
+				s.publishStream(c, results[i])
+				continue
+			}
+			s.publish(c, results[i].body)
 		}
 	}
 }

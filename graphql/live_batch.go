@@ -14,12 +14,12 @@ import (
 // program, so none sees a value another cohort set. When any statement
 // fails the transaction is lost for all, so each cohort of the batch is
 // run again on its own and gets its own answer or error.
-func (s *Server) runCohorts(ctx context.Context, batch []*cohort) [][]byte {
-	out := make([][]byte, len(batch))
+func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult {
+	out := make([]cohortResult, len(batch))
 	conn, err := s.cfg.Pool.Acquire(ctx)
 	if err != nil {
 		for i := range out {
-			out[i] = errorBody(&Error{Code: CodeUnexpected, Path: "$", Message: "database connection error"})
+			out[i] = cohortResult{body: errorBody(&Error{Code: CodeUnexpected, Path: "$", Message: "database connection error"}), failed: true}
 		}
 		return out
 	}
@@ -62,11 +62,13 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) [][]byte {
 		}
 		conn.Release()
 		for i, c := range batch {
-			body, gerr := s.run(ctx, c.op, c.sess)
+			op := c.op
+			cols, gerr := execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, c.sess, op.stmts, false, s.limitsFor(op.rs).time)
 			if gerr != nil {
-				body = errorBody(gerr)
+				out[i] = cohortResult{body: errorBody(gerr), failed: true}
+				continue
 			}
-			out[i] = body
+			out[i] = cohortResult{body: response(op.p, cols), cols: cols}
 		}
 		return out
 	}
@@ -74,17 +76,28 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) [][]byte {
 	for n, c := range batch {
 		i++ // the settings
 		var cols [][]byte
+		ok := true
 		for range c.op.stmts {
-			if len(results[i].Rows) == 1 {
+			if len(results[i].Rows) != 1 {
+				ok = false
+			} else {
 				cols = append(cols, results[i].Rows[0]...)
 			}
 			i++
 		}
-		if len(cols) != len(c.op.stmts) {
-			out[n] = errorBody(&Error{Code: CodeUnexpected, Path: "$", Message: "unexpected result from the database"})
+		if !ok {
+			out[n] = cohortResult{body: errorBody(&Error{Code: CodeUnexpected, Path: "$", Message: "unexpected result from the database"}), failed: true}
 			continue
 		}
-		out[n] = response(c.op.p, cols)
+		out[n] = cohortResult{body: response(c.op.p, cols), cols: cols}
 	}
 	return out
+}
+
+// cohortResult is a cohort's response body and the statements' columns
+// it was made from (none when it failed).
+type cohortResult struct {
+	body   []byte
+	cols   [][]byte
+	failed bool
 }

@@ -27,6 +27,9 @@ type plan struct {
 	// permissions read.
 	mutation bool
 	vars     map[string]bool
+	// stream is set for a streaming subscription (<table>_stream): its
+	// last root is the hidden cursor (see streamRoot).
+	stream bool
 }
 
 // hasSQL reports whether any root field needs the database.
@@ -48,6 +51,8 @@ type rootPlan struct {
 	// the value a JSON array of their results (update_<t>_many).
 	muts []*mutation
 	many bool
+	// hidden roots are computed but not answered: a stream's cursor.
+	hidden bool
 }
 
 // selKind tells how a selection's rows become JSON.
@@ -157,14 +162,23 @@ type planner struct {
 	vars   map[string]any
 	tables map[*compiler.Table]bool
 	nsteps int // nested insert steps planned so far, naming their settings
+	// cursor replaces a stream's initial_value once batches have moved
+	// it (nil: the request's own).
+	cursor any
 }
 
 // newPlan plans op for the role, with the request's (coerced) variables.
 func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any) (*plan, *Error) {
+	return newPlanAt(prog, rs, op, vars, nil)
+}
+
+// newPlanAt is newPlan with a stream's cursor moved to cursor (nil: where
+// the request starts it).
+func newPlanAt(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any, cursor any) (*plan, *Error) {
 	if op.Operation == ast.Mutation {
 		return newMutationPlan(prog, rs, op, vars)
 	}
-	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}}
+	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}, cursor: cursor}
 	out := &plan{tables: p.tables}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, queryRootName, vars) {
 		path := "$.selectionSet." + c.key
@@ -178,6 +192,21 @@ func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition
 			r.value = jsonString(noQueriesMessage)
 		default:
 			root := rs.roots[c.name]
+			if root == nil && op.Operation == ast.Subscription {
+				sel, cursor, err := p.streamRoot(c, path)
+				if err != nil {
+					return nil, err
+				}
+				if sel != nil {
+					if len(op.SelectionSet) != 1 {
+						return nil, validationf("$", "subscriptions must select one top level field")
+					}
+					r.sel = sel
+					out.roots = append(out.roots, r, &rootPlan{key: "__cursor", sel: cursor, hidden: true})
+					out.stream = true
+					continue
+				}
+			}
 			if root == nil {
 				return nil, validationf(path, "field '%s' not found in type: '%s'", c.name, queryRootName)
 			}

@@ -332,6 +332,10 @@ type operation struct {
 	kind  ast.Operation
 	p     *plan
 	stmts []*statement
+	// def and vars (coerced) are what the plan was made from, to plan a
+	// stream again at its next cursor.
+	def  *ast.OperationDefinition
+	vars map[string]any
 }
 
 // prepare parses, validates and plans req for sess (from the plan cache
@@ -364,6 +368,7 @@ func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) 
 		st.cache.put(key, prep)
 	}
 	p, stmts := prep.plan, prep.stmts
+	var coerced map[string]any
 	if p == nil {
 		if err := checkVariables(req.Variables, s.limitsFor(rs)); err != nil {
 			return nil, err
@@ -376,6 +381,7 @@ func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) 
 			}
 			return nil, validationf("$", "%s", err.Error())
 		}
+		coerced = vars
 		var perr *Error
 		if p, perr = newPlan(st.prog, rs, prep.op, vars); perr != nil {
 			return nil, perr
@@ -385,7 +391,7 @@ func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) 
 	if err := missingVariable(rs, p, sess); err != nil {
 		return nil, err
 	}
-	return &operation{st: st, rs: rs, role: role, kind: prep.op.Operation, p: p, stmts: stmts}, nil
+	return &operation{st: st, rs: rs, role: role, kind: prep.op.Operation, p: p, stmts: stmts, def: prep.op, vars: coerced}, nil
 }
 
 // variableError words a variable coercion error as Hasura does.
@@ -412,6 +418,10 @@ func response(p *plan, cols [][]byte) []byte {
 	b.WriteString(`{"data":{`)
 	i := 0
 	for n, r := range p.roots {
+		if r.hidden {
+			i++
+			continue
+		}
 		if n > 0 {
 			b.WriteByte(',')
 		}

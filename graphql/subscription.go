@@ -27,6 +27,7 @@ func addSubscriptionRoot(rs *roleSchema) {
 	sub.Fields = append(ast.FieldList(nil), q.Fields...)
 	rs.schema.Subscription = &sub
 	rs.schema.Types[subscriptionRootName] = &sub
+	addStreamFields(rs, &sub)
 }
 
 // OperationKind is what a request asks for: a query, a mutation or a

@@ -225,6 +225,13 @@ func TestOperations(t *testing.T) {
 				t.Errorf("push id %v, want s", e.msg["id"])
 			}
 
+			// Two root fields: one statement, two columns.
+			c.send(start(p.want, "two", "subscription { a: note(where: {body: {_eq: \"one\"}}) { body } b: note(where: {body: {_eq: \"one\"}}) { owner } }"))
+			if got, want := payload(c.expect(dataType(p.want), wait)), `{"data":{"a":[{"body":"one"}],"b":[{"owner":1}]}}`; got != want {
+				t.Errorf("two root fields: got %s, want %s", got, want)
+			}
+			c.send(stop(p.want, "two"))
+
 			// An error before execution: error (then complete in Apollo's
 			// protocol).
 			c.send(start(p.want, "bad", "subscription { nope { id } }"))
