@@ -66,6 +66,10 @@ const (
 
 // selection reads rows of one table.
 type selection struct {
+	// withTies: a stream's batch takes every row tied with its last one
+	// (FETCH FIRST n ROWS WITH TIES), so moving the cursor past the last
+	// value skips no row.
+	withTies bool
 	kind selKind
 	view *tableView
 	// rel joins the rows to the enclosing row; nil at the root.

@@ -124,7 +124,7 @@ func (p *planner) streamRoot(c *collected, path string) (sel, cursor *selection,
 	if sel.order, err = p.orderBy(object{{name: col, value: dir}}, v, nil, path+".args.cursor"); err != nil {
 		return nil, nil, err
 	}
-	sel.limit = &n
+	sel.limit, sel.withTies = &n, true
 	hidden := *sel
 	hidden.fields = []*output{{key: col, kind: outColumn, column: f.column}}
 	return sel, &hidden, nil

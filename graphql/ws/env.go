@@ -11,7 +11,7 @@ import (
 // FromEnv reads Hasura's environment variables for subscriptions (getenv
 // is os.Getenv): HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL
 // (milliseconds) and _BATCH_SIZE, the STREAMING_QUERIES pair (accepted;
-// streaming subscriptions are not served yet),
+// streams are refetched on the live-query interval),
 // HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE and
 // HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT (seconds), and
 // rowguard's ROWGUARD_MAX_SUBSCRIPTIONS (whole server) and
