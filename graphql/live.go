@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rowguard/rowguard/auth"
@@ -29,6 +30,12 @@ type LiveConfig struct {
 	// MaxSubscriptions bounds the live queries of the whole server; no
 	// limit when zero or negative.
 	MaxSubscriptions int
+	// SkipUnchanged skips a refetch round when no write has committed in
+	// the cluster since the last one (one snapshot query instead of every
+	// cohort: an idle database costs one round trip per interval). Off by
+	// default: a live query whose result depends on the clock (now() in a
+	// where) would then change only with the data.
+	SkipUnchanged bool
 }
 
 // Defaults of LiveConfig, Hasura's.
@@ -52,8 +59,11 @@ type cohort struct {
 	sess *auth.Session // any member's: they agree on every setting read
 	subs map[*liveSub]struct{}
 	ran  bool
-	body []byte // the last result
-	hash [sha256.Size]byte
+	// failed: the last refetch failed; it runs again even when the
+	// database did not change (SkipUnchanged).
+	failed bool
+	body   []byte // the last result
+	hash   [sha256.Size]byte
 }
 
 // liveSub is one subscriber of a cohort.
@@ -71,6 +81,10 @@ type liveHub struct {
 	total   int
 	running bool
 	wake    chan struct{}
+	// snapshot is the last snapshot text (SkipUnchanged), read and
+	// written by the refetching goroutine only.
+	snapshot  string
+	refetches atomic.Uint64
 }
 
 // Subscribe starts a prepared subscription as a live query: push receives
@@ -162,9 +176,14 @@ func (s *Server) refetchLoop() {
 			h.mu.Unlock()
 			return
 		}
+		h.mu.Unlock()
+		// Taken before the cohorts run: a commit after it is seen by
+		// this round or changes the next snapshot.
+		skip := !onlyNew && s.cfg.Live.SkipUnchanged && s.unchanged(context.Background())
+		h.mu.Lock()
 		var todo []*cohort
 		for _, c := range h.cohorts {
-			if !onlyNew || !c.ran {
+			if (!onlyNew && !(skip && c.ran && !c.failed)) || !c.ran {
 				todo = append(todo, c)
 			}
 		}
@@ -184,7 +203,11 @@ func (s *Server) refetch(todo []*cohort) {
 		ctx, cancel := context.WithTimeout(context.Background(), max(s.cfg.Live.RefetchInterval*10, 30*time.Second))
 		results := s.runCohorts(ctx, batch)
 		cancel()
+		s.live.refetches.Add(uint64(len(batch)))
 		for i, c := range batch {
+			s.live.mu.Lock()
+			c.failed = results[i].failed
+			s.live.mu.Unlock()
 			if c.op.p.stream {
 				s.publishStream(c, results[i])
 				continue

@@ -14,8 +14,10 @@ import (
 // streams are refetched on the live-query interval),
 // HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE and
 // HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT (seconds), and
-// rowguard's ROWGUARD_MAX_SUBSCRIPTIONS (whole server) and
-// ROWGUARD_MAX_SUBSCRIPTIONS_PER_CONNECTION. Unset means the default.
+// rowguard's ROWGUARD_MAX_SUBSCRIPTIONS (whole server),
+// ROWGUARD_MAX_SUBSCRIPTIONS_PER_CONNECTION and
+// ROWGUARD_LIVE_QUERIES_SKIP_UNCHANGED (true: see
+// graphql.LiveConfig.SkipUnchanged). Unset means the default.
 func FromEnv(getenv func(string) string) (Config, graphql.LiveConfig, error) {
 	var cfg Config
 	var live graphql.LiveConfig
@@ -37,6 +39,13 @@ func FromEnv(getenv func(string) string) (Config, graphql.LiveConfig, error) {
 	num("HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL")
 	num("HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE")
 	live.MaxSubscriptions = num("ROWGUARD_MAX_SUBSCRIPTIONS")
+	switch v := getenv("ROWGUARD_LIVE_QUERIES_SKIP_UNCHANGED"); v {
+	case "", "false":
+	case "true":
+		live.SkipUnchanged = true
+	default:
+		errs = append(errs, fmt.Errorf("ROWGUARD_LIVE_QUERIES_SKIP_UNCHANGED: %q is not true or false", v))
+	}
 	cfg.KeepAlive = time.Duration(num("HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE")) * time.Second
 	cfg.InitTimeout = time.Duration(num("HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT")) * time.Second
 	cfg.MaxSubscriptions = num("ROWGUARD_MAX_SUBSCRIPTIONS_PER_CONNECTION")
