@@ -23,7 +23,22 @@ func TestIsolation(t *testing.T) {
 	if testing.Short() {
 		users = 100
 	}
-	f := newFixture(t, ws.Config{}, graphql.LiveConfig{RefetchInterval: 100 * time.Millisecond})
+	isolation(t, newFixture(t, ws.Config{}, graphql.LiveConfig{RefetchInterval: 100 * time.Millisecond}), users)
+}
+
+// TestIsolationPgBouncer runs the isolation test with the server behind
+// PgBouncer in transaction mode, where consecutive transactions of one
+// client connection land on different server connections: the settings
+// of one cohort must never reach another's statement.
+func TestIsolationPgBouncer(t *testing.T) {
+	users := 300
+	if testing.Short() {
+		users = 50
+	}
+	isolation(t, newFixtureVia(t, viaPgBouncer, ws.Config{}, graphql.LiveConfig{RefetchInterval: 100 * time.Millisecond, BatchSize: 25}), users)
+}
+
+func isolation(t *testing.T, f *fixture, users int) {
 	f.exec(t, "DELETE FROM note")
 
 	type state struct {

@@ -79,6 +79,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
 	t.Helper()
+	return newFixtureVia(t, nil, wcfg, live, options...)
+}
+
+// newFixtureVia is newFixture whose server connects through via(url)
+// (nil: straight to the database).
+func newFixtureVia(t *testing.T, via func(t *testing.T, url string) string, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -118,7 +125,11 @@ func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig, options .
 	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+rls.Emit(prog, rls.Options{DefinerRole: definer})+"\nCOMMIT;").ReadAll(); err != nil {
 		t.Fatalf("install policies: %v", err)
 	}
-	pcfg, err := pgxpool.ParseConfig(url)
+	poolURL := url
+	if via != nil {
+		poolURL = via(t, url)
+	}
+	pcfg, err := pgxpool.ParseConfig(poolURL)
 	if err != nil {
 		t.Fatal(err)
 	}
