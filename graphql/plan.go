@@ -70,8 +70,8 @@ type selection struct {
 	// (FETCH FIRST n ROWS WITH TIES), so moving the cursor past the last
 	// value skips no row.
 	withTies bool
-	kind selKind
-	view *tableView
+	kind     selKind
+	view     *tableView
 	// rel joins the rows to the enclosing row; nil at the root.
 	rel      *compiler.Relationship
 	where    compiler.Expr // the request's where, or nil
