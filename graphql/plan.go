@@ -66,12 +66,8 @@ const (
 
 // selection reads rows of one table.
 type selection struct {
-	// withTies: a stream's batch takes every row tied with its last one
-	// (FETCH FIRST n ROWS WITH TIES), so moving the cursor past the last
-	// value skips no row.
-	withTies bool
-	kind     selKind
-	view     *tableView
+	kind selKind
+	view *tableView
 	// rel joins the rows to the enclosing row; nil at the root.
 	rel      *compiler.Relationship
 	where    compiler.Expr // the request's where, or nil
@@ -88,6 +84,10 @@ type selection struct {
 	// src, when set, is the function call the rows come from instead of
 	// the view's table.
 	src *source
+	// withTies: a stream's batch takes every row tied with its last one
+	// (FETCH FIRST n ROWS WITH TIES), so moving the cursor past the last
+	// value skips no row.
+	withTies bool
 }
 
 // listLimit is the number of rows a list shows: the smaller of the
