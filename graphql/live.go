@@ -85,6 +85,7 @@ type liveHub struct {
 	// written by the refetching goroutine only.
 	snapshot  string
 	refetches atomic.Uint64
+	lastRound atomic.Int64 // nanoseconds
 }
 
 // Subscribe starts a prepared subscription as a live query: push receives
@@ -188,7 +189,11 @@ func (s *Server) refetchLoop() {
 			}
 		}
 		h.mu.Unlock()
+		start := time.Now()
 		s.refetch(todo)
+		if !onlyNew && !skip {
+			h.lastRound.Store(int64(time.Since(start)))
+		}
 	}
 }
 

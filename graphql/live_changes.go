@@ -30,3 +30,9 @@ func (s *Server) unchanged(ctx context.Context) bool {
 func (s *Server) LiveRefetches() uint64 {
 	return s.live.refetches.Load()
 }
+
+// LiveLastRound returns how long the last full refetch round (every
+// cohort) took, for tests and metrics.
+func (s *Server) LiveLastRound() time.Duration {
+	return time.Duration(s.live.lastRound.Load())
+}
