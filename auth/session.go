@@ -22,6 +22,8 @@ const MaxRoleLength = 128
 const (
 	// VarRole is the session variable holding the role a request runs as.
 	VarRole = "x-hasura-role"
+	// VarUserID is the session variable holding the user's id.
+	VarUserID = "x-hasura-user-id"
 	// VarAllowedRoles is the JWT claim listing the roles a token may use.
 	VarAllowedRoles = "x-hasura-allowed-roles"
 	// VarDefaultRole is the JWT claim naming the role used when the

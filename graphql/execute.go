@@ -39,6 +39,11 @@ func programSettings(prog *compiler.Program) []setting {
 			seen[sv.Setting] = sv.Name
 		}
 	}
+	for _, f := range prog.Functions {
+		if f.SessionArg >= 0 {
+			seen[compiler.SessionSetting] = ""
+		}
+	}
 	for _, t := range prog.Tables {
 		for _, cf := range t.ComputedFields {
 			if cf.SessionArg >= 0 {
@@ -175,25 +180,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		// undoes any session-level SET ROLE left on the connection.
 		role = "none"
 	}
-	setValues := [][]byte{[]byte(role)}
-	for _, s := range settings.list {
-		v, ok := sess.Vars[s.vr]
-		switch {
-		case s.name == backendOnlySetting:
-			v, ok = "", true
-			if sess.BackendOnly {
-				v = "true"
-			}
-		case s.name == compiler.SessionSetting:
-			v = sessionJSON(sess)
-		case !ok && s.vr == auth.VarRole:
-			v = sess.Role
-		}
-		setValues = append(setValues, []byte(v))
-	}
-	if settings.fresh != nil {
-		setValues = append(setValues, settings.fresh.userID(sess))
-	}
+	setValues := settings.values(role, sess)
 
 	begin := "BEGIN READ ONLY"
 	if readWrite {
@@ -299,6 +286,32 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		cols = append(cols, r.Rows[0]...)
 	}
 	return cols, nil
+}
+
+// values returns the parameters of the settings' SELECT: the PostgreSQL
+// role, then each setting's value for sess (” when it has none), then,
+// with fresh claims, the user id the database computes them from.
+func (st *settingsSQL) values(role string, sess *auth.Session) [][]byte {
+	out := [][]byte{[]byte(role)}
+	for _, s := range st.list {
+		v, ok := sess.Vars[s.vr]
+		switch {
+		case s.name == backendOnlySetting:
+			v = ""
+			if sess.BackendOnly {
+				v = "true"
+			}
+		case s.name == compiler.SessionSetting:
+			v = sessionJSON(sess)
+		case !ok && s.vr == auth.VarRole:
+			v = sess.Role
+		}
+		out = append(out, []byte(v))
+	}
+	if st.fresh != nil {
+		out = append(out, st.fresh.userID(sess))
+	}
+	return out
 }
 
 // sessionJSON renders the session as the JSON object functions with a

@@ -33,7 +33,7 @@ func (f *FreshClaims) call(n int) string {
 
 // userID is the call's argument: the session's x-hasura-user-id, or NULL.
 func (f *FreshClaims) userID(sess *auth.Session) []byte {
-	if v, ok := sess.Vars["x-hasura-user-id"]; ok {
+	if v, ok := sess.Vars[auth.VarUserID]; ok {
 		return []byte(v)
 	}
 	return nil

@@ -30,6 +30,9 @@ type plan struct {
 	// role is the Hasura role whose per-role views the statements read
 	// for tracked views (compiler.ReadAs); empty for admin.
 	role string
+	// stream is set for a streaming subscription (<table>_stream): its
+	// last root is the hidden cursor (see streamRoot).
+	stream bool
 }
 
 // hasSQL reports whether any root field needs the database.
@@ -51,6 +54,8 @@ type rootPlan struct {
 	// the value a JSON array of their results (update_<t>_many).
 	muts []*mutation
 	many bool
+	// hidden roots are computed but not answered: a stream's cursor.
+	hidden bool
 }
 
 // selKind tells how a selection's rows become JSON.
@@ -82,6 +87,10 @@ type selection struct {
 	// src, when set, is the function call the rows come from instead of
 	// the view's table.
 	src *source
+	// withTies: a stream's batch takes every row tied with its last one
+	// (FETCH FIRST n ROWS WITH TIES), so moving the cursor past the last
+	// value skips no row.
+	withTies bool
 }
 
 // listLimit is the number of rows a list shows: the smaller of the
@@ -160,14 +169,23 @@ type planner struct {
 	vars   map[string]any
 	tables map[*compiler.Table]bool
 	nsteps int // nested insert steps planned so far, naming their settings
+	// cursor replaces a stream's initial_value once batches have moved
+	// it (nil: the request's own).
+	cursor any
 }
 
 // newPlan plans op for the role, with the request's (coerced) variables.
 func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any) (*plan, *Error) {
+	return newPlanAt(prog, rs, op, vars, nil)
+}
+
+// newPlanAt is newPlan with a stream's cursor moved to cursor (nil: where
+// the request starts it).
+func newPlanAt(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition, vars map[string]any, cursor any) (*plan, *Error) {
 	if op.Operation == ast.Mutation {
 		return newMutationPlan(prog, rs, op, vars)
 	}
-	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}}
+	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}, cursor: cursor}
 	out := &plan{tables: p.tables, role: rs.readRole()}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, queryRootName, vars) {
 		path := "$.selectionSet." + c.key
@@ -181,6 +199,21 @@ func newPlan(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefinition
 			r.value = jsonString(noQueriesMessage)
 		default:
 			root := rs.roots[c.name]
+			if root == nil && op.Operation == ast.Subscription {
+				sel, cursor, err := p.streamRoot(c, path)
+				if err != nil {
+					return nil, err
+				}
+				if sel != nil {
+					if len(op.SelectionSet) != 1 {
+						return nil, validationf("$", "subscriptions must select one top level field")
+					}
+					r.sel = sel
+					out.roots = append(out.roots, r, &rootPlan{key: "__cursor", sel: cursor, hidden: true})
+					out.stream = true
+					continue
+				}
+			}
 			if root == nil {
 				return nil, validationf(path, "field '%s' not found in type: '%s'", c.name, queryRootName)
 			}

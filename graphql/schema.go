@@ -176,6 +176,7 @@ func buildSchema(prog *compiler.Program, role string, cons constraintSet, backen
 		return nil, fmt.Errorf("schema of role %q: %w", role, err)
 	}
 	rs.schema = s
+	addSubscriptionRoot(rs)
 	return rs, nil
 }
 

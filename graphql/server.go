@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,6 +87,8 @@ type Config struct {
 	// FreshClaims, when set, are session variables the database computes
 	// per request instead of taking them from the session.
 	FreshClaims *FreshClaims
+	// Live configures live queries (subscriptions).
+	Live LiveConfig
 }
 
 // Defaults of Config.
@@ -103,6 +106,10 @@ type Server struct {
 	// prepared: the pool's connections may keep prepared statements
 	// (usePrepared).
 	prepared bool
+	live     liveHub
+	// listeners are called after SetProgram (OnProgramChange).
+	listenMu  sync.Mutex
+	listeners []func()
 }
 
 // state is everything derived from one Program; SetProgram replaces it
@@ -138,6 +145,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.InputDepthLimit = limitOr(cfg.InputDepthLimit, DefaultInputDepthLimit)
 	if cfg.TimeLimit < 0 {
 		cfg.TimeLimit = 0
+	}
+	if cfg.Live.RefetchInterval <= 0 {
+		cfg.Live.RefetchInterval = DefaultRefetchInterval
+	}
+	if cfg.Live.BatchSize <= 0 {
+		cfg.Live.BatchSize = DefaultBatchSize
 	}
 	if cfg.PlanCacheSize == 0 {
 		cfg.PlanCacheSize = DefaultPlanCacheSize
@@ -199,6 +212,7 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	}
 	st.empty = empty
 	s.state.Store(st)
+	s.programChanged()
 	return nil
 }
 
@@ -292,6 +306,44 @@ func errorBody(e *Error) []byte {
 }
 
 func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]byte, *Error) {
+	op, err := s.prepare(sess, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, op, sess)
+}
+
+// run executes a prepared operation for sess and returns its response.
+func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]byte, *Error) {
+	var cols [][]byte
+	if op.stmts != nil {
+		var err *Error
+		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
+			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)
+			return nil, err
+		}
+	}
+	return response(op.p, cols), nil
+}
+
+// operation is a request parsed, validated and planned for a session,
+// ready to run.
+type operation struct {
+	st    *state
+	rs    *roleSchema
+	role  string
+	kind  ast.Operation
+	p     *plan
+	stmts []*statement
+	// def and vars (coerced) are what the plan was made from, to plan a
+	// stream again at its next cursor.
+	def  *ast.OperationDefinition
+	vars map[string]any
+}
+
+// prepare parses, validates and plans req for sess (from the plan cache
+// when it can), and checks the session has every variable the plan needs.
+func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) {
 	st := s.state.Load()
 	sess = s.cfg.FreshClaims.session(sess)
 	role := sess.Role
@@ -320,6 +372,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 		st.cache.put(key, prep)
 	}
 	p, stmts := prep.plan, prep.stmts
+	var coerced map[string]any
 	if p == nil {
 		if err := checkVariables(req.Variables, s.limitsFor(rs)); err != nil {
 			return nil, err
@@ -332,6 +385,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 			}
 			return nil, validationf("$", "%s", err.Error())
 		}
+		coerced = vars
 		var perr *Error
 		if p, perr = newPlan(st.prog, rs, prep.op, vars); perr != nil {
 			return nil, perr
@@ -341,15 +395,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	if err := missingVariable(rs, p, sess); err != nil {
 		return nil, err
 	}
-	var cols [][]byte
-	if stmts != nil {
-		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, st.settings, !s.cfg.JIT, rs, sess, stmts, p.mutation, s.limitsFor(rs).time); err != nil {
-			s.cfg.Log.Warn("graphql: statement failed", "role", role, "code", err.Code, "message", err.Message)
-			return nil, err
-		}
-	}
-	return response(p, cols), nil
+	return &operation{st: st, rs: rs, role: role, kind: prep.op.Operation, p: p, stmts: stmts, def: prep.op, vars: coerced}, nil
 }
 
 // variableError words a variable coercion error as Hasura does.
@@ -376,6 +422,10 @@ func response(p *plan, cols [][]byte) []byte {
 	b.WriteString(`{"data":{`)
 	i := 0
 	for n, r := range p.roots {
+		if r.hidden {
+			i++
+			continue
+		}
 		if n > 0 {
 			b.WriteByte(',')
 		}

@@ -295,7 +295,10 @@ func orderLimit(s *selection, orderExprs []string, limit, offset *int) string {
 			b.WriteString(e + " " + s.order[i].dir)
 		}
 	}
-	if limit != nil {
+	switch {
+	case limit != nil && limit == s.limit && s.withTies && len(orderExprs) > 0 && offset == nil:
+		b.WriteString(" FETCH FIRST " + strconv.Itoa(*limit) + " ROWS WITH TIES")
+	case limit != nil:
 		b.WriteString(" LIMIT " + strconv.Itoa(*limit))
 	}
 	if offset != nil {

@@ -50,7 +50,10 @@ func parseOperation(rs *roleSchema, query, opName string, lim limits) (*ast.Quer
 		}
 		root = rs.schema.Mutation
 	case ast.Subscription:
-		return nil, nil, validationf("$", "no subscriptions exist")
+		if rs.schema.Subscription == nil {
+			return nil, nil, validationf("$", "no subscriptions exist")
+		}
+		root = rs.schema.Subscription
 	default:
 		root = rs.schema.Query
 	}

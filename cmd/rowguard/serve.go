@@ -23,6 +23,7 @@ import (
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
+	"github.com/rowguard/rowguard/graphql/ws"
 	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/rls"
 )
@@ -126,8 +127,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	wsCfg, live, err := ws.FromEnv(os.Getenv)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	cfg := lim
-	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes = pool, prog, authn, version, log, *maxBody
+	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes, cfg.Live = pool, prog, authn, version, log, *maxBody, live
 	if *fresh {
 		vars, err := claims.InstalledVars(ctx, pool)
 		if err != nil {
@@ -140,6 +145,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	wsCfg.Server, wsCfg.Auth, wsCfg.Log = srv, authn, log
+	sockets := ws.NewHandler(wsCfg)
 
 	var handler http.Handler = srv
 	if *ddlURL != "" {
@@ -163,6 +170,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		handler = api
 	}
 
+	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
+	// mutations over graphql-ws and graphql-transport-ws.
+	handler = sockets.Mount(handler)
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
 		return err
