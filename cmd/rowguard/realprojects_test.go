@@ -231,32 +231,41 @@ func platformSetUp(ctx context.Context, conn *pgx.Conn, p *realProject, r *proje
 	return ok
 }
 
-// userInstall does what a user does with rowguard alone: the project's
-// migrations in version order, its post SQL folders (files in path order,
-// check_function_bodies off), then the metadata install through `rowguard
-// migrate up --metadata DIR`, timed. It tells whether the install
-// succeeded; a failing migration or post file is recorded (r.loads turns
-// false) and the next one still runs.
-//
-// When `rowguard migrate up --project DIR` lands, the migrations and the
-// metadata go through it instead (post files, which only 5stackgg__api's
-// own loader runs, stay here, between the two).
+// userInstall does what a user does with rowguard alone: `rowguard migrate
+// up --project DIR` on the project folder (the parent of its metadata
+// directory), which applies the migrations in version order and installs
+// the metadata in one transaction, timed. A project whose own loader runs
+// post SQL folders between the migrations and the metadata (5stackgg__api)
+// is migrated first with an empty metadata, then its post files run (in
+// path order, check_function_bodies off), then the same command installs
+// the metadata. It tells whether the install succeeded.
 func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject, n realNames, r *projectReport) bool {
-	start := time.Now()
-	if p.Migrations != "" {
-		files, err := upFiles(p.Migrations)
+	project := filepath.Dir(p.Metadata)
+	args := []string{"migrate", "up", "--database-url", db, "--project", project,
+		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.login}
+	if p.Migrations != "" && filepath.Clean(p.Migrations) != filepath.Join(project, "migrations", "default") {
+		args = append(args, "--migrations", p.Migrations)
+	}
+	var log strings.Builder
+	if len(p.Post) > 0 {
+		start := time.Now()
+		dir, err := os.MkdirTemp("", "rowguard-empty-metadata-")
 		if err != nil {
 			r.fail("migrations", "", "", err)
+			return false
+		}
+		defer os.RemoveAll(dir)
+		empty := filepath.Join(dir, "metadata.json")
+		if err := os.WriteFile(empty, []byte(`{"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": []}]}`), 0o644); err != nil {
+			r.fail("migrations", "", "", err)
+			return false
+		}
+		if err := run(ctx, append(append([]string{}, args...), "--metadata", empty), &log); err != nil {
+			r.installLog = log.String()
+			r.fail("migrations", "", "", err)
 			r.loads = false
+			return false
 		}
-		for _, f := range files {
-			if err := runSQLFile(ctx, conn, p.Dir, f.path); err != nil {
-				r.fail("migrations", "", "", err)
-				r.loads = false
-			}
-		}
-	}
-	if len(p.Post) > 0 {
 		if _, err := conn.Exec(ctx, "SET check_function_bodies = off"); err != nil {
 			r.fail("post", "", "", err)
 		}
@@ -276,14 +285,11 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 		if _, err := conn.Exec(ctx, "RESET check_function_bodies"); err != nil {
 			r.fail("post", "", "", err)
 		}
+		r.userSQL = time.Since(start)
 	}
 
-	r.userSQL = time.Since(start)
-
-	var log strings.Builder
-	start = time.Now()
-	err := run(ctx, []string{"migrate", "up", "--database-url", db, "--metadata", p.Metadata,
-		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.login}, &log)
+	start := time.Now()
+	err := run(ctx, args, &log)
 	r.install, r.installLog = time.Since(start), log.String()
 	if err != nil {
 		r.fail("install", "", "", err)
