@@ -381,7 +381,7 @@ func warnTriggers(ctx context.Context, q rowQuerier, cfg Config, prog *compiler.
 	if err != nil {
 		cfg.logf("warning: %v", err)
 	}
-	for _, p := range problems {
-		cfg.logf("warning: %s", p)
+	for _, line := range TriggerWarnings(problems) {
+		cfg.logf("warning: %s", line)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,21 +42,55 @@ type TriggerProblem struct {
 	Dynamic bool
 }
 
-// String says what fails and what to do.
-func (p TriggerProblem) String() string {
-	head := fmt.Sprintf("trigger %s on %s runs %s with the caller's rights (SECURITY INVOKER)", p.Trigger, p.Table, p.Function)
-	op := strings.ToLower(string(p.Op))
-	fix := fmt.Sprintf("Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION %s SECURITY DEFINER SET search_path = <its schemas>", p.Function)
-	if p.Dynamic {
-		return fmt.Sprintf("%s and runs dynamic SQL (EXECUTE), which rowguard cannot check: role %q's %s on %s fails if it touches a table the role may not. %s", head, p.Role, op, p.Table, fix)
-	}
-	return fmt.Sprintf("%s and needs %s, which role %q lacks: its %s on %s will fail with \"permission denied\". %s", head, p.Needs, p.Role, op, p.Table, fix)
-}
-
 // rowQuerier is what TriggerProblems needs of a connection or pool.
 type rowQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// TriggerWarnings renders problems as one line per trigger: what its
+// function needs, which roles lack it for which operations, and the fix.
+// problems must be grouped by trigger, as TriggerProblems returns them.
+func TriggerWarnings(problems []TriggerProblem) []string {
+	var out []string
+	for i := 0; i < len(problems); {
+		first := problems[i]
+		var needs, roles []string
+		dynamic := false
+		ops := map[string][]string{}
+		j := i
+		for ; j < len(problems) && problems[j].Table == first.Table && problems[j].Trigger == first.Trigger; j++ {
+			p := problems[j]
+			if p.Dynamic {
+				dynamic = true
+			} else if !slices.Contains(needs, p.Needs) {
+				needs = append(needs, p.Needs)
+			}
+			op := strings.ToLower(string(p.Op))
+			if _, ok := ops[p.Role]; !ok {
+				roles = append(roles, p.Role)
+			}
+			if !slices.Contains(ops[p.Role], op) {
+				ops[p.Role] = append(ops[p.Role], op)
+			}
+		}
+		i = j
+		var who []string
+		for _, r := range roles {
+			who = append(who, fmt.Sprintf("%q (%s)", r, strings.Join(ops[r], ", ")))
+		}
+		var what []string
+		if len(needs) > 0 {
+			what = append(what, "needs "+strings.Join(needs, ", "))
+		}
+		if dynamic {
+			what = append(what, "runs dynamic SQL (EXECUTE), which rowguard cannot check")
+		}
+		out = append(out, fmt.Sprintf("trigger %s on %s runs %s with the caller's rights (SECURITY INVOKER) and %s: for roles %s the operation fails with \"permission denied\" where it touches what the role may not. "+
+			"Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION %s SECURITY DEFINER SET search_path = <its schemas>",
+			first.Trigger, first.Table, first.Function, strings.Join(what, " and "), strings.Join(who, ", "), first.Function))
+	}
+	return out
 }
 
 // Trigger event bits of pg_trigger.tgtype.

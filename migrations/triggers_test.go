@@ -73,9 +73,8 @@ CREATE TRIGGER ratings_reset AFTER UPDATE ON ratings FOR EACH ROW EXECUTE FUNCTI
 		}
 	}
 	want := []string{
-		`warning: trigger ratings_bump on public.ratings runs bump() with the caller's rights (SECURITY INVOKER) and needs INSERT on public.audit, which role "user" lacks: its insert on public.ratings will fail with "permission denied". Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION bump() SECURITY DEFINER SET search_path = <its schemas>`,
-		`warning: trigger ratings_bump on public.ratings runs bump() with the caller's rights (SECURITY INVOKER) and needs UPDATE on public.tier_lists, which role "user" lacks: its insert on public.ratings will fail with "permission denied". Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION bump() SECURITY DEFINER SET search_path = <its schemas>`,
-		`warning: trigger ratings_reset on public.ratings runs dynamic() with the caller's rights (SECURITY INVOKER) and runs dynamic SQL (EXECUTE), which rowguard cannot check: role "user"'s update on public.ratings fails if it touches a table the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION dynamic() SECURITY DEFINER SET search_path = <its schemas>`,
+		`warning: trigger ratings_bump on public.ratings runs bump() with the caller's rights (SECURITY INVOKER) and needs INSERT on public.audit, UPDATE on public.tier_lists: for roles "user" (insert) the operation fails with "permission denied" where it touches what the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION bump() SECURITY DEFINER SET search_path = <its schemas>`,
+		`warning: trigger ratings_reset on public.ratings runs dynamic() with the caller's rights (SECURITY INVOKER) and runs dynamic SQL (EXECUTE), which rowguard cannot check: for roles "user" (update) the operation fails with "permission denied" where it touches what the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION dynamic() SECURITY DEFINER SET search_path = <its schemas>`,
 	}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s\nlog:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"), log.String())
