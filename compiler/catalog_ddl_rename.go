@@ -19,14 +19,8 @@ func (b *ddlBuilder) rename(s *pg_query.RenameStmt) error {
 		// ALTER TABLE renames any relation, as ALTER INDEX and ALTER SEQUENCE do.
 		q := b.lookupRel(s.Relation)
 		to := policies.QualifiedTable{Schema: q.Schema, Name: s.Newname}
-		if !b.rels[q] {
-			if s.MissingOk || s.Relation.Relpersistence == "t" {
-				return nil
-			}
-			return b.errorf(s.Relation.Location, "rename: relation %s is not defined; create it in an earlier statement or file", q)
-		}
-		if b.rels[to] {
-			return b.errorf(s.Relation.Location, "rename %s: relation %s already exists", q, to)
+		if ok, err := b.movable("rename", s.Relation, s.MissingOk, q, to); !ok {
+			return err
 		}
 		if t := b.cat.Table(q); t != nil {
 			b.moveTable(t, to)
@@ -89,14 +83,8 @@ func (b *ddlBuilder) setSchema(s *pg_query.AlterObjectSchemaStmt) error {
 		pg_query.ObjectType_OBJECT_FOREIGN_TABLE, pg_query.ObjectType_OBJECT_SEQUENCE:
 		q := b.lookupRel(s.Relation)
 		to := policies.QualifiedTable{Schema: s.Newschema, Name: q.Name}
-		if !b.rels[q] {
-			if s.MissingOk || s.Relation.Relpersistence == "t" {
-				return nil
-			}
-			return b.errorf(s.Relation.Location, "set schema: relation %s is not defined; create it in an earlier statement or file", q)
-		}
-		if b.rels[to] {
-			return b.errorf(s.Relation.Location, "set schema of %s: relation %s already exists", q, to)
+		if ok, err := b.movable("set schema", s.Relation, s.MissingOk, q, to); !ok {
+			return err
 		}
 		if t := b.cat.Table(q); t != nil {
 			b.moveTable(t, to)
@@ -307,4 +295,21 @@ func (b *ddlBuilder) retype(from, to string) {
 			}
 		}
 	}
+}
+
+// movable checks a rename or SET SCHEMA (what) of relation q, named by rv,
+// to the name to: q must exist (unless IF EXISTS, or a temporary relation,
+// which the catalog does not keep: then there is nothing to do) and to must
+// be free.
+func (b *ddlBuilder) movable(what string, rv *pg_query.RangeVar, missingOK bool, q, to policies.QualifiedTable) (bool, error) {
+	if !b.rels[q] {
+		if missingOK || rv.Relpersistence == "t" {
+			return false, nil
+		}
+		return false, b.errorf(rv.Location, "%s: relation %s is not defined; create it in an earlier statement or file", what, q)
+	}
+	if b.rels[to] {
+		return false, b.errorf(rv.Location, "%s %s: relation %s already exists", what, q, to)
+	}
+	return true, nil
 }
