@@ -8,8 +8,11 @@ package compiler
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/rowguard/rowguard/policies"
 )
 
 // viewDeps is what a view's query reads.
@@ -49,6 +52,10 @@ func (b *ddlBuilder) recordDeps(t *Table, query *pg_query.Node) {
 					if dep := b.cat.Table(b.lookupRel(&pg_query.RangeVar{Relname: name, Schemaname: schema})); dep != nil && !slices.Contains(d.tables, dep) {
 						d.tables = append(d.tables, dep)
 					}
+				case "FuncCall":
+					if t.IsView && !t.Materialized {
+						b.recordCall(t, x)
+					}
 				case "ColumnRef":
 					cr, _ := x.(map[string]any)
 					fields, _ := cr["fields"].([]any)
@@ -69,6 +76,40 @@ func (b *ddlBuilder) recordDeps(t *Table, query *pg_query.Node) {
 	}
 	walk(tree)
 	b.meta[t].deps = d
+}
+
+// recordCall adds to t.Calls the function of the catalog a FuncCall node
+// (in its JSON form) names: qualified, or the first of that name along
+// the search path, as PostgreSQL resolves it when the view is created.
+func (b *ddlBuilder) recordCall(t *Table, node any) {
+	fc, _ := node.(map[string]any)
+	list, _ := fc["funcname"].([]any)
+	var names []string
+	for _, n := range list {
+		m, _ := n.(map[string]any)
+		inner, _ := m["Node"].(map[string]any)
+		if s, ok := inner["String_"].(map[string]any); ok {
+			v, _ := s["sval"].(string)
+			names = append(names, v)
+		}
+	}
+	var found policies.QualifiedTable
+	switch len(names) {
+	case 1:
+		for _, s := range b.path {
+			if q := (policies.QualifiedTable{Schema: s, Name: names[0]}); b.cat.Function(q) != nil {
+				found = q
+				break
+			}
+		}
+	case 2:
+		found = policies.QualifiedTable{Schema: names[0], Name: names[1]}
+	}
+	if found.Name == "" || b.cat.Function(found) == nil || slices.Contains(t.Calls, found) {
+		return
+	}
+	t.Calls = append(t.Calls, found)
+	slices.SortFunc(t.Calls, func(x, y policies.QualifiedTable) int { return strings.Compare(x.String(), y.String()) })
 }
 
 // dependents returns the views that read t (and, when col is not empty,
