@@ -57,9 +57,10 @@ type Table struct {
 	// grants from their base table.
 	GrantVia *policies.QualifiedTable
 	// Calls lists, for a view that is not materialized, the functions of
-	// the catalog its query calls itself, sorted (extensions' and
-	// PostgreSQL's own left out): they run with the rights of whoever
-	// reads the view, not of its owner.
+	// the catalog its query calls, or the query of a view it reads (not
+	// materialized, at any depth), sorted (extensions' and PostgreSQL's
+	// own left out): they run with the rights of whoever reads the view,
+	// not of its owner.
 	Calls       []policies.QualifiedTable
 	Columns     []*Column // in column order
 	PrimaryKey  []string

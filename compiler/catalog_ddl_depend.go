@@ -18,8 +18,9 @@ import (
 // viewDeps is what a view's query reads.
 type viewDeps struct {
 	tables  []*Table
-	columns map[string]bool // the last name of every column reference
-	star    bool            // a * anywhere: every column of its tables
+	columns map[string]bool           // the last name of every column reference
+	star    bool                      // a * anywhere: every column of its tables
+	calls   []policies.QualifiedTable // functions of the catalog the query calls itself
 }
 
 // recordDeps records the relations (and column names) view t's query
@@ -53,8 +54,8 @@ func (b *ddlBuilder) recordDeps(t *Table, query *pg_query.Node) {
 						d.tables = append(d.tables, dep)
 					}
 				case "FuncCall":
-					if t.IsView && !t.Materialized {
-						b.recordCall(t, x)
+					if q := b.calledFunction(x); q.Name != "" && !slices.Contains(d.calls, q) {
+						d.calls = append(d.calls, q)
 					}
 				case "ColumnRef":
 					cr, _ := x.(map[string]any)
@@ -76,12 +77,49 @@ func (b *ddlBuilder) recordDeps(t *Table, query *pg_query.Node) {
 	}
 	walk(tree)
 	b.meta[t].deps = d
+	b.viewCalls(t, map[*Table]bool{})
 }
 
-// recordCall adds to t.Calls the function of the catalog a FuncCall node
-// (in its JSON form) names: qualified, or the first of that name along
-// the search path, as PostgreSQL resolves it when the view is created.
-func (b *ddlBuilder) recordCall(t *Table, node any) {
+// viewCalls sets t.Calls, for a view that is not materialized: the
+// functions its query calls and those the views it reads call, as
+// PostgreSQL runs them all when t is read. Then the views reading t,
+// whose lists include t's, follow (a view replaced in place).
+func (b *ddlBuilder) viewCalls(t *Table, seen map[*Table]bool) {
+	if seen[t] {
+		return
+	}
+	seen[t] = true
+	m := b.meta[t]
+	if m == nil || m.deps == nil || !t.IsView || t.Materialized {
+		return
+	}
+	calls := slices.Clone(m.deps.calls)
+	for _, dep := range m.deps.tables {
+		for _, q := range dep.Calls {
+			if !slices.Contains(calls, q) {
+				calls = append(calls, q)
+			}
+		}
+	}
+	slices.SortFunc(calls, func(x, y policies.QualifiedTable) int {
+		if c := strings.Compare(x.Schema, y.Schema); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	t.Calls = calls
+	for v, vm := range b.meta {
+		if vm.deps != nil && slices.Contains(vm.deps.tables, t) {
+			b.viewCalls(v, seen)
+		}
+	}
+}
+
+// calledFunction returns the function of the catalog a FuncCall node (in
+// its JSON form) names: qualified, or the first of that name along the
+// search path, as PostgreSQL resolves it when the view is created; or the
+// zero name.
+func (b *ddlBuilder) calledFunction(node any) policies.QualifiedTable {
 	fc, _ := node.(map[string]any)
 	list, _ := fc["funcname"].([]any)
 	var names []string
@@ -93,23 +131,19 @@ func (b *ddlBuilder) recordCall(t *Table, node any) {
 			names = append(names, v)
 		}
 	}
-	var found policies.QualifiedTable
 	switch len(names) {
 	case 1:
 		for _, s := range b.path {
 			if q := (policies.QualifiedTable{Schema: s, Name: names[0]}); b.cat.Function(q) != nil {
-				found = q
-				break
+				return q
 			}
 		}
 	case 2:
-		found = policies.QualifiedTable{Schema: names[0], Name: names[1]}
+		if q := (policies.QualifiedTable{Schema: names[0], Name: names[1]}); b.cat.Function(q) != nil {
+			return q
+		}
 	}
-	if found.Name == "" || b.cat.Function(found) == nil || slices.Contains(t.Calls, found) {
-		return
-	}
-	t.Calls = append(t.Calls, found)
-	slices.SortFunc(t.Calls, func(x, y policies.QualifiedTable) int { return strings.Compare(x.String(), y.String()) })
+	return policies.QualifiedTable{}
 }
 
 // dependents returns the views that read t (and, when col is not empty,

@@ -197,19 +197,29 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	return cat, nil
 }
 
-// viewCallsQuery lists the functions each view (not materialized) calls
-// in its own query: those its rewrite rule depends on, outside
-// PostgreSQL's schemas and extensions (Table.Calls).
-const viewCallsQuery = relsCTE + `
+// viewCallsQuery lists the functions each view (not materialized) runs
+// when read: those the rewrite rules of the view and of the views it reads
+// (not materialized, at any depth) depend on, outside PostgreSQL's schemas
+// and extensions (Table.Calls).
+var viewCallsQuery = strings.Replace(relsCTE, "WITH rels", "WITH RECURSIVE rels", 1) + `, reach(view, rel) AS (
+  SELECT r.oid, r.oid FROM rels r WHERE r.isview AND NOT r.ismatview
+  UNION
+  SELECT reach.view, c.oid
+    FROM reach
+    JOIN pg_catalog.pg_rewrite w ON w.ev_class = reach.rel
+    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                               AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v' AND c.oid <> reach.rel
+)
 SELECT DISTINCT r.nspname, r.relname, pn.nspname, p.proname
-  FROM rels r
-  JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid
+  FROM reach
+  JOIN rels r ON r.oid = reach.view
+  JOIN pg_catalog.pg_rewrite w ON w.ev_class = reach.rel
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
                              AND d.refclassid = 'pg_catalog.pg_proc'::regclass
   JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
   JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
- WHERE r.isview AND NOT r.ismatview
-   AND pn.nspname NOT IN ('pg_catalog', 'information_schema')
+ WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema')
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
                     WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
  ORDER BY 1, 2, 3, 4`

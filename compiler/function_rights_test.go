@@ -37,6 +37,10 @@ BEGIN
 END $$;
 CREATE FUNCTION standard(a t) RETURNS int LANGUAGE sql STABLE RETURN a.id;
 CREATE VIEW v AS SELECT id, pure(t) AS p, upper('x') AS u FROM t WHERE id IN (SELECT pl_set());
+CREATE VIEW inner_v AS SELECT id FROM t WHERE id > reads(t);
+CREATE VIEW outer_v AS SELECT id, pl_pure(inner_v::text::t) AS p FROM inner_v;
+CREATE OR REPLACE VIEW inner_v AS SELECT id FROM t WHERE id > calls(t);
+CREATE MATERIALIZED VIEW mat_v AS SELECT id FROM inner_v;
 `
 
 // TestReadsAsCaller: which functions read data with the caller's rights,
@@ -77,6 +81,16 @@ func TestReadsAsCaller(t *testing.T) {
 		wantCalls := []policies.QualifiedTable{{Schema: "public", Name: "pl_set"}, {Schema: "public", Name: "pure"}}
 		if v == nil || !slices.Equal(v.Calls, wantCalls) {
 			t.Errorf("%s: view v calls %v, want %v", from, v, wantCalls)
+		}
+		// A view reading a view runs its functions too, as replaced; a
+		// materialized view ran them when refreshed.
+		outer := cat.Table(policies.QualifiedTable{Schema: "public", Name: "outer_v"})
+		wantOuter := []policies.QualifiedTable{{Schema: "public", Name: "calls"}, {Schema: "public", Name: "pl_pure"}}
+		if outer == nil || !slices.Equal(outer.Calls, wantOuter) {
+			t.Errorf("%s: view outer_v calls %v, want %v", from, outer, wantOuter)
+		}
+		if m := cat.Table(policies.QualifiedTable{Schema: "public", Name: "mat_v"}); m == nil || m.Calls != nil {
+			t.Errorf("%s: materialized view mat_v calls %v, want none", from, m)
 		}
 	}
 	if d := functionsDiff(offline, live); d != "" {
