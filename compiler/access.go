@@ -15,7 +15,9 @@ import (
 // A call fn(t) needs SELECT on every column of t (PostgreSQL checks a
 // whole-row reference column by column), and a SETOF function's body reads
 // the returned table with the caller's rights. When the role may read all
-// of that, it calls the function itself (Helper is empty). Otherwise it
+// of that, and the function reads nothing with the caller's rights that
+// Hasura would read with the owner's (Catalog.ReadsAsCaller), it calls
+// the function itself (Helper is empty). Otherwise it
 // calls Helper, a SECURITY DEFINER function in schema rowguard that takes
 // the row's primary key (Key), evaluates the field for that row only when
 // the row passes the role's select filter, and, for a SETOF field, returns
@@ -91,6 +93,12 @@ func (c *compiler) computedAccess() {
 						continue
 					}
 					direct = direct && a.Remote.ReadsAllColumns()
+				}
+				if c.cat.ReadsAsCaller(cf.Function) {
+					// Hasura runs the function as the owner: the helper
+					// runs it with the definer's rights, so the role needs
+					// no permission on what the function reads.
+					direct = false
 				}
 				if p.ColumnRows[cf.Name] != nil {
 					// An inherited role reads the field only on the rows of

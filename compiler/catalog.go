@@ -55,7 +55,13 @@ type Table struct {
 	// extensions carry over to this view and refuse on it directly: the
 	// periods extension's history and for-portion views take their
 	// grants from their base table.
-	GrantVia    *policies.QualifiedTable
+	GrantVia *policies.QualifiedTable
+	// Calls lists, for a view that is not materialized, the functions of
+	// the catalog its query calls, or the query of a view it reads (not
+	// materialized, at any depth), sorted (extensions' and PostgreSQL's
+	// own left out): they run with the rights of whoever reads the view,
+	// not of its owner.
+	Calls       []policies.QualifiedTable
 	Columns     []*Column // in column order
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, primary key excluded

@@ -538,6 +538,9 @@ func (b *ddlBuilder) createView(rv *pg_query.RangeVar, query *pg_query.Node, ali
 			}
 		}
 	}
+	if old != nil && replace {
+		b.viewCalls(t, map[*Table]bool{}) // the views reading it run its functions now
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -180,8 +181,48 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	if err := loadFunctions(ctx, q, schemas, cat); err != nil {
 		return nil, err
 	}
+	err = query(ctx, q, viewCallsQuery, schemas, "functions views call", func(rows pgx.Rows) error {
+		var view, fn policies.QualifiedTable
+		if err := rows.Scan(&view.Schema, &view.Name, &fn.Schema, &fn.Name); err != nil {
+			return err
+		}
+		if t := cat.Table(view); t != nil && cat.Function(fn) != nil && !slices.Contains(t.Calls, fn) {
+			t.Calls = append(t.Calls, fn)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return cat, nil
 }
+
+// viewCallsQuery lists the functions each view (not materialized) runs
+// when read: those the rewrite rules of the view and of the views it reads
+// (not materialized, at any depth) depend on, outside PostgreSQL's schemas
+// and extensions (Table.Calls).
+var viewCallsQuery = strings.Replace(relsCTE, "WITH rels", "WITH RECURSIVE rels", 1) + `, reach(view, rel) AS (
+  SELECT r.oid, r.oid FROM rels r WHERE r.isview AND NOT r.ismatview
+  UNION
+  SELECT reach.view, c.oid
+    FROM reach
+    JOIN pg_catalog.pg_rewrite w ON w.ev_class = reach.rel
+    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                               AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v' AND c.oid <> reach.rel
+)
+SELECT DISTINCT r.nspname, r.relname, pn.nspname, p.proname
+  FROM reach
+  JOIN rels r ON r.oid = reach.view
+  JOIN pg_catalog.pg_rewrite w ON w.ev_class = reach.rel
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                             AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+  JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+ WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend e
+                    WHERE e.classid = 'pg_catalog.pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
+ ORDER BY 1, 2, 3, 4`
 
 // writableOps decodes pg_relation_is_updatable's bit mask (1 << CmdType:
 // update 4, insert 8, delete 16) into the statements a view accepts.

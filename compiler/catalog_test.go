@@ -271,6 +271,13 @@ ALTER FUNCTION g(int) RENAME TO h;
 ALTER FUNCTION h SET SCHEMA app;
 CREATE FUNCTION org_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM organization';
 ALTER FUNCTION org_count() RENAME TO organization_count;
+
+-- Views list the catalog's functions they call (Table.Calls): qualified,
+-- by search path, in a subquery; not built-ins, not a materialized view's.
+CREATE FUNCTION ids() RETURNS SETOF int LANGUAGE sql STABLE AS 'SELECT 1';
+CREATE FUNCTION who() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN RETURN current_user; END $$;
+CREATE VIEW calls_fns AS SELECT organization_count() AS n, app.h(1) AS h, upper(who()) AS u, 1 IN (SELECT ids()) AS one;
+CREATE MATERIALIZED VIEW calls_fns_m AS SELECT organization_count() AS n;
 `
 
 func TestCatalogDDLMatchesDatabase(t *testing.T) {
@@ -527,7 +534,8 @@ func dumpFunction(f *Function) string {
 	if f == nil {
 		return "(no such function)"
 	}
-	s := fmt.Sprintf("function %s returns %s set=%v table=%s overloads=%d volatility=%c", f.Signature(), f.Returns, f.ReturnsSet, f.ReturnsTable, f.Overloads, f.Volatility)
+	s := fmt.Sprintf("function %s returns %s set=%v table=%s overloads=%d volatility=%c language=%s definer=%v body=%q",
+		f.Signature(), f.Returns, f.ReturnsSet, f.ReturnsTable, f.Overloads, f.Volatility, f.Language, f.SecurityDefiner, f.Body)
 	for _, a := range f.Args {
 		s += fmt.Sprintf(" [%s %s default=%v]", a.Name, a.Type, a.HasDefault)
 	}

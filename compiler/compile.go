@@ -49,6 +49,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 	c.trackedFunctions(md)
 	c.hiddenColumns()
 	c.viewNames()
+	c.viewSources()
 	c.finish()
 	c.errs.Sort()
 	c.prog.Warnings = append(append(policies.ErrorList{}, md.Warnings...), c.warns...)

@@ -28,6 +28,13 @@ type Function struct {
 	Overloads int
 	// Volatility is PostgreSQL's: 'i' immutable, 's' stable, 'v' volatile.
 	Volatility byte
+	// Language is the function's language, lower case (sql, plpgsql, …);
+	// Body its source as written between the quotes (pg_proc.prosrc,
+	// empty for a SQL-standard body); SecurityDefiner is prosecdef.
+	// Catalog.ReadsAsCaller reads them.
+	Language        string
+	Body            string
+	SecurityDefiner bool
 }
 
 // FunctionArg is one input argument of a function.
@@ -71,9 +78,11 @@ func (c *Catalog) AddFunction(f *Function) {
 const functionsQuery = `
 WITH procs AS (
   SELECT p.oid, n.nspname, p.proname, p.provolatile, p.proretset, p.prorettype, p.pronargs, p.pronargdefaults,
-         p.proargtypes::oid[] AS argtypes, coalesce(p.proargnames, '{}') AS argnames, p.proargmodes
+         p.proargtypes::oid[] AS argtypes, coalesce(p.proargnames, '{}') AS argnames, p.proargmodes,
+         l.lanname, p.prosrc, p.prosecdef
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+    JOIN pg_catalog.pg_language l ON l.oid = p.prolang
    WHERE p.prokind = 'f'
      AND CASE WHEN cardinality($1::text[]) = 0
               THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard')
@@ -95,7 +104,8 @@ WITH procs AS (
 SELECT p.nspname, p.proname, p.provolatile::text, p.proretset, rt.formatted, rt.nspname, rt.quoted, rt.ext, rt.relschema, rt.relname,
        a.i, coalesce(CASE WHEN p.proargmodes IS NULL THEN p.argnames[a.i] END, ''),
        coalesce(at.formatted, ''), coalesce(at.nspname, ''), coalesce(at.quoted, ''), coalesce(at.ext, false),
-       coalesce(a.i > p.pronargs - p.pronargdefaults, false)
+       coalesce(a.i > p.pronargs - p.pronargdefaults, false),
+       p.lanname::text, coalesce(p.prosrc, ''), p.prosecdef
   FROM procs p
   JOIN types rt ON rt.oid = p.prorettype
   LEFT JOIN LATERAL unnest(p.argtypes) WITH ORDINALITY a(typ, i) ON true
@@ -114,12 +124,15 @@ func loadFunctions(ctx context.Context, q Querier, schemas []string, cat *Catalo
 		var retFormatted, retSchema, retQuoted string
 		var pos *int64
 		var argName, argFormatted, argSchema, argQuoted string
+		var lang, body string
+		var secdef bool
 		if err := rows.Scan(&name.Schema, &name.Name, &vol, &set, &retFormatted, &retSchema, &retQuoted, &retExt, &rel.Schema, &rel.Name,
-			&pos, &argName, &argFormatted, &argSchema, &argQuoted, &argExt, &hasDefault); err != nil {
+			&pos, &argName, &argFormatted, &argSchema, &argQuoted, &argExt, &hasDefault, &lang, &body, &secdef); err != nil {
 			return err
 		}
 		if pos == nil || *pos == 1 {
-			cur = &Function{Name: name, Returns: liveTypeName(retFormatted, retSchema, retQuoted, retExt), ReturnsSet: set, Volatility: vol[0]}
+			cur = &Function{Name: name, Returns: liveTypeName(retFormatted, retSchema, retQuoted, retExt), ReturnsSet: set, Volatility: vol[0],
+				Language: lang, Body: body, SecurityDefiner: secdef}
 			if rel.Name != "" {
 				cur.ReturnsTable = rel
 			}
@@ -167,9 +180,30 @@ func (b *ddlBuilder) createFunction(s *pg_query.CreateFunctionStmt) error {
 	}
 	f := &Function{Name: b.typeQName(names), Volatility: 'v'}
 	for _, o := range s.Options {
-		if d := o.GetDefElem(); d != nil && d.Defname == "volatility" {
+		d := o.GetDefElem()
+		if d == nil {
+			continue
+		}
+		switch d.Defname {
+		case "volatility":
 			if v := d.Arg.GetString_(); v != nil && v.Sval != "" {
 				f.Volatility = v.Sval[0]
+			}
+		case "language":
+			if v := d.Arg.GetString_(); v != nil {
+				f.Language = strings.ToLower(v.Sval)
+			}
+		case "security":
+			if v := d.Arg.GetBoolean(); v != nil {
+				f.SecurityDefiner = v.Boolval
+			}
+		case "as":
+			// AS 'body' (C functions: AS 'file', 'symbol'; prosrc is the
+			// symbol, the last string).
+			if l := d.Arg.GetList(); l != nil && len(l.Items) > 0 {
+				if v := l.Items[len(l.Items)-1].GetString_(); v != nil {
+					f.Body = v.Sval
+				}
 			}
 		}
 	}

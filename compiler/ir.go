@@ -70,6 +70,12 @@ type TableInfo struct {
 	// GraphQL holds the table's GraphQL names (custom or Hasura's
 	// defaults).
 	GraphQL *GraphQLNames
+	// Source is set on a view that calls functions reading data with the
+	// caller's rights (Catalog.ReadsAsCaller): each role's view reads it
+	// through a SECURITY DEFINER function of its own (ViewSourceName), so
+	// those functions run with the definer's rights, as Hasura runs them
+	// with the owner's.
+	Source bool
 }
 
 // Name returns the table's qualified name.

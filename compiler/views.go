@@ -86,3 +86,31 @@ func (c *compiler) viewNames() {
 		}
 	}
 }
+
+// ViewSourceName is the SECURITY DEFINER function through which role's
+// per-role view reads view when the view calls functions that read as the
+// caller (TableInfo.Source). A view's own relations are read with its
+// owner's rights, but the functions it calls run as whoever reads it, and
+// EXECUTE on a function a view calls is checked against the reader too; so
+// the function is the role's own (only it may execute it) and returns only
+// what its per-role view shows.
+func ViewSourceName(view policies.QualifiedTable, role string) string {
+	return helperName("vs", role, view.Schema, view.Name)
+}
+
+// viewSources sets TableInfo.Source on the tracked views (not
+// materialized: those ran their functions when refreshed) that call a
+// function reading data with the caller's rights.
+func (c *compiler) viewSources() {
+	for _, info := range c.prog.Tables {
+		if !info.Table.IsView || info.Table.Materialized {
+			continue
+		}
+		for _, q := range info.Table.Calls {
+			if f := c.cat.Function(q); f == nil || c.cat.ReadsAsCaller(f) {
+				info.Source = true
+				break
+			}
+		}
+	}
+}

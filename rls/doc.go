@@ -21,7 +21,9 @@
 // role's select filter, returns only the role's columns, and only that
 // role may execute it, so calling one from psql reveals nothing the API
 // would not. Such a role is granted SELECT on the key columns the
-// computed-field helpers take. The helpers take and return plain types
+// computed-field helpers take. A computed field whose SECURITY INVOKER
+// function reads data beyond its row goes through its helper for every
+// role. The helpers take and return plain types
 // (RETURNS TABLE (…)), so none keeps a table from being dropped; their
 // owner may read every tracked table and execute the user functions,
 // whose bodies may read any of them.
@@ -31,6 +33,14 @@
 // security-barrier view of its own in schema rowguard
 // (compiler.RoleViewName), owned by the definer, which applies the role's
 // filter; the role is granted its columns there and nothing on the view.
+// A view that calls project functions reading data as the caller
+// (compiler.Catalog.ReadsAsCaller) is read through a SECURITY DEFINER
+// function of the role's (compiler.ViewSourceName), so those functions run
+// as the definer, as Hasura runs them as the owner; it returns SETOF the
+// view's row type, a dependency the per-role view has anyway. The definer
+// may read every table and execute every routine of the project's schemas
+// (definerObjectGrants), as what such functions read is known only to
+// their bodies.
 //
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first

@@ -91,6 +91,10 @@ func (e *emitter) emit() string {
 	e.adminGrants()
 	e.schemaGrants()
 	e.helperFunctions()
+	if roleHelpers != "" || e.hasViewSources() {
+		e.b.WriteString(definerObjectGrants(e.opts.definer()))
+		e.printf("\n")
+	}
 	e.b.WriteString(roleHelpers)
 	e.b.WriteString(body.String())
 	e.registry()
@@ -174,6 +178,17 @@ func (e *emitter) roles() {
 		e.printf("GRANT SELECT ON ALL TABLES IN SCHEMA rowguard TO %s;\n", login)
 	}
 	e.printf("\n")
+}
+
+// hasViewSources reports whether some tracked view is read through per-role
+// SECURITY DEFINER functions (compiler.TableInfo.Source).
+func (e *emitter) hasViewSources() bool {
+	for _, t := range e.prog.Tables {
+		if t.Source {
+			return true
+		}
+	}
+	return false
 }
 
 // adminGrants gives the admin role what the owner of the project's

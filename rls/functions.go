@@ -177,10 +177,14 @@ func (e *emitter) functionHelper(f *compiler.TrackedFunction, a *compiler.Functi
 func (e *emitter) definerFunction(name string, params []string, returns, body, schema string, role *compiler.Role, what string) string {
 	var b strings.Builder
 	sig := "rowguard." + compiler.QuoteIdent(name) + "(" + strings.Join(params, ", ") + ")"
-	path := "pg_catalog, pg_temp"
-	if schema != "" && schema != "pg_catalog" {
-		path = "pg_catalog, " + compiler.QuoteIdent(schema) + ", pg_temp"
+	// The function's (or view's) schema, then public: project functions
+	// name their tables unqualified and run under Hasura's connection
+	// with the default search_path ("$user", public).
+	path := "pg_catalog, "
+	if schema != "" && schema != "pg_catalog" && schema != "public" {
+		path += compiler.QuoteIdent(schema) + ", "
 	}
+	path += `"public", pg_temp`
 	fmt.Fprintf(&b, "CREATE FUNCTION %s RETURNS %s\n  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %s\n  AS $rg$ %s $rg$;\n", sig, returns, path, body)
 	fmt.Fprintf(&b, "ALTER FUNCTION %s OWNER TO %s;\n", sig, compiler.QuoteIdent(e.opts.definer()))
 	fmt.Fprintf(&b, "REVOKE ALL ON FUNCTION %s FROM PUBLIC;\n", sig)

@@ -122,3 +122,53 @@ END
 $rg$;
 `, "@admin", compiler.QuoteLiteral(admin))
 }
+
+// definerObjectGrants renders the install-time grants that let the
+// definer role read what the project's functions read: on every schema
+// but PostgreSQL's own, rowguard's and hdb_catalog, USAGE, EXECUTE on its
+// routines and SELECT on its tables, views, materialized views and foreign
+// tables (an object that refuses it is skipped). The helpers and per-role
+// view sources run project functions with the definer's rights, as Hasura
+// runs them with the owner's, and a function may read a table no
+// permission tracks.
+//
+// This gives the API roles nothing: the definer is NOLOGIN and already
+// BYPASSRLS, no role is a member of it, and it owns only rowguard's
+// helpers, each of which returns no more than its one role's permission
+// shows. SELECT only: computed fields and views do not write. The
+// teardown's DROP OWNED BY revokes it all.
+func definerObjectGrants(definer string) string {
+	return strings.ReplaceAll(`DO $rg$
+DECLARE
+  ns record;
+  obj record;
+BEGIN
+  FOR ns IN SELECT oid, nspname FROM pg_catalog.pg_namespace
+      WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
+        AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, @definer);
+    FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = ns.oid AND NOT pg_catalog.has_function_privilege(@definer, p.oid, 'EXECUTE') ORDER BY 1 LOOP
+      BEGIN
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, @definer);
+      EXCEPTION WHEN OTHERS THEN
+        NULL; -- refused by the routine: not granted
+      END;
+    END LOOP;
+    BEGIN
+      EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', ns.nspname, @definer);
+    EXCEPTION WHEN OTHERS THEN
+      FOR obj IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+          WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname LOOP
+        BEGIN
+          EXECUTE format('GRANT SELECT ON %s TO %I', obj.rel, @definer);
+        EXCEPTION WHEN OTHERS THEN
+          NULL; -- refused by the object: not granted
+        END;
+      END LOOP;
+    END;
+  END LOOP;
+END
+$rg$;
+`, "@definer", compiler.QuoteLiteral(definer))
+}

@@ -18,7 +18,9 @@ import (
 // shows, rendered as the policy of a table would be, and nulls a column of
 // an inherited role on the rows where no member listing it shows the row.
 // The role is granted its columns of that view and nothing on the view
-// itself, so psql as the role sees what the API shows. Write permissions
+// itself, so psql as the role sees what the API shows. A view that calls
+// functions reading data as the caller is read through a function of the
+// role's instead (viewSource). Write permissions
 // never get here (compiler drops them with a warning).
 func (e *emitter) view(t *compiler.TableInfo) string {
 	var b strings.Builder
@@ -62,10 +64,6 @@ func (e *emitter) roleView(t *compiler.TableInfo, p *compiler.Permission) string
 	if p.Filter != nil {
 		filter = e.render(p.Filter, t, alias, use)
 	}
-	fmt.Fprintf(&b, "CREATE VIEW %s WITH (security_barrier) AS\n  SELECT %s\n  FROM %s AS %s\n  WHERE %s;\n",
-		name, strings.Join(cols, ", "), compiler.QuoteTable(t.Name()), alias, filter)
-	fmt.Fprintf(&b, "ALTER VIEW %s OWNER TO %s;\n", name, compiler.QuoteIdent(e.opts.definer()))
-	fmt.Fprintf(&b, "COMMENT ON VIEW %s IS %s;\n", name, compiler.QuoteLiteral("rowguard: "+use))
 	var privs []*compiler.Column
 	privs = append(privs, p.Columns...)
 	for _, c := range p.HiddenColumns {
@@ -73,6 +71,20 @@ func (e *emitter) roleView(t *compiler.TableInfo, p *compiler.Permission) string
 			privs = append(privs, c)
 		}
 	}
+	if t.Source {
+		b.WriteString(e.viewSource(t, p, alias, cols, privs, filter))
+		plain := make([]string, len(t.Table.Columns))
+		for i, c := range t.Table.Columns {
+			plain[i] = alias + "." + compiler.QuoteIdent(c.Name)
+		}
+		fmt.Fprintf(&b, "CREATE VIEW %s WITH (security_barrier) AS\n  SELECT %s\n  FROM rowguard.%s() AS %s;\n",
+			name, strings.Join(plain, ", "), compiler.QuoteIdent(compiler.ViewSourceName(t.Name(), p.Role.Name)), alias)
+	} else {
+		fmt.Fprintf(&b, "CREATE VIEW %s WITH (security_barrier) AS\n  SELECT %s\n  FROM %s AS %s\n  WHERE %s;\n",
+			name, strings.Join(cols, ", "), compiler.QuoteTable(t.Name()), alias, filter)
+	}
+	fmt.Fprintf(&b, "ALTER VIEW %s OWNER TO %s;\n", name, compiler.QuoteIdent(e.opts.definer()))
+	fmt.Fprintf(&b, "COMMENT ON VIEW %s IS %s;\n", name, compiler.QuoteLiteral("rowguard: "+use))
 	if len(p.HiddenColumns) > 0 {
 		fmt.Fprintf(&b, "-- SELECT (%s): join columns of relationships %s may follow (or a column to count rows), not published by the API\n", quoteColumns(p.HiddenColumns), p.Role.Name)
 	}
@@ -80,6 +92,27 @@ func (e *emitter) roleView(t *compiler.TableInfo, p *compiler.Permission) string
 		fmt.Fprintf(&b, "GRANT SELECT (%s) ON %s TO %s;\n", quoteColumns(privs), name, compiler.QuoteIdent(p.Role.PGName))
 	}
 	return b.String()
+}
+
+// viewSource renders the SECURITY DEFINER function through which the
+// per-role view of p reads the view t when t calls functions that read
+// with the caller's rights (compiler.ViewSourceName): they then run as the
+// definer, as Hasura runs them as the owner. The function applies the
+// role's filter and returns only the role's columns (the others null), so
+// calling it from psql, which only the role may, shows what the per-role
+// view shows. cols are the per-role view's select items over alias.
+func (e *emitter) viewSource(t *compiler.TableInfo, p *compiler.Permission, alias string, cols []string, privs []*compiler.Column, filter string) string {
+	items := make([]string, len(cols))
+	for i, c := range t.Table.Columns {
+		items[i] = cols[i]
+		if !slices.Contains(privs, c) {
+			// Typed as the column, without naming a type.
+			items[i] = "CASE WHEN false THEN " + alias + "." + compiler.QuoteIdent(c.Name) + " END AS " + compiler.QuoteIdent(c.Name)
+		}
+	}
+	body := "SELECT " + strings.Join(items, ", ") + " FROM " + compiler.QuoteTable(t.Name()) + " AS " + alias + " WHERE " + filter
+	what := fmt.Sprintf("rows of view %s for role %s, read with the definer's rights because the view calls functions that read data (%s)", t.Name(), p.Role.Name, p.Pos)
+	return e.definerFunction(compiler.ViewSourceName(t.Name(), p.Role.Name), nil, "SETOF "+compiler.QuoteTable(t.Name()), body, t.Name().Schema, p.Role, what)
 }
 
 // selectGrant renders a GRANT SELECT on the table or view q to role

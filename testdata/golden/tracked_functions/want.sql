@@ -112,6 +112,39 @@ $rg$;
 
 GRANT USAGE ON SCHEMA "public" TO "hasura_staff", "hasura_user";
 
+DO $rg$
+DECLARE
+  ns record;
+  obj record;
+BEGIN
+  FOR ns IN SELECT oid, nspname FROM pg_catalog.pg_namespace
+      WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'rowguard', 'hdb_catalog')
+        AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', ns.nspname, 'rowguard_definer');
+    FOR obj IN SELECT p.oid::regprocedure::text AS name FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = ns.oid AND NOT pg_catalog.has_function_privilege('rowguard_definer', p.oid, 'EXECUTE') ORDER BY 1 LOOP
+      BEGIN
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', obj.name, 'rowguard_definer');
+      EXCEPTION WHEN OTHERS THEN
+        NULL; -- refused by the routine: not granted
+      END;
+    END LOOP;
+    BEGIN
+      EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', ns.nspname, 'rowguard_definer');
+    EXCEPTION WHEN OTHERS THEN
+      FOR obj IN SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+          WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname LOOP
+        BEGIN
+          EXECUTE format('GRANT SELECT ON %s TO %I', obj.rel, 'rowguard_definer');
+        EXCEPTION WHEN OTHERS THEN
+          NULL; -- refused by the object: not granted
+        END;
+      END LOOP;
+    END;
+  END LOOP;
+END
+$rg$;
+
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."article" TO "rowguard_definer";
 GRANT SELECT ON "public"."author" TO "rowguard_definer";
