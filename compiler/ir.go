@@ -70,6 +70,11 @@ type TableInfo struct {
 	// GraphQL holds the table's GraphQL names (custom or Hasura's
 	// defaults).
 	GraphQL *GraphQLNames
+	// Enum is set for an enum table (`is_enum: true`).
+	Enum *EnumTable
+	// EnumRefs maps the columns whose foreign key points at an enum
+	// table's key to that table; their GraphQL type is its enum.
+	EnumRefs map[string]*TableInfo
 }
 
 // Name returns the table's qualified name.
