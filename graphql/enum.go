@@ -42,7 +42,7 @@ func loadEnumValues(ctx context.Context, pool *pgxpool.Pool, prog *compiler.Prog
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := tx.Exec(ctx, "SELECT set_config('role', $1, true)", prog.AdminPGRole()); err != nil {
-		return nil, fmt.Errorf("read enum tables: %w", err)
+		return nil, fmt.Errorf("read enum tables as role %s, which `rowguard migrate up` creates and grants to the login role: %w", prog.AdminPGRole(), err)
 	}
 	out := enumValues{}
 	for _, t := range tables {
