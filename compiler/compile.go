@@ -36,6 +36,7 @@ func Compile(cat *Catalog, md *policies.Metadata, opts Options) (*Program, polic
 	}
 	c.tables(md)
 	c.graphqlNames()
+	c.enums()
 	c.relationships()
 	c.computedFields()
 	for _, mt := range md.Tables {

@@ -76,6 +76,11 @@ type TableInfo struct {
 	// those functions run with the definer's rights, as Hasura runs them
 	// with the owner's.
 	Source bool
+	// Enum is set for an enum table (`is_enum: true`).
+	Enum *EnumTable
+	// EnumRefs maps the columns whose foreign key points at an enum
+	// table's key to that table; their GraphQL type is its enum.
+	EnumRefs map[string]*TableInfo
 }
 
 // Name returns the table's qualified name.

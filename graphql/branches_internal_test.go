@@ -33,7 +33,7 @@ func branchProgram(t *testing.T) *compiler.Program {
 // planSQL renders query for role as the server would.
 func planSQL(t *testing.T, prog *compiler.Program, role, query string) string {
 	t.Helper()
-	rs, err := buildSchema(prog, role, constraintSet{}, false)
+	rs, err := buildSchema(prog, role, constraintSet{}, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

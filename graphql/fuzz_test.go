@@ -117,7 +117,7 @@ func loadFuzzBlog() (*fuzzBlog, error) {
 			if role == "nobody" {
 				name = "" // a role the metadata does not name
 			}
-			rs, err := buildSchema(prog, name, cons, false)
+			rs, err := buildSchema(prog, name, cons, nil, false)
 			if err != nil {
 				fuzzErr = err
 				return

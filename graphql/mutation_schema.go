@@ -272,7 +272,7 @@ func (b *schemaBuilder) mutationRoot() string {
 				t.name+"_mutation_response")
 			if t.view.pk != nil {
 				add(mutDeleteByPK, "delete_by_pk", fmt.Sprintf("delete single row from the table: %q", q),
-					"("+pkArgs(t.view)+")", t.name)
+					"("+b.pkArgs(t.view)+")", t.name)
 			}
 		}
 	}
@@ -316,12 +316,14 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	inputObject := func(suffix, desc string, cols []*compiler.Column, typ func(*compiler.Column) string) {
 		pr("%s\ninput %s_%s {\n", describe(desc), name, suffix)
 		for _, c := range cols {
-			b.scalars[scalarFor(c.Type)] = true
+			if t.info.EnumOf(c.Name) == nil {
+				b.scalars[scalarFor(c.Type)] = true
+			}
 			pr("  %s: %s\n", t.field(c), typ(c))
 		}
 		pr("}\n\n")
 	}
-	nullable := func(c *compiler.Column) string { return scalarFor(c.Type) }
+	nullable := func(c *compiler.Column) string { return b.columnType(t.info, c) }
 
 	pr("%s\ntype %s_mutation_response {\n  %s\n  affected_rows: Int!\n", describe(fmt.Sprintf("response of any mutation on the table %q", q)), name, describe("number of rows affected by the mutation"))
 	if t.view != nil {
@@ -332,8 +334,7 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 	if t.canInsert {
 		pr("%s\ninput %s_insert_input {\n", describe(fmt.Sprintf("input type for inserting data into table %q", q)), name)
 		for _, c := range t.insertCols {
-			b.scalars[scalarFor(c.Type)] = true
-			pr("  %s: %s\n", t.field(c), scalarFor(c.Type))
+			pr("  %s: %s\n", t.field(c), b.columnType(t.info, c))
 		}
 		var rels []string
 		for n := range t.insertRels {
@@ -401,7 +402,7 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 		inputObject("delete_at_path_input", "delete the field or element with specified path (for JSON arrays, negative integers count from the end)", t.jsonbUpdate, func(*compiler.Column) string { return "[String!]" })
 	}
 	if t.view.pk != nil {
-		inputObject("pk_columns_input", fmt.Sprintf("primary key columns input for table: %s", q), t.view.pk, gqlTypeNonNull)
+		inputObject("pk_columns_input", fmt.Sprintf("primary key columns input for table: %s", q), t.view.pk, func(c *compiler.Column) string { return b.columnType(t.info, c) + "!" })
 	}
 	pr("input %s_updates {%s\n  %s\n  where: %s_bool_exp!\n}\n\n", name, strings.ReplaceAll(b.updateOps(t), "\n    ", "\n  "), describe("filter the rows which have to be updated"), name)
 	return w.String()
@@ -410,5 +411,3 @@ func (b *schemaBuilder) mutationTypes(t *mutTable) string {
 // placeholderColumn is the only value of <t>_update_column when the role
 // may update no column.
 const placeholderColumn = "_PLACEHOLDER"
-
-func gqlTypeNonNull(c *compiler.Column) string { return scalarFor(c.Type) + "!" }

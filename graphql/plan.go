@@ -668,7 +668,11 @@ func (p *planner) boolExp(obj object, v *tableView, at string) (policies.BoolExp
 				}
 				name, ok := policies.NormalizeOperator(op.name)
 				if !ok || policies.IsColumnOperator(name) {
-					return nil, validationf(at, "field '%s' not found in type: '%s_comparison_exp'", op.name, scalarFor(col.Type))
+					typ := scalarFor(col.Type)
+					if e := v.info.EnumOf(col.Name); e != nil {
+						typ = e.EnumTypeName()
+					}
+					return nil, validationf(at, "field '%s' not found in type: '%s_comparison_exp'", op.name, typ)
 				}
 				jsonb := col.Type == "jsonb" || col.Type == "json"
 				var val policies.Value

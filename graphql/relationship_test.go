@@ -131,13 +131,13 @@ func TestRelationshipWithoutJoinColumns(t *testing.T) {
 			name:    "the join column is no distinct_on value",
 			query:   `{ article(distinct_on: [author_id]) { title } }`,
 			headers: reader,
-			want:    `{"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"Value \"author_id\" does not exist in \"article_select_column!\" enum."}]}`,
+			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.article.args.distinct_on[0]","code":"validation-failed"},"message":"expected one of the values ['title'] for type 'article_select_column', but found 'author_id'"}]}`,
 		},
 		{
 			name:    "the join column cannot be aggregated",
 			query:   `{ article_aggregate { aggregate { count(columns: [author_id]) } } }`,
 			headers: reader,
-			want:    `{"errors":[{"extensions":{"path":"$","code":"validation-failed"},"message":"Value \"author_id\" does not exist in \"article_select_column!\" enum."}]}`,
+			want:    `{"errors":[{"extensions":{"path":"$.selectionSet.article_aggregate.selectionSet.aggregate.selectionSet.count.args.columns[0]","code":"validation-failed"},"message":"expected one of the values ['title'] for type 'article_select_column', but found 'author_id'"}]}`,
 		},
 		{
 			name:    "no relationship to a table the role may not select",

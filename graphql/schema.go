@@ -149,10 +149,11 @@ type roleSchema struct {
 }
 
 // buildSchema builds the schema of role (AdminRole for the admin) from prog;
-// cons names the constraints an upsert may target. backend publishes the
+// cons names the constraints an upsert may target and enums holds the
+// values of the enum tables. backend publishes the
 // role's backend_only mutations, which Hasura shows only to requests that
 // ask for them with the admin secret.
-func buildSchema(prog *compiler.Program, role string, cons constraintSet, backend bool) (*roleSchema, error) {
+func buildSchema(prog *compiler.Program, role string, cons constraintSet, enums enumValues, backend bool) (*roleSchema, error) {
 	rs := &roleSchema{
 		role:    role,
 		backend: backend,
@@ -169,8 +170,12 @@ func buildSchema(prog *compiler.Program, role string, cons constraintSet, backen
 	}
 	rs.views = tableViews(prog, role)
 	rs.functions = functionRoots(prog, role, rs.views)
-	b := &schemaBuilder{rs: rs, prog: prog, cons: cons}
-	rs.sdl = b.build()
+	b := &schemaBuilder{rs: rs, prog: prog, cons: cons, enumVals: enums}
+	sdl, err := b.build()
+	if err != nil {
+		return nil, fmt.Errorf("schema of role %q: %w", role, err)
+	}
+	rs.sdl = sdl
 	s, err := gqlparser.LoadSchema(&ast.Source{Name: "role " + role, Input: rs.sdl})
 	if err != nil {
 		return nil, fmt.Errorf("schema of role %q: %w", role, err)
@@ -386,6 +391,10 @@ type schemaBuilder struct {
 	cons    constraintSet
 	b       strings.Builder
 	scalars map[string]bool // scalars whose comparison_exp is needed
+	// enums are the enum tables whose enum the schema uses, and
+	// enumVals their values.
+	enums    map[*compiler.TableInfo]bool
+	enumVals enumValues
 	// argTypes names the <fn>_args input types written to args.
 	argTypes map[string]bool
 	args     strings.Builder
@@ -395,8 +404,9 @@ func (b *schemaBuilder) printf(format string, args ...any) {
 	fmt.Fprintf(&b.b, format, args...)
 }
 
-func (b *schemaBuilder) build() string {
+func (b *schemaBuilder) build() (string, error) {
 	b.scalars = map[string]bool{}
+	b.enums = map[*compiler.TableInfo]bool{}
 	b.argTypes = map[string]bool{}
 	var body strings.Builder
 	for _, v := range b.rs.views {
@@ -437,11 +447,14 @@ func (b *schemaBuilder) build() string {
 	for _, s := range scalars {
 		b.comparisonExp(s)
 	}
+	if err := b.enumTypes(); err != nil {
+		return "", err
+	}
 	b.b.WriteString(body.String())
 	b.b.WriteString(b.args.String())
 	b.b.WriteString(query)
 	b.b.WriteString(mutation)
-	return b.b.String()
+	return b.b.String(), nil
 }
 
 // describe renders a description as an SDL string.
@@ -487,14 +500,6 @@ func orderByFields(v *tableView) []string {
 	return out
 }
 
-func gqlType(c *compiler.Column) string {
-	s := scalarFor(c.Type)
-	if c.NotNull {
-		return s + "!"
-	}
-	return s
-}
-
 // table writes every type of one table.
 func (b *schemaBuilder) table(v *tableView) string {
 	var w strings.Builder
@@ -509,11 +514,14 @@ func (b *schemaBuilder) table(v *tableView) string {
 		}
 		pr("%s\ntype %s {\n", describe(desc), name)
 		for _, c := range v.columns {
-			b.scalars[scalarFor(c.Type)] = true
 			if d := v.info.GraphQL.ColumnComment(c.Name); d != "" {
 				pr("  %s\n", describe(d))
 			}
-			pr("  %s: %s\n", v.field(c), gqlType(c))
+			typ := b.columnType(v.info, c)
+			if c.NotNull {
+				typ += "!"
+			}
+			pr("  %s: %s\n", v.field(c), typ)
 		}
 		for _, r := range v.rels {
 			if r.rel.Kind == policies.ObjectRel {
@@ -536,7 +544,7 @@ func (b *schemaBuilder) table(v *tableView) string {
 		describe(fmt.Sprintf("Boolean expression to filter rows from the table %q. All fields are combined with a logical 'AND'.", q)),
 		name, name, name, name)
 	for _, c := range v.columns {
-		pr("  %s: %s_comparison_exp\n", v.field(c), scalarFor(c.Type))
+		pr("  %s: %s_comparison_exp\n", v.field(c), b.columnType(v.info, c))
 	}
 	for _, r := range v.rels {
 		if v.fields[r.rel.Name] != nil {
@@ -572,6 +580,9 @@ func aggregateColumns(v *tableView, fn string) []*compiler.Column {
 	var out []*compiler.Column
 	for _, c := range v.columns {
 		s := scalarFor(c.Type)
+		if v.info.EnumOf(c.Name) != nil {
+			continue // Hasura aggregates scalar columns only
+		}
 		if slices.Contains(orderedAggregates, fn) && isOrderedScalar(s) || !slices.Contains(orderedAggregates, fn) && isNumericScalar(s) {
 			out = append(out, c)
 		}
@@ -696,7 +707,7 @@ func (b *schemaBuilder) queryRoot() string {
 		}
 		if v.rootByPK {
 			b.rs.roots[names.Root("select_by_pk")] = &rootField{kind: rootByPK, view: v}
-			pr("  %s\n  %s(%s): %s\n", rootDescription(names, "select_by_pk", fmt.Sprintf("fetch data from the table: %q using primary key columns", q)), names.Root("select_by_pk"), pkArgs(v), v.name)
+			pr("  %s\n  %s(%s): %s\n", rootDescription(names, "select_by_pk", fmt.Sprintf("fetch data from the table: %q using primary key columns", q)), names.Root("select_by_pk"), b.pkArgs(v), v.name)
 			n++
 		}
 	}
@@ -720,10 +731,10 @@ func rootDescription(names *compiler.GraphQLNames, kind, def string) string {
 
 // pkArgs are the arguments of a _by_pk field: the primary key columns by
 // their GraphQL names.
-func pkArgs(v *tableView) string {
+func (b *schemaBuilder) pkArgs(v *tableView) string {
 	args := make([]string, len(v.pk))
 	for i, c := range v.pk {
-		args[i] = v.field(c) + ": " + scalarFor(c.Type) + "!"
+		args[i] = v.field(c) + ": " + b.columnType(v.info, c) + "!"
 	}
 	return strings.Join(args, ", ")
 }

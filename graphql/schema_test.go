@@ -95,7 +95,7 @@ func TestSchemaRootFields(t *testing.T) {
 		{"stranger", noQueriesField},
 	} {
 		t.Run(c.role, func(t *testing.T) {
-			rs, err := buildSchema(prog, c.role, nil, false)
+			rs, err := buildSchema(prog, c.role, nil, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestSchemaRootFields(t *testing.T) {
 }
 
 func TestSchemaScalars(t *testing.T) {
-	rs, err := buildSchema(testProgram(t, itemMetadata), AdminRole, nil, false)
+	rs, err := buildSchema(testProgram(t, itemMetadata), AdminRole, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

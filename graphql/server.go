@@ -173,12 +173,16 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // SetProgram switches the server to prog (after the database has installed
-// its policies): it rebuilds every role's schema and empties the plan
-// cache. Requests under way finish with the previous program.
+// its policies): it reads the enum tables' values again, rebuilds every
+// role's schema and empties the plan cache. Requests under way finish with the previous program.
 func (s *Server) SetProgram(prog *compiler.Program) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cons, err := loadConstraints(ctx, s.cfg.Pool)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	enums, err := loadEnumValues(ctx, s.cfg.Pool, prog)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
@@ -194,19 +198,19 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 		roles = append(roles, r.Name)
 	}
 	for _, role := range roles {
-		rs, err := buildSchema(prog, role, cons, false)
+		rs, err := buildSchema(prog, role, cons, enums, false)
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
 		}
 		st.schemas[role] = rs
 		if hasBackendOnly(prog, role) {
-			if rs, err = buildSchema(prog, role, cons, true); err != nil {
+			if rs, err = buildSchema(prog, role, cons, enums, true); err != nil {
 				return fmt.Errorf("graphql: %w", err)
 			}
 			st.backend[role] = rs
 		}
 	}
-	empty, err := buildSchema(prog, "", cons, false)
+	empty, err := buildSchema(prog, "", cons, enums, false)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}

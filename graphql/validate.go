@@ -3,6 +3,7 @@ package graphql
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -192,6 +193,29 @@ func (c *checker) value(v *ast.Value, t *ast.Type, path string) *Error {
 				return e
 			}
 		}
+	case ast.EnumValue, ast.StringValue:
+		return c.enumValue(v, t, path)
 	}
 	return nil
+}
+
+// enumValue reports, as Hasura's parser words it, a literal where an enum
+// is expected that is not one of its values, such as a row an enum table
+// does not have, or a quoted string.
+func (c *checker) enumValue(v *ast.Value, t *ast.Type, path string) *Error {
+	def := c.schema.Types[t.Name()]
+	if def == nil || def.Kind != ast.Enum {
+		return nil
+	}
+	if v.Kind == ast.StringValue {
+		return validationf(path, "expected an enum value for type '%s', but found a string", def.Name)
+	}
+	if def.EnumValues.ForName(v.Raw) != nil {
+		return nil
+	}
+	names := make([]string, len(def.EnumValues))
+	for i, ev := range def.EnumValues {
+		names[i] = "'" + ev.Name + "'"
+	}
+	return validationf(path, "expected one of the values [%s] for type '%s', but found '%s'", strings.Join(names, ", "), def.Name, v.Raw)
 }

@@ -437,9 +437,9 @@ func (l *loader) tables(md *Metadata, n *yaml.Node, file string) {
 var tableKeys = []string{
 	"table", "object_relationships", "array_relationships",
 	"select_permissions", "insert_permissions", "update_permissions", "delete_permissions",
-	"computed_fields", "configuration",
+	"computed_fields", "configuration", "is_enum",
 	// Accepted and ignored: they do not bear on permissions.
-	"is_enum", "remote_relationships", "event_triggers",
+	"remote_relationships", "event_triggers",
 	"apollo_federation_config", "logical_model",
 }
 
@@ -470,6 +470,8 @@ func (l *loader) table(n *yaml.Node, file string) *Table {
 			t.ComputedFields = l.computedFields(e.val, file)
 		case "configuration":
 			t.Config = l.tableConfiguration(e.val, file)
+		case "is_enum":
+			t.IsEnum = l.boolean(e.val, file, "is_enum")
 		case "select_permissions":
 			t.Permissions = append(t.Permissions, l.permissions(e.val, file, Select)...)
 		case "insert_permissions":

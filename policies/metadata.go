@@ -34,6 +34,9 @@ type Table struct {
 	Permissions         []*Permission
 	// Config holds the table's GraphQL naming (`configuration:`).
 	Config TableConfig
+	// IsEnum marks an enum table (`is_enum: true`): its rows are the
+	// values of a GraphQL enum that the columns referencing it take.
+	IsEnum bool
 }
 
 // Relationships returns the object relationships followed by the array ones.
