@@ -46,7 +46,7 @@ func Apply(ctx context.Context, tx pgx.Tx, script string, src *policies.Source) 
 	}
 	// The script is a multi-statement text: the simple protocol runs it
 	// inside tx (pgx sends it as one Query message when there are no args).
-	if err := execScript(ctx, tx, script); err != nil {
+	if _, err := tx.Exec(ctx, script); err != nil {
 		return 0, fmt.Errorf("install policies (version %d): %w", next, installError(err, script))
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO rowguard.policy_history (version, hash, sql, source) VALUES ($1, $2, $3, $4)`,
@@ -77,37 +77,4 @@ func sameSource(a, b *policies.Source) bool {
 		}
 	}
 	return true
-}
-
-// execScript runs a policy script (or the teardown) in tx. The script
-// creates rowguard's own objects, policies, grants and comments, yet a
-// project's DDL event triggers would run after each of its statements: the
-// periods extension's health checks made otohime-site's install of 44
-// policies take 28.8 s instead of 0.25 s. So a superuser runs the script
-// with session_replication_role = replica, transaction-locally and for the
-// script alone: event triggers enabled for ordinary sessions (the default)
-// do not fire for it; ones a project enabled ALWAYS still do.
-func execScript(ctx context.Context, tx pgx.Tx, script string) error {
-	var quiet bool
-	var prev string
-	err := tx.QueryRow(ctx, `SELECT r.rolsuper AND EXISTS (SELECT FROM pg_catalog.pg_event_trigger WHERE evtenabled = 'O'),
-			pg_catalog.current_setting('session_replication_role')
-		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&quiet, &prev)
-	if err != nil {
-		return fmt.Errorf("read the event triggers: %w", err)
-	}
-	if !quiet {
-		_, err := tx.Exec(ctx, script)
-		return err
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('session_replication_role', 'replica', true)`); err != nil {
-		return fmt.Errorf("quiet the event triggers: %w", err)
-	}
-	if _, err := tx.Exec(ctx, script); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('session_replication_role', $1, true)`, prev); err != nil {
-		return fmt.Errorf("restore session_replication_role: %w", err)
-	}
-	return nil
 }

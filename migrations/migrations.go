@@ -139,7 +139,7 @@ func Up(ctx context.Context, cfg Config) error {
 		}
 		if len(pending) > 0 {
 			if head != nil {
-				if err := execScript(ctx, tx, rls.Teardown()); err != nil {
+				if _, err := tx.Exec(ctx, rls.Teardown()); err != nil {
 					return fmt.Errorf("lift policies before schema migrations: %w", err)
 				}
 				lifted = true
@@ -173,7 +173,7 @@ func Up(ctx context.Context, cfg Config) error {
 	hash := Hash(script)
 	if head != nil && head.Hash == hash {
 		if lifted {
-			if err := execScript(ctx, tx, head.SQL); err != nil {
+			if _, err := tx.Exec(ctx, head.SQL); err != nil {
 				return fmt.Errorf("reinstall policies: %w", installError(err, head.SQL))
 			}
 		}
