@@ -33,9 +33,13 @@ func (c *Catalog) ReadsAsCaller(f *Function) bool {
 		tree, err := pg_query.ParseToJSON(q)
 		if err != nil {
 			// A PL/pgSQL condition is an expression; an assignment
-			// (x := …) reads nothing the query would not.
-			if tree, err = pg_query.ParseToJSON("SELECT " + q); err != nil {
-				continue
+			// (x := …) keeps its target in front of the expression.
+			expr := q
+			if i := strings.Index(q, ":="); i >= 0 {
+				expr = q[i+2:]
+			}
+			if tree, err = pg_query.ParseToJSON("SELECT " + expr); err != nil {
+				return true // cannot be analysed: take the helper
 			}
 		}
 		var v any

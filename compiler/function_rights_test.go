@@ -28,6 +28,12 @@ BEGIN
   IF EXISTS (SELECT FROM t WHERE id = a.id + 1) THEN RETURN 1; END IF;
   RETURN 0;
 END $$;
+CREATE FUNCTION pl_assign_reads(a t) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE n bigint;
+BEGIN
+  n := (SELECT count(*) FROM t WHERE id < a.id);
+  RETURN n;
+END $$;
 CREATE FUNCTION pl_set() RETURNS SETOF int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN QUERY SELECT id FROM t; END $$;
 CREATE FUNCTION pl_dynamic(a t) RETURNS int LANGUAGE plpgsql STABLE AS $$
 DECLARE n int;
@@ -50,7 +56,7 @@ func TestReadsAsCaller(t *testing.T) {
 	t.Parallel()
 	want := map[string]bool{
 		"pure": false, "reads": true, "reads_definer": false, "calls": true,
-		"pl_pure": false, "pl_reads": true, "pl_set": true, "pl_dynamic": true,
+		"pl_pure": false, "pl_reads": true, "pl_assign_reads": true, "pl_set": true, "pl_dynamic": true,
 		"standard": true, // a SQL-standard body is not kept as text: the helper, to be safe
 	}
 	offline, err := ParseDDL([]DDLFile{{Name: "schema.sql", SQL: rightsDDL}})
