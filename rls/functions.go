@@ -2,7 +2,6 @@ package rls
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/rowguard/rowguard/compiler"
@@ -40,47 +39,6 @@ func (e *emitter) roleHelpers() string {
 	if b.Len() == 0 {
 		return ""
 	}
-	return e.definerReads() + b.String()
-}
-
-// definerReads lets the helpers' owner run user functions: their bodies
-// may read any tracked table, as Hasura's own connection may.
-func (e *emitter) definerReads() string {
-	var b strings.Builder
-	definer := compiler.QuoteIdent(e.opts.definer())
-	schemas := map[string]bool{}
-	usage := func(s string) {
-		if !schemas[s] {
-			schemas[s] = true
-			fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(s), definer)
-		}
-	}
-	for _, t := range e.prog.Tables {
-		usage(t.Name().Schema)
-		fmt.Fprintf(&b, "GRANT SELECT ON %s TO %s;\n", compiler.QuoteTable(t.Name()), definer)
-	}
-	fns := map[*compiler.Function]bool{}
-	var list []*compiler.Function
-	for _, t := range e.prog.Tables {
-		for _, cf := range t.ComputedFields {
-			if !fns[cf.Function] {
-				fns[cf.Function] = true
-				list = append(list, cf.Function)
-			}
-		}
-	}
-	for _, f := range e.prog.Functions {
-		if !fns[f.Function] {
-			fns[f.Function] = true
-			list = append(list, f.Function)
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name.String() < list[j].Name.String() })
-	for _, f := range list {
-		usage(f.Name.Schema)
-		fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION %s TO %s;\n", f.Signature(), definer)
-	}
-	b.WriteString("\n")
 	return b.String()
 }
 

@@ -175,14 +175,6 @@ BEGIN
 END
 $rg$;
 
-GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
-GRANT SELECT ON "public"."article" TO "rowguard_definer";
-GRANT SELECT ON "public"."author" TO "rowguard_definer";
-GRANT SELECT ON "public"."student_marks" TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."get_articles"(public.author) TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."total_marks"(public.student_marks) TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."total_marks_offset"(json, public.student_marks) TO "rowguard_definer";
-
 CREATE FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
   AS $rg$ SELECT "public"."total_marks"(_rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer)) $rg$;

@@ -163,10 +163,6 @@ BEGIN
 END
 $rg$;
 
-GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
-GRANT SELECT ON "public"."employee" TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."employee_yearly_salary"(public.employee) TO "rowguard_definer";
-
 CREATE FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
   AS $rg$ SELECT "public"."employee_yearly_salary"(_rgt) FROM "public"."employee" _rgt WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) $rg$;

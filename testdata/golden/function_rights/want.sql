@@ -140,14 +140,6 @@ BEGIN
 END
 $rg$;
 
-GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
-GRANT SELECT ON "public"."item" TO "rowguard_definer";
-GRANT SELECT ON "public"."item_flag" TO "rowguard_definer";
-GRANT SELECT ON "public"."item_plain" TO "rowguard_definer";
-GRANT SELECT ON "public"."secret" TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."item_secret_count"(public.item) TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."item_shout"(public.item) TO "rowguard_definer";
-
 CREATE FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) RETURNS bigint
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
   AS $rg$ SELECT "public"."item_secret_count"(_rgt) FROM "public"."item" _rgt WHERE _rgt."id" = $1 AND (_rgt."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) $rg$;

@@ -145,14 +145,6 @@ BEGIN
 END
 $rg$;
 
-GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
-GRANT SELECT ON "public"."article" TO "rowguard_definer";
-GRANT SELECT ON "public"."author" TO "rowguard_definer";
-GRANT SELECT ON "public"."gpa" TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."my_students"(json) TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."passed_students"(double precision) TO "rowguard_definer";
-GRANT EXECUTE ON FUNCTION "public"."search_articles"(public.author, text) TO "rowguard_definer";
-
 CREATE FUNCTION rowguard."rg_cf_user_author_articles_matching_136e64"(integer, text) RETURNS TABLE("id" integer, "title" text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
   AS $rg$ SELECT _rgr."id", _rgr."title" FROM "public"."author" _rgt CROSS JOIN LATERAL "public"."search_articles"(_rgt, $2) _rgr WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) AND (_rgr."is_published" = 'true'::boolean) $rg$;
