@@ -333,11 +333,16 @@ func (c *conn) close(code int, reason string) {
 	})
 }
 
+// writeTimeout bounds one write: a client that stops reading (a zero TCP
+// window) must not hold the connection, and its live queries, forever.
+const writeTimeout = 10 * time.Second
+
 // writeLoop writes queued messages, then the close frame.
 func (c *conn) writeLoop() {
 	for {
 		select {
 		case msg := <-c.out:
+			c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if err := c.fc.writeText(msg); err != nil {
 				c.close(0, "")
 				c.nc.Close()
@@ -347,6 +352,7 @@ func (c *conn) writeLoop() {
 			for {
 				select {
 				case msg := <-c.out:
+					c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 					if c.fc.writeText(msg) != nil {
 						c.nc.Close()
 						return
@@ -357,6 +363,7 @@ func (c *conn) writeLoop() {
 				break
 			}
 			if c.code != 0 {
+				c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 				c.fc.writeClose(c.code, c.reason)
 			}
 			// The client answers with its own close frame, which ends
