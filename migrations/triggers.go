@@ -234,6 +234,11 @@ func functionTouches(language, body string) (touches []touch, dynamic bool) {
 	seen := map[touch]bool{}
 	for _, sql := range queries {
 		tree, err := pg_query.ParseToJSON(sql)
+		if i := strings.Index(sql, ":="); err != nil && i >= 0 {
+			// An assignment (n := (SELECT …)) keeps its target in front
+			// of the expression it reads.
+			tree, err = pg_query.ParseToJSON("SELECT " + sql[i+2:])
+		}
 		if err != nil {
 			continue
 		}

@@ -30,10 +30,13 @@ CREATE TABLE tier_lists (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
 CREATE TABLE audit (id serial PRIMARY KEY, note text);
 CREATE TABLE ratings (id serial PRIMARY KEY, list_id int NOT NULL, user_id text);
 INSERT INTO tier_lists VALUES (1, 0);
+CREATE TABLE secret_counts (n int);
 CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE cnt bigint;
 BEGIN
   UPDATE tier_lists SET n = n + 1 WHERE id = NEW.list_id;
   INSERT INTO public.audit (note) VALUES ('rated');
+  cnt := (SELECT count(*) FROM secret_counts);
   RETURN NEW;
 END $$;
 CREATE FUNCTION by_owner() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
@@ -73,7 +76,7 @@ CREATE TRIGGER ratings_reset AFTER UPDATE ON ratings FOR EACH ROW EXECUTE FUNCTI
 		}
 	}
 	want := []string{
-		`warning: trigger ratings_bump on public.ratings runs bump() with the caller's rights (SECURITY INVOKER) and needs INSERT on public.audit, UPDATE on public.tier_lists: for roles "user" (insert) the operation fails with "permission denied" where it touches what the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION bump() SECURITY DEFINER SET search_path = <its schemas>`,
+		`warning: trigger ratings_bump on public.ratings runs bump() with the caller's rights (SECURITY INVOKER) and needs INSERT on public.audit, SELECT on public.secret_counts, UPDATE on public.tier_lists: for roles "user" (insert) the operation fails with "permission denied" where it touches what the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION bump() SECURITY DEFINER SET search_path = <its schemas>`,
 		`warning: trigger ratings_reset on public.ratings runs dynamic() with the caller's rights (SECURITY INVOKER) and runs dynamic SQL (EXECUTE), which rowguard cannot check: for roles "user" (update) the operation fails with "permission denied" where it touches what the role may not. Hasura runs it as the owner; to do the same, add a migration: ALTER FUNCTION dynamic() SECURITY DEFINER SET search_path = <its schemas>`,
 	}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
