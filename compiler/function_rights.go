@@ -25,8 +25,8 @@ func (c *Catalog) ReadsAsCaller(f *Function) bool {
 	if f.SecurityDefiner {
 		return false
 	}
-	queries, ok := bodyQueries(f.Language, f.Body)
-	if !ok {
+	queries, dynamic, ok := FunctionStatements(f.Language, f.Body)
+	if !ok || dynamic {
 		return true
 	}
 	for _, q := range queries {
@@ -47,7 +47,7 @@ func (c *Catalog) ReadsAsCaller(f *Function) bool {
 			return true
 		}
 		reads := false
-		walkJSONTree(v, func(key string, val any) {
+		WalkParseTree(v, func(key string, val any) {
 			switch key {
 			case "RangeVar":
 				reads = true
@@ -92,40 +92,42 @@ func (c *Catalog) callsCatalogFunction(node any) bool {
 	return false
 }
 
-// bodyQueries returns the SQL statements of a function body: the body
-// itself for sql, the statements a PL/pgSQL body embeds; ok is false when
-// the body cannot be analysed (dynamic SQL included).
-func bodyQueries(language, body string) (queries []string, ok bool) {
+// FunctionStatements returns the SQL statements of a function body
+// (pg_proc.prosrc): the body itself for sql, the statements a PL/pgSQL
+// body embeds (conditions and assignments included, as PL/pgSQL keeps
+// them). dynamic tells whether it runs dynamic SQL (EXECUTE), whose
+// statements cannot be known; ok is false when the body cannot be
+// analysed (another language, a SQL-standard body, a parse error).
+func FunctionStatements(language, body string) (queries []string, dynamic, ok bool) {
 	switch strings.ToLower(language) {
 	case "sql":
 		if strings.TrimSpace(body) == "" {
-			return nil, false // a SQL-standard body: not kept as text
+			return nil, false, false // a SQL-standard body: not kept as text
 		}
-		return []string{body}, true
+		return []string{body}, false, true
 	case "plpgsql":
 		const quote = "$rg_body$"
 		if strings.Contains(body, quote) {
-			return nil, false
+			return nil, false, false
 		}
 		var tree string
 		var err error
 		// The parser checks RETURN against the result type; which one the
 		// function has does not change the statements it runs.
-		for _, returns := range []string{"integer", "SETOF integer", "void"} {
+		for _, returns := range []string{"integer", "SETOF integer", "void", "trigger"} {
 			tree, err = pg_query.ParsePlPgSqlToJSON("CREATE FUNCTION rg_body() RETURNS " + returns + " LANGUAGE plpgsql AS " + quote + body + quote)
 			if err == nil {
 				break
 			}
 		}
 		if err != nil {
-			return nil, false
+			return nil, false, false
 		}
 		var v any
 		if json.Unmarshal([]byte(tree), &v) != nil {
-			return nil, false
+			return nil, false, false
 		}
-		dynamic := false
-		walkJSONTree(v, func(key string, val any) {
+		WalkParseTree(v, func(key string, val any) {
 			switch key {
 			case "PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors":
 				dynamic = true
@@ -135,22 +137,23 @@ func bodyQueries(language, body string) (queries []string, ok bool) {
 				}
 			}
 		})
-		return queries, !dynamic
+		return queries, dynamic, true
 	}
-	return nil, false
+	return nil, false, false
 }
 
-// walkJSONTree calls fn for every key and value of a decoded JSON tree.
-func walkJSONTree(v any, fn func(key string, val any)) {
+// WalkParseTree calls fn for every key and value of a parse tree that
+// pg_query rendered as JSON and encoding/json decoded.
+func WalkParseTree(v any, fn func(key string, val any)) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
 			fn(k, val)
-			walkJSONTree(val, fn)
+			WalkParseTree(val, fn)
 		}
 	case []any:
 		for _, val := range x {
-			walkJSONTree(val, fn)
+			WalkParseTree(val, fn)
 		}
 	}
 }

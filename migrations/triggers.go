@@ -112,7 +112,7 @@ func TriggerProblems(ctx context.Context, q rowQuerier, prog *compiler.Program) 
 	}
 	rows, err := q.Query(ctx, `
 SELECT n.nspname, c.relname, t.tgname, p.oid::regprocedure::text, t.tgtype::int, l.lanname,
-       pg_catalog.pg_get_functiondef(p.oid)
+       p.prosrc
   FROM unnest($1::text[]) AS tr(name)
   JOIN pg_catalog.pg_trigger t ON t.tgrelid = tr.name::regclass AND NOT t.tgisinternal
   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
@@ -206,30 +206,11 @@ type touch struct {
 
 // functionTouches lists the tables a function's statements touch, and
 // whether it runs dynamic SQL. Statements that do not parse (PL/pgSQL
-// assignments and conditions) touch nothing.
+// conditions) touch nothing.
 func functionTouches(language, body string) (touches []touch, dynamic bool) {
-	var queries []string
-	if language == "plpgsql" {
-		tree, err := pg_query.ParsePlPgSqlToJSON(body)
-		if err != nil {
-			return nil, false
-		}
-		var v any
-		if json.Unmarshal([]byte(tree), &v) != nil {
-			return nil, false
-		}
-		walkJSON(v, func(key string, val any) {
-			switch key {
-			case "PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors":
-				dynamic = true
-			case "query":
-				if s, ok := val.(string); ok {
-					queries = append(queries, s)
-				}
-			}
-		})
-	} else {
-		queries = []string{body}
+	queries, dynamic, ok := compiler.FunctionStatements(language, body)
+	if !ok {
+		return nil, false
 	}
 	seen := map[touch]bool{}
 	for _, sql := range queries {
@@ -254,7 +235,7 @@ func functionTouches(language, body string) (touches []touch, dynamic bool) {
 		}
 		// A statement's target is a bare RangeVar under `relation`; every
 		// other table it reads is a {"RangeVar": …} node.
-		walkJSON(v, func(key string, val any) {
+		compiler.WalkParseTree(v, func(key string, val any) {
 			node, ok := val.(map[string]any)
 			if !ok {
 				return
@@ -286,19 +267,4 @@ func rangeVarName(rv map[string]any) string {
 		return compiler.QuoteIdent(schema) + "." + compiler.QuoteIdent(name)
 	}
 	return compiler.QuoteIdent(name)
-}
-
-// walkJSON calls fn for every key and value of a decoded JSON tree.
-func walkJSON(v any, fn func(key string, val any)) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			fn(k, val)
-			walkJSON(val, fn)
-		}
-	case []any:
-		for _, val := range x {
-			walkJSON(val, fn)
-		}
-	}
 }
