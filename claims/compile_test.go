@@ -2,8 +2,10 @@ package claims
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,14 +185,14 @@ func TestNamespaceVectors(t *testing.T) {
 
 func diffValues(want, got Values) string {
 	var b strings.Builder
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if g, ok := got[k]; !ok {
 			b.WriteString("- " + k + ": " + want[k] + "\n")
 		} else if g != want[k] {
 			b.WriteString("- " + k + ": " + want[k] + "\n+ " + k + ": " + g + "\n")
 		}
 	}
-	for _, k := range sortedKeys(got) {
+	for _, k := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[k]; !ok {
 			b.WriteString("+ " + k + ": " + got[k] + "\n")
 		}

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -186,10 +188,10 @@ func parseJSONFile(b []byte, name string) (*Config, error) {
 	}
 	text := string(b)
 	b2 := &builder{cfg: newConfig(name)}
-	for _, k := range sortedKeys(f.Claims) {
+	for _, k := range slices.Sorted(maps.Keys(f.Claims)) {
 		b2.add(k, f.Claims[k], fmt.Sprintf("%s:%d", name, keyLine(text, "claims", k)))
 	}
-	for _, k := range sortedKeys(f.Defaults) {
+	for _, k := range slices.Sorted(maps.Keys(f.Defaults)) {
 		b2.setDefault(k, f.Defaults[k], fmt.Sprintf("%s:%d", name, keyLine(text, "defaults", k)))
 	}
 	if f.UserTable != "" {
@@ -236,7 +238,7 @@ func ParseHasuraAuth(claims, defaults, claimsName, defaultsName string) (*Config
 		return nil, fmt.Errorf("%s: %v; expected a JSON object of key → path, e.g. {\"organisation-id\":\"profile.organisation[].id\"}", claimsName, err)
 	}
 	b := &builder{cfg: newConfig(claimsName)}
-	for _, k := range sortedKeys(paths) {
+	for _, k := range slices.Sorted(maps.Keys(paths)) {
 		b.add(k, paths[k], claimsName+" "+jsonQuote(k))
 	}
 	if defaults != "" {
@@ -244,7 +246,7 @@ func ParseHasuraAuth(claims, defaults, claimsName, defaultsName string) (*Config
 		if err := json.Unmarshal([]byte(defaults), &defs); err != nil {
 			return nil, fmt.Errorf("%s: %v; expected a JSON object of key → value", defaultsName, err)
 		}
-		for _, k := range sortedKeys(defs) {
+		for _, k := range slices.Sorted(maps.Keys(defs)) {
 			b.setDefault(k, defs[k], defaultsName+" "+jsonQuote(k))
 		}
 	}
@@ -349,13 +351,4 @@ func (b *builder) done() (*Config, error) {
 	}
 	sort.Slice(b.cfg.Claims, func(i, j int) bool { return b.cfg.Claims[i].Var < b.cfg.Claims[j].Var })
 	return b.cfg, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
