@@ -154,6 +154,45 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // not idle (still in a transaction, busy or closed), so a connection
 // inside a transaction is never reused.
 func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
+	results, gerr := runTx(ctx, txSpec{pool: pool, prepared: prepared, settings: settings, jitOff: jitOff, rs: rs, sess: sess, stmts: stmts, readWrite: readWrite, timeLimit: timeLimit})
+	if gerr != nil {
+		return nil, gerr
+	}
+	var cols [][]byte
+	for _, r := range results {
+		if len(r.Rows) != 1 {
+			return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(r.Rows)) + " rows"}
+		}
+		cols = append(cols, r.Rows[0]...)
+	}
+	return cols, nil
+}
+
+// txSpec is one transaction of statements for a session: execute's
+// arguments, and how the transaction ends.
+type txSpec struct {
+	pool      *pgxpool.Pool
+	prepared  bool
+	settings  *settingsSQL
+	jitOff    bool
+	rs        *roleSchema
+	sess      *auth.Session
+	stmts     []*statement
+	readWrite bool
+	timeLimit time.Duration
+	// rollback ends the transaction with ROLLBACK instead of COMMIT
+	// (explain: nothing a statement did may last).
+	rollback bool
+	// detail gives errors the database's message and details as it
+	// does for the admin role (explain: the caller is the admin,
+	// whatever role the statements run as).
+	detail bool
+}
+
+// runTx runs t as execute describes and returns the results of t.stmts,
+// in order.
+func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
+	pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit := t.pool, t.prepared, t.settings, t.jitOff, t.rs, t.sess, t.stmts, t.readWrite, t.timeLimit
 	reqCtx := ctx
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
@@ -196,7 +235,11 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		sqls = append(sqls, st.sql)
 		args = append(args, params)
 	}
-	sqls = append(sqls, "COMMIT")
+	end := "COMMIT"
+	if t.rollback {
+		end = "ROLLBACK"
+	}
+	sqls = append(sqls, end)
 	args = append(args, nil)
 	batch := &pgconn.Batch{}
 	if prepared {
@@ -211,7 +254,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 			if pg.IsClosed() {
 				return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
 			}
-			e := dbError(err, rs.admin)
+			e := dbError(err, rs.admin || t.detail)
 			if i := failedPrepare - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
 				e.Path = stmts[i].errPath
 			}
@@ -269,7 +312,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
 		}
-		e := dbError(err, rs.admin)
+		e := dbError(err, rs.admin || t.detail)
 		if i := failed - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
 			e.Path = stmts[i].errPath
 		}
@@ -278,14 +321,7 @@ func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *s
 	if len(results) < len(stmts)+3 {
 		return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
 	}
-	var cols [][]byte
-	for _, r := range results[2 : 2+len(stmts)] {
-		if len(r.Rows) != 1 {
-			return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(r.Rows)) + " rows"}
-		}
-		cols = append(cols, r.Rows[0]...)
-	}
-	return cols, nil
+	return results[2 : 2+len(stmts)], nil
 }
 
 // values returns the parameters of the settings' SELECT: the PostgreSQL

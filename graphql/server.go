@@ -167,6 +167,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/graphql", s.serveGraphQL)
+	s.mux.HandleFunc(ExplainPath, s.serveExplain)
 	s.mux.HandleFunc("/healthz", s.serveHealth)
 	s.mux.HandleFunc("/v1/version", s.serveVersion)
 	return s, nil
@@ -274,7 +275,7 @@ func (s *Server) PGRole(role string) string {
 	return s.state.Load().schemaFor(role).pgRole
 }
 
-// ServeHTTP routes /v1/graphql, /healthz and /v1/version.
+// ServeHTTP routes /v1/graphql, /v1/graphql/explain, /healthz and /v1/version.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
