@@ -93,7 +93,7 @@ func fromGraphQL(e *Error) *explainError {
 // VERBOSE, which prints what each InitPlan computes: the policies'
 // current_setting('hasura.…') reads.
 func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
-	plans, e := s.explainHTTP(r, w)
+	plans, e := s.explainHTTP(w, r)
 	if e != nil {
 		writeJSON(w, e.status, marshal(e))
 		return
@@ -101,23 +101,13 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, marshal(plans))
 }
 
-func (s *Server) explainHTTP(r *http.Request, w http.ResponseWriter) ([]*ExplainPlan, *explainError) {
+// explainHTTP checks the method, reads the body (at most MaxBodyBytes),
+// checks the caller is the admin before it looks at the options or the
+// body, and explains.
+func (s *Server) explainHTTP(w http.ResponseWriter, r *http.Request) ([]*ExplainPlan, *explainError) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, explainErr(http.StatusMethodNotAllowed, "method-not-allowed", "$", "only POST is allowed on "+ExplainPath)
-	}
-	var opts explainOptions
-	for _, o := range []struct {
-		name string
-		to   *bool
-	}{{"analyze", &opts.analyze}, {"verbose", &opts.verbose}} {
-		switch v := r.URL.Query().Get(o.name); v {
-		case "", "false":
-		case "true":
-			*o.to = true
-		default:
-			return nil, explainErr(http.StatusBadRequest, CodeBadRequest, "$", o.name+" must be true or false, got "+strconv.Quote(v))
-		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
@@ -142,6 +132,19 @@ func (s *Server) explainHTTP(r *http.Request, w http.ResponseWriter) ([]*Explain
 	}
 	if !caller.IsAdmin {
 		return nil, explainErr(http.StatusBadRequest, auth.CodeAccessDenied, "$", "You have to be an admin to access this endpoint")
+	}
+	var opts explainOptions
+	for _, o := range []struct {
+		name string
+		to   *bool
+	}{{"analyze", &opts.analyze}, {"verbose", &opts.verbose}} {
+		switch v := r.URL.Query().Get(o.name); v {
+		case "", "false":
+		case "true":
+			*o.to = true
+		default:
+			return nil, explainErr(http.StatusBadRequest, CodeBadRequest, "$", o.name+" must be true or false, got "+strconv.Quote(v))
+		}
 	}
 	var req explainRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
