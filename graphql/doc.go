@@ -24,6 +24,12 @@
 //	               A mutation's fields run in order in one read-write
 //	               transaction: when one fails, none is committed
 //	http.go        POST /v1/graphql, GET /healthz, GET /v1/version
+//	explain.go     POST /v1/graphql/explain (Hasura's explain API, admin
+//	               only): EXPLAIN of each root field's statement inside the
+//	               transaction execute opens for the session it names,
+//	               rolled back, so the plan carries the role's policies;
+//	               the pg_policies rows that applied; ?analyze=true in a
+//	               READ ONLY transaction
 //	server.go      wiring, the per-role schema cache and the plan cache
 //
 // Every request is bounded before anything is planned or a transaction

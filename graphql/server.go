@@ -97,8 +97,8 @@ const (
 	DefaultPlanCacheSize = 1024
 )
 
-// Server is the GraphQL API: an http.Handler for /v1/graphql, /healthz and
-// /v1/version.
+// Server is the GraphQL API: an http.Handler for /v1/graphql,
+// /v1/graphql/explain, /healthz and /v1/version.
 type Server struct {
 	cfg   Config
 	state atomic.Pointer[state]
