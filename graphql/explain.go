@@ -28,12 +28,13 @@ type explainRequest struct {
 	User  map[string]any `json:"user"`
 }
 
-// ExplainPlan is one root field's entry of the explain API's answer.
+// ExplainPlan is one root field's entry of the explain API's answer to a
+// query, or its whole answer to a subscription (without Field).
 // Field, SQL and Plan are Hasura's; SQL and Plan are null for a field
 // answered without the database (__typename, introspection). Params and
 // Policies are rowguard's own, which Hasura clients ignore.
 type ExplainPlan struct {
-	Field string   `json:"field"`
+	Field string   `json:"field,omitempty"`
 	SQL   *string  `json:"sql"`
 	Plan  []string `json:"plan"`
 	// Params are the texts bound to the statement's $1, $2, … in order.
@@ -104,7 +105,7 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 // explainHTTP checks the method, reads the body (at most MaxBodyBytes),
 // checks the caller is the admin before it looks at the options or the
 // body, and explains.
-func (s *Server) explainHTTP(w http.ResponseWriter, r *http.Request) ([]*ExplainPlan, *explainError) {
+func (s *Server) explainHTTP(w http.ResponseWriter, r *http.Request) (any, *explainError) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, explainErr(http.StatusMethodNotAllowed, "method-not-allowed", "$", "only POST is allowed on "+ExplainPath)
@@ -200,11 +201,13 @@ type explainOptions struct {
 	verbose bool // VERBOSE
 }
 
-// explain explains req as sess: one entry per root field of the query,
-// in the order of the query, as Hasura answers its explain API. With
-// opts.analyze the statements run (EXPLAIN ANALYZE, BUFFERS) in a READ ONLY
-// transaction that is rolled back. Mutations and subscriptions are
-// refused (400 "only queries can be explained").
+// explain explains req as sess, as Hasura answers its explain API: for a
+// query, one entry per root field, in the order of the query; for a
+// subscription, one object (no field) for the statement each refetch of
+// its cohort runs (a stream's at its initial cursor). With opts.analyze
+// the statements run (EXPLAIN ANALYZE, BUFFERS) in a READ ONLY
+// transaction that is rolled back. Mutations are refused (400 "only
+// queries can be explained").
 //
 // rowguard answers every root field of a query with one statement, a
 // SELECT whose columns are the root fields, each an independent
@@ -212,16 +215,29 @@ type explainOptions struct {
 // rowguard runs for a request of that field alone, and its plan: the
 // plan of the combined statement is these plans side by side, each
 // under the column (SubPlan) it answers.
-func (s *Server) explain(ctx context.Context, sess *auth.Session, req *Request, opts explainOptions) ([]*ExplainPlan, *explainError) {
-	if kind, ok := operationKind(req); ok && kind != ast.Query {
+func (s *Server) explain(ctx context.Context, sess *auth.Session, req *Request, opts explainOptions) (any, *explainError) {
+	if kind, ok := operationKind(req); ok && kind == ast.Mutation {
 		return nil, explainErr(http.StatusBadRequest, CodeInvalidParams, "$", "only queries can be explained")
 	}
 	op, gerr := s.prepare(sess, req)
 	if gerr != nil {
 		return nil, fromGraphQL(gerr)
 	}
-	if op.kind != ast.Query {
+	switch op.kind {
+	case ast.Mutation:
 		return nil, explainErr(http.StatusBadRequest, CodeInvalidParams, "$", "only queries can be explained")
+	case ast.Subscription:
+		ep := &ExplainPlan{Params: []string{}, Policies: []AppliedPolicy{}}
+		if len(op.stmts) == 0 { // __typename alone: nothing runs
+			ep.Params, ep.Policies = nil, nil
+			return ep, nil
+		}
+		st := op.stmts[0]
+		ep.SQL, ep.Params = &st.sql, append(ep.Params, st.params...)
+		if e := s.explainStatements(ctx, op, sess, opts, []*ExplainPlan{ep}, []*statement{st}); e != nil {
+			return nil, e
+		}
+		return ep, nil
 	}
 	var out []*ExplainPlan
 	var stmts []*statement
@@ -238,40 +254,54 @@ func (s *Server) explain(ctx context.Context, sess *auth.Session, req *Request, 
 		}
 		st := rootStatement(op.p, r)
 		ep.SQL, ep.Params = &st.sql, append(ep.Params, st.params...)
-		options := "FORMAT TEXT"
-		if opts.verbose {
-			options = "VERBOSE, " + options
-		}
-		if opts.analyze {
-			options = "ANALYZE, BUFFERS, " + options
-		}
-		// The text plan is the answer; the JSON plan (planned again,
-		// never run) names the schema of every table it reads.
-		stmts = append(stmts,
-			&statement{sql: "EXPLAIN (" + options + ") " + st.sql, params: st.params},
-			&statement{sql: "EXPLAIN (VERBOSE, FORMAT JSON) " + st.sql, params: st.params})
+		stmts = append(stmts, st)
 		explained = append(explained, ep)
 	}
+	if e := s.explainStatements(ctx, op, sess, opts, explained, stmts); e != nil {
+		return nil, e
+	}
+	return out, nil
+}
+
+// explainStatements explains stmts[i] into entries[i] (its plan, and the
+// policies applied to the tables it reads), in one transaction as op's
+// role with sess's settings, rolled back.
+func (s *Server) explainStatements(ctx context.Context, op *operation, sess *auth.Session, opts explainOptions, entries []*ExplainPlan, stmts []*statement) *explainError {
 	if len(stmts) == 0 {
-		return out, nil
+		return nil
+	}
+	options := "FORMAT TEXT"
+	if opts.verbose {
+		options = "VERBOSE, " + options
+	}
+	if opts.analyze {
+		options = "ANALYZE, BUFFERS, " + options
+	}
+	var run []*statement
+	for _, st := range stmts {
+		// The text plan is the answer; the JSON plan (planned again,
+		// never run) names the schema of every table it reads.
+		run = append(run,
+			&statement{sql: "EXPLAIN (" + options + ") " + st.sql, params: st.params},
+			&statement{sql: "EXPLAIN (VERBOSE, FORMAT JSON) " + st.sql, params: st.params})
 	}
 	results, gerr := runTx(ctx, txSpec{
 		pool: s.cfg.Pool, settings: op.st.settings, jitOff: !s.cfg.JIT, rs: op.rs, sess: sess,
-		stmts: stmts, timeLimit: s.limitsFor(op.rs).time, rollback: true, detail: true,
+		stmts: run, timeLimit: s.limitsFor(op.rs).time, rollback: true, detail: true,
 	})
 	if gerr != nil {
 		s.cfg.Log.Warn("graphql: explain failed", "role", op.role, "code", gerr.Code, "message", gerr.Message)
-		return nil, fromGraphQL(gerr)
+		return fromGraphQL(gerr)
 	}
-	tables := make([][]planTable, len(explained))
-	for i, ep := range explained {
+	tables := make([][]planTable, len(entries))
+	for i, ep := range entries {
 		for _, row := range results[2*i].Rows {
 			ep.Plan = append(ep.Plan, string(row[0]))
 		}
 		for _, row := range results[2*i+1].Rows {
 			ts, err := jsonPlanTables(row[0])
 			if err != nil {
-				return nil, explainErr(http.StatusInternalServerError, CodeUnexpected, "$", "reading the JSON plan: "+err.Error())
+				return explainErr(http.StatusInternalServerError, CodeUnexpected, "$", "reading the JSON plan: "+err.Error())
 			}
 			tables[i] = append(tables[i], ts...)
 		}
@@ -279,12 +309,12 @@ func (s *Server) explain(ctx context.Context, sess *auth.Session, req *Request, 
 	pols, err := s.appliedPolicies(ctx, op.rs.pgRole, tables)
 	if err != nil {
 		s.cfg.Log.Error("graphql: explain: policies", "error", err)
-		return nil, explainErr(http.StatusInternalServerError, CodeUnexpected, "$", "reading pg_policies: "+err.Error())
+		return explainErr(http.StatusInternalServerError, CodeUnexpected, "$", "reading pg_policies: "+err.Error())
 	}
-	for i, ep := range explained {
+	for i, ep := range entries {
 		ep.Policies = append(ep.Policies, pols[i]...)
 	}
-	return out, nil
+	return nil
 }
 
 // operationKind returns the kind of the operation req runs, when its
