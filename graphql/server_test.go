@@ -137,7 +137,14 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 // the status and body.
 func (b *blog) post(t *testing.T, body string, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/graphql", strings.NewReader(body))
+	return postJSON(t, b.srv.URL+"/v1/graphql", body, headers...)
+}
+
+// postJSON posts a JSON body to url with headers ("Name: value") and
+// returns the status and body.
+func postJSON(t *testing.T, url, body string, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
