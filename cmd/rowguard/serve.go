@@ -73,11 +73,15 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		envErrs = append(envErrs, fmt.Errorf("ROWGUARD_TIME_LIMIT: %w", err))
 	}
 	fs.DurationVar(&lim.TimeLimit, "time-limit", timeLimit, "Hasura's time_limit for every role but admin (statement_timeout of each statement), e.g. 30s; 0: none")
+	timeouts := timeoutFlags(fs, &envErrs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(envErrs) > 0 {
 		return usageError{errors.Join(envErrs...).Error()}
+	}
+	if err := timeouts.check(); err != nil {
+		return err
 	}
 	if *dbURL == "" {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
@@ -178,13 +182,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
-	return serveHTTP(ctx, ln, handler, stdout)
+	return serveHTTP(ctx, ln, timeouts.server(handler), stdout)
 }
 
-// serveHTTP serves h on ln until ctx ends, then lets requests under way
+// serveHTTP serves hs on ln until ctx ends, then lets requests under way
 // finish for up to shutdownGrace.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+func serveHTTP(ctx context.Context, ln net.Listener, hs *http.Server, stdout io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
