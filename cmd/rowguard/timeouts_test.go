@@ -98,4 +98,3 @@ func TestServeTimeoutFlags(t *testing.T) {
 		}
 	}
 }
-
