@@ -19,6 +19,7 @@ import (
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/policies"
 )
 
@@ -299,6 +300,7 @@ type Request struct {
 func (s *Server) Do(ctx context.Context, sess *auth.Session, req *Request) []byte {
 	data, gerr := s.do(ctx, sess, req)
 	if gerr != nil {
+		observe.FromContext(ctx).Error(gerr.Code, gerr.Path, gerr.Message)
 		return errorBody(gerr)
 	}
 	return data
@@ -315,6 +317,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	if err != nil {
 		return nil, err
 	}
+	observe.FromContext(ctx).Kind(string(op.kind))
 	return s.run(ctx, op, sess)
 }
 
@@ -322,6 +325,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]byte, *Error) {
 	var cols [][]byte
 	if op.stmts != nil {
+		observeStatements(ctx, op)
 		var err *Error
 		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)

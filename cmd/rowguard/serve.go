@@ -74,6 +74,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fs.DurationVar(&lim.TimeLimit, "time-limit", timeLimit, "Hasura's time_limit for every role but admin (statement_timeout of each statement), e.g. 30s; 0: none")
 	timeouts := timeoutFlags(fs, &envErrs)
+	ops := operateFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,7 +88,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 
-	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole}
+	obs, logCfg, err := newObserver(ops, stdout)
+	if err != nil {
+		return err
+	}
+	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole, HTTPClient: webhookClient(obs, *hook)}
 	if *jwtSecret != "" {
 		j, err := auth.ParseJWTConfig(*jwtSecret)
 		if err != nil {
@@ -177,10 +182,19 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
+	handler = obs.Handler(handler)
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
 		return err
 	}
+	obs.Logger().Startup("server_configuration", startupInfo{
+		Host: *host, Port: *port, AdminSecretSet: *adminSecret != "", JWTSecretSet: *jwtSecret != "",
+		AuthHook: redactedURL(*hook), UnauthRole: optional(*unauthRole),
+		EnabledLogTypes: enabledLogTypes(logCfg), LogLevel: strings.ToLower(logCfg.Level.String()),
+		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
+		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
+		LogSessionValues: logCfg.SessionValues,
+	})
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
 	return serveHTTP(ctx, ln, timeouts.server(handler), stdout)
 }
