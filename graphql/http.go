@@ -120,16 +120,6 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-// serveHealth answers GET /healthz with "OK" when the database answers.
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Pool.Ping(r.Context()); err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, "ERROR")
-		return
-	}
-	io.WriteString(w, "OK")
-}
-
 // serveVersion answers GET /v1/version with {"version": …}.
 func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	out, _ := json.Marshal(map[string]string{"version": s.cfg.Version})

@@ -90,6 +90,10 @@ type Config struct {
 	FreshClaims *FreshClaims
 	// Live configures live queries (subscriptions).
 	Live LiveConfig
+	// Inconsistencies, when set, lists the metadata's inconsistent
+	// objects (the metadata API's get_inconsistent_metadata), which
+	// /healthz reports.
+	Inconsistencies func() []string
 }
 
 // Defaults of Config.
@@ -116,6 +120,9 @@ type Server struct {
 // state is everything derived from one Program; SetProgram replaces it
 // whole, so a request sees one consistent version.
 type state struct {
+	// version is the database's policy version (rowguard.policy_migrations)
+	// when prog was installed; "" when it has none.
+	version string
 	prog    *compiler.Program
 	schemas map[string]*roleSchema
 	// backend holds, for roles with backend_only permissions, the schema
@@ -188,7 +195,12 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
+	version, err := loadPolicyVersion(ctx, s.cfg.Pool)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
 	st := &state{
+		version:  version,
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
 		backend:  map[string]*roleSchema{},

@@ -150,6 +150,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.FreshClaims = &graphql.FreshClaims{Vars: vars, Function: claims.Function}
 		fmt.Fprintf(stdout, "fresh claims: %s computed per request by %s\n", strings.Join(vars, ", "), claims.Function)
 	}
+	var api *metadataapi.Handler // reports inconsistencies once it exists
+	cfg.Inconsistencies = func() []string {
+		if api == nil {
+			return nil
+		}
+		return api.Inconsistencies()
+	}
 	srv, err := graphql.NewServer(ctx, cfg)
 	if err != nil {
 		return err
@@ -168,7 +175,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		if login == "" {
 			login = pool.Config().ConnConfig.User
 		}
-		api, err := metadataapi.New(ctx, metadataapi.Config{
+		api, err = metadataapi.New(ctx, metadataapi.Config{
 			Server: srv, Pool: ddlPool, Auth: authn, Log: log, MaxBodyBytes: *maxBody,
 			Compile: compiler.Options{RolePrefix: *rolePrefix},
 			RLS:     rls.Options{DefinerRole: *definer, LoginRole: login},
