@@ -102,7 +102,9 @@ func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr
 			{"anonymous asking for a column its role cannot see", nil,
 				`{ author { id name email } }`},
 		},
-		serve: func(ctx context.Context) error { return serveHTTP(ctx, ln, srv, stdout) },
+		serve: func(ctx context.Context) error {
+			return serveHTTP(ctx, ln, (&httpTimeouts{Read: defaultReadTimeout, Write: defaultWriteTimeout, Idle: defaultIdleTimeout}).server(srv), stdout)
+		},
 		close: closeAll,
 	}
 	fmt.Fprintf(stdout, "\nJWT config of this server (HASURA_GRAPHQL_JWT_SECRET): %s\n", jwtConfig)
