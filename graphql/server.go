@@ -160,6 +160,12 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Live.BatchSize <= 0 {
 		cfg.Live.BatchSize = DefaultBatchSize
 	}
+	if cfg.Live.StreamRefetchInterval <= 0 {
+		cfg.Live.StreamRefetchInterval = cfg.Live.RefetchInterval
+	}
+	if cfg.Live.StreamBatchSize <= 0 {
+		cfg.Live.StreamBatchSize = cfg.Live.BatchSize
+	}
 	if cfg.PlanCacheSize == 0 {
 		cfg.PlanCacheSize = DefaultPlanCacheSize
 	}
