@@ -77,17 +77,25 @@ type settingsSQL struct {
 }
 
 type setConfigKey struct {
-	jitOff  bool
-	timeout time.Duration
+	jitOff    bool
+	timeout   time.Duration
+	bitmapOff bool
 }
 
-// sql returns setConfigSQL(s.list, jitOff, timeout).
-func (s *settingsSQL) sql(jitOff bool, timeout time.Duration) string {
-	k := setConfigKey{jitOff, timeout}
+// sql returns setConfigSQL(s.list, jitOff, timeout), then the fresh
+// claims' call, then, with bitmapOff, enable_bitmapscan off for the
+// transaction (see sqlWriter.bitmapOff). The claims function runs before
+// it, so its own queries are planned as always.
+func (s *settingsSQL) sql(jitOff bool, timeout time.Duration, bitmapOff bool) string {
+	k := setConfigKey{jitOff, timeout, bitmapOff}
 	if v, ok := s.rendered.Load(k); ok {
 		return v.(string)
 	}
-	v, _ := s.rendered.LoadOrStore(k, setConfigSQL(s.list, jitOff, timeout)+s.fresh.call(len(s.list)+2))
+	sql := setConfigSQL(s.list, jitOff, timeout) + s.fresh.call(len(s.list)+2)
+	if bitmapOff {
+		sql += ", set_config('enable_bitmapscan', 'off', true)"
+	}
+	v, _ := s.rendered.LoadOrStore(k, sql)
 	return v.(string)
 }
 
@@ -225,7 +233,7 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 	if readWrite {
 		begin = "BEGIN READ WRITE"
 	}
-	sqls := []string{begin, settings.sql(jitOff && !rs.admin, timeLimit)}
+	sqls := []string{begin, settings.sql(jitOff && !rs.admin, timeLimit, bitmapOffFor(rs, stmts, readWrite))}
 	args := [][][]byte{nil, setValues}
 	for _, st := range stmts {
 		params := make([][]byte, len(st.params))
