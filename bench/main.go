@@ -43,6 +43,7 @@ type config struct {
 	only             string // comma-separated query names; "" for all
 	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
 	claimsOnly       bool   // only compare fresh claims with token claims
+	cpuProfile       string // where the measured rowguard server writes its CPU profile; "" for none
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&c.compileRoles, "compile-roles", 10, "roles of the generated compile benchmark")
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
 	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
+	flag.StringVar(&c.cpuProfile, "cpu-profile", "", "write a pprof CPU profile of the measured rowguard server (every query, user and admin) to this file (go tool pprof -top FILE)")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
 	flag.Parse()
 	if c.data.Articles == 0 {

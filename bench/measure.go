@@ -69,7 +69,11 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 	adminHeader := "X-Hasura-Admin-Secret: " + adminSecret
 
 	logf("starting rowguard serve")
-	rg, err := rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg)
+	var profile []string
+	if e.cfg.cpuProfile != "" {
+		profile = []string{"--cpu-profile", e.cfg.cpuProfile}
+	}
+	rg, err := rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg, profile...)
 	if err != nil {
 		return nil, err
 	}
