@@ -336,7 +336,18 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 // role, then each setting's value for sess (” when it has none), then,
 // with fresh claims, the user id the database computes them from.
 func (st *settingsSQL) values(role string, sess *auth.Session) [][]byte {
-	out := [][]byte{[]byte(role)}
+	// One backing array for every value: a request sets every setting
+	// of the program.
+	out := make([][]byte, 0, len(st.list)+2)
+	buf := make([]byte, 0, 256)
+	// Never nil, even when empty: nil would be SQL NULL, not ''. Values
+	// added before buf grows keep the array they were written to.
+	add := func(v string) {
+		start := len(buf)
+		buf = append(buf, v...)
+		out = append(out, buf[start:len(buf):len(buf)])
+	}
+	add(role)
 	for _, s := range st.list {
 		v, ok := sess.Vars[s.vr]
 		switch {
@@ -350,7 +361,7 @@ func (st *settingsSQL) values(role string, sess *auth.Session) [][]byte {
 		case !ok && s.vr == auth.VarRole:
 			v = sess.Role
 		}
-		out = append(out, []byte(v))
+		add(v)
 	}
 	if st.fresh != nil {
 		out = append(out, st.fresh.userID(sess))
