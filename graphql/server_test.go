@@ -86,7 +86,7 @@ func newBlog(t *testing.T) *blog {
 
 // newServed creates a database from the SQL scripts, installs md's
 // policies on it and serves it.
-func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
+func newServed(t testing.TB, sqls []string, md *policies.Metadata) *blog {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
