@@ -43,6 +43,7 @@ type config struct {
 	only             string // comma-separated query names; "" for all
 	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
 	claimsOnly       bool   // only compare fresh claims with token claims
+	claimsRounds     int    // paired rounds of that comparison
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -75,6 +76,7 @@ func main() {
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
 	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
+	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
