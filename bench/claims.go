@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -301,6 +302,7 @@ func (r *claimsReport) markdown() string {
 			within++
 		}
 	}
+	bal := balanced(rs)
 	b.WriteString("| mode | req/s (median round) | p50 | p99 | server CPU per request (median) |\n|---|---:|---:|---:|---:|\n")
 	row := func(name string, m *claimsMode) {
 		x := median(m.wrk)
@@ -310,11 +312,23 @@ func (r *claimsReport) markdown() string {
 	row("token claims (the token's `x-hasura-org-ids`)", r.token)
 	row("`serve --fresh-claims` (computed per request by `rowguard.rg_claims`)", r.fresh)
 	verdict := "met"
-	if med < 0.9 {
+	if len(bal) > 0 && medianFloat(bal) < 0.9 || len(bal) == 0 && med < 0.9 {
 		verdict = "missed"
 	}
-	fmt.Fprintf(&b, "\nFresh/token req/s, median over the %d paired rounds: **%.3f** (target at least 0.90, at most 10%% slower: %s). Single rounds range from %.2f to %.2f; %d of %d rounds are at 0.90 or above. Rounds in order: %s.\n",
-		len(rs), med, verdict, slices.Min(rs), slices.Max(rs), within, len(rs), formatRatios(rs))
+	fmt.Fprintf(&b, "\nFresh/token req/s over the %d paired rounds: median of single rounds %.3f; single rounds range from %.2f to %.2f, %d of %d at 0.90 or above. Rounds in order (token claims first in rounds 1, 3, 5…): %s.\n",
+		len(rs), med, slices.Min(rs), slices.Max(rs), within, len(rs), formatRatios(rs))
+	if len(bal) > 0 {
+		var first, second []float64
+		for i, x := range rs {
+			if i%2 == 0 {
+				first = append(first, x)
+			} else {
+				second = append(second, x)
+			}
+		}
+		fmt.Fprintf(&b, "\nThe order matters on this machine: the median ratio is %.3f in the rounds where token claims ran first and %.3f where fresh claims ran first (the second run of a pair is slower). Each two consecutive rounds run both orders; the geometric mean of their ratios cancels the order: median over the %d round pairs **%.3f** (pairs from %.2f to %.2f). Target (fresh claims at most 10%% slower, at least 0.90 on this measure): **%s**.\n",
+			medianFloat(first), medianFloat(second), len(bal), medianFloat(bal), slices.Min(bal), slices.Max(bal), verdict)
+	}
 	fmt.Fprintf(&b, "\nServer CPU per request (user + system time of the rowguard process over the run ÷ requests): fresh/token %.2f.\n",
 		float64(medianDuration(r.fresh.wrk, func(r result) time.Duration { return r.CPUPerReq }))/float64(medianDuration(r.token.wrk, func(r result) time.Duration { return r.CPUPerReq })))
 	if r.callErr != "" {
@@ -343,6 +357,17 @@ func (r *claimsReport) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// balanced returns, for each two consecutive rounds (token claims first,
+// then fresh claims first), the geometric mean of their ratios: a run's
+// position in its pair then weighs on both modes alike.
+func balanced(rs []float64) []float64 {
+	var out []float64
+	for i := 0; i+1 < len(rs); i += 2 {
+		out = append(out, math.Sqrt(rs[i]*rs[i+1]))
+	}
+	return out
 }
 
 func formatRatios(rs []float64) string {
