@@ -326,7 +326,7 @@ func (r *claimsReport) markdown() string {
 				second = append(second, x)
 			}
 		}
-		fmt.Fprintf(&b, "\nThe order matters on this machine: the median ratio is %.3f in the rounds where token claims ran first and %.3f where fresh claims ran first (the second run of a pair is slower). Each two consecutive rounds run both orders; the geometric mean of their ratios cancels the order: median over the %d round pairs **%.3f** (pairs from %.2f to %.2f). Target (fresh claims at most 10%% slower, at least 0.90 on this measure): **%s**.\n",
+		fmt.Fprintf(&b, "\nOrder: the median ratio is %.3f in the rounds where token claims ran first and %.3f where fresh claims ran first. Each two consecutive rounds run both orders; the geometric mean of their ratios weighs a run's position in its pair on both modes alike: median over the %d round pairs **%.3f** (pairs from %.2f to %.2f). Target (fresh claims at most 10%% slower, at least 0.90 on this measure): **%s**.\n",
 			medianFloat(first), medianFloat(second), len(bal), medianFloat(bal), slices.Min(bal), slices.Max(bal), verdict)
 	}
 	fmt.Fprintf(&b, "\nServer CPU per request (user + system time of the rowguard process over the run ÷ requests): fresh/token %.2f.\n",
