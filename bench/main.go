@@ -47,6 +47,7 @@ type config struct {
 	claimsOnly       bool   // only compare fresh claims with token claims
 	cpuProfile       string // where the measured rowguard server writes its CPU profile; "" for none
 	explain          string // comma-separated names of queries whose plans are reported even when they meet their targets
+	claimsRounds     int    // paired rounds of that comparison
 }
 
 // explains reports whether the plans of query are reported whatever its
@@ -87,6 +88,7 @@ func main() {
 	flag.StringVar(&c.explain, "explain", "", "comma-separated names of queries whose user and admin plans (EXPLAIN ANALYZE, BUFFERS) the results file shows even when they meet their targets")
 	flag.StringVar(&c.cpuProfile, "cpu-profile", "", "write a pprof CPU profile of the measured rowguard server (every query, user and admin) to this file (go tool pprof -top FILE)")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
+	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
