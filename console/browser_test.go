@@ -203,13 +203,16 @@ func TestBrowser(t *testing.T) {
 	}
 	var got struct {
 		Tables, Roles, ReaderRows, History int
+		FirstRenderMS                      float64 `json:"first_render_ms"`
 		RenderMS                           float64 `json:"render_ms"`
 		FilterMS                           float64 `json:"filter_ms"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("browser printed %s: %v", out, err)
 	}
-	t.Logf("matrix %d tables × %d roles: render %.1f ms, filter %.1f ms", got.Tables, got.Roles, got.RenderMS, got.FilterMS)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("matrix %d tables × %d roles: first render %.1f ms, render %.1f ms, filter %.1f ms (load average %s)",
+		got.Tables, got.Roles, got.FirstRenderMS, got.RenderMS, got.FilterMS, strings.TrimSpace(string(load)))
 	if got.Tables != wideTables+1 || got.Roles != wideRoles {
 		t.Errorf("matrix showed %d tables × %d roles, want %d × %d", got.Tables, got.Roles, wideTables+1, wideRoles)
 	}

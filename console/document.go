@@ -110,25 +110,34 @@ func (r *docReader) done(export any, root string) (*Document, error) {
 	return d, nil
 }
 
-// asExport turns a single-file document (version 2 or 3) into version 3.
+// asExport turns a single-file document into version 3: an export
+// (version 3 with sources, or version 2 with tables) or a bare list of
+// tables, as the loader accepts each.
 func (r *docReader) asExport(v any, file string) (any, error) {
-	m, ok := v.(map[string]any)
+	if list, ok := v.([]any); ok {
+		return map[string]any{"version": 3, "sources": []any{map[string]any{"name": "default", "kind": "postgres", "tables": list}}}, nil
+	}
+	m, ok := v.(orderedMap)
 	if !ok {
-		return nil, fmt.Errorf("%s: not a metadata export (an object with sources or tables)", file)
+		return nil, fmt.Errorf("%s: not a metadata export (an object with sources or tables, or a list of tables)", file)
 	}
-	if srcs, ok := m["sources"].([]any); ok {
-		if len(srcs) > 1 {
-			m["sources"] = srcs[:1]
+	if srcs, ok := m.get("sources").([]any); ok {
+		out := orderedMap{}
+		for _, e := range m {
+			if e.k == "sources" && len(srcs) > 1 {
+				e.v = srcs[:1]
+			}
+			out = append(out, e)
 		}
-		return m, nil
+		return out, nil
 	}
-	src := map[string]any{"name": "default", "kind": "postgres", "tables": m["tables"]}
-	if m["functions"] != nil {
-		src["functions"] = m["functions"]
+	src := orderedMap{{"name", "default"}, {"kind", "postgres"}, {"tables", m.get("tables")}}
+	if f := m.get("functions"); f != nil {
+		src = append(src, kv{"functions", f})
 	}
-	out := map[string]any{"version": 3, "sources": []any{src}}
-	if m["inherited_roles"] != nil {
-		out["inherited_roles"] = m["inherited_roles"]
+	out := orderedMap{{"version", 3}, {"sources", []any{src}}}
+	if ir := m.get("inherited_roles"); ir != nil {
+		out = append(out, kv{"inherited_roles", ir})
 	}
 	return out, nil
 }

@@ -164,34 +164,44 @@
       tables.sort((a, b) => (sort === "most" ? g.get(b) - g.get(a) : g.get(a) - g.get(b)) || byName(a, b));
     }
     const h = [];
+    // Cells carry no attributes: the row names its table (or role) and
+    // the column index its role and operation (cellAt), which keeps the
+    // HTML of 200 × 10 × 4 cells small.
+    const cols = [];
     if (view === "table") {
       // One table: roles down, operations across.
       const t = tables[0];
       h.push("<thead><tr><th class='tname'>role</th>" + OPS.map((op) => "<th>" + op + "</th>").join("") + "</tr></thead><tbody>");
       if (t) {
-        h.push("<tr><td class='tname'>admin</td>" + OPS.map(() => "<td class='admin' title='admin bypasses the policies'>●</td>").join("") + "</tr>");
+        h.push("<tr><td class='tname'>admin</td>" + OPS.map(() => "<td class='admin'>●</td>").join("") + "</tr>");
         for (const r of shownRoles) {
-          h.push("<tr><td class='tname'>" + esc(r) + "</td>");
+          h.push("<tr data-table='" + esc(tableName(t)) + "' data-role='" + esc(r) + "'><td class='tname'>" + esc(r) + "</td>");
           for (const op of OPS) h.push(cellHTML(t, r, op));
           h.push("</tr>");
         }
       }
+      for (const op of OPS) cols.push({ op });
       h.push("</tbody>");
     } else {
       h.push("<thead><tr><th class='tname' rowspan='2'>table</th><th colspan='4'>admin</th>");
       for (const r of shownRoles) h.push("<th colspan='4'>" + esc(r) + "</th>");
       h.push("</tr><tr>");
-      for (let i = 0; i <= shownRoles.length; i++) for (const op of OPS) h.push("<th title='" + op + "'>" + OP_LETTER[op] + "</th>");
+      for (let i = 0; i <= shownRoles.length; i++) for (const op of OPS) h.push("<th>" + OP_LETTER[op] + "</th>");
       h.push("</tr></thead><tbody>");
+      const admin = "<td class='admin'>●</td><td class='admin'>●</td><td class='admin'>●</td><td class='admin'>●</td>";
+      for (const op of OPS) cols.push({ admin: true, op });
+      for (const r of shownRoles) for (const op of OPS) cols.push({ role: r, op });
       for (const t of tables) {
-        h.push("<tr><td class='tname'>" + esc(tableName(t)) + "</td>");
-        for (const op of OPS) h.push("<td class='admin' title='admin bypasses the policies (read-only)'>●</td>");
+        h.push("<tr data-table='" + esc(tableName(t)) + "'><td class='tname'>" + esc(tableName(t)) + "</td>" + admin);
         for (const r of shownRoles) for (const op of OPS) h.push(cellHTML(t, r, op));
         h.push("</tr>");
       }
       h.push("</tbody>");
     }
+    state.matrixCols = cols;
     $("matrix").innerHTML = h.join("");
+    // Force the layout, so the time is what the reader waits for.
+    void $("matrix").offsetHeight;
     const ms = performance.now() - t0;
     $("matrix-stats").textContent = tables.length + " tables × " + shownRoles.length + " roles in " + ms.toFixed(1) + " ms";
     $("matrix-stats").dataset.ms = ms.toFixed(1);
@@ -200,11 +210,18 @@
   }
 
   function cellHTML(t, r, op) {
-    const name = tableName(t);
     const p = permList(t, op).find((x) => x.role === r);
     const lv = level(t, p, op);
-    const cls = "cell " + lv + (changedCell(name, r, op) ? " pending" : "");
-    return "<td class='" + cls + "' data-table='" + esc(name) + "' data-role='" + esc(r) + "' data-op='" + op + "' title='" + esc(r + " · " + op + " on " + name + ": " + lv) + "'>" + SYMBOL[lv] + "</td>";
+    const cls = "cell " + lv + (state.pending && changedCell(tableName(t), r, op) ? " pending" : "");
+    return "<td class='" + cls + "'>" + SYMBOL[lv] + "</td>";
+  }
+
+  // cellAt names the table, role and operation of a matrix cell.
+  function cellAt(td) {
+    const tr = td.parentElement;
+    const col = state.matrixCols[td.cellIndex - 1];
+    if (!col || !tr.dataset.table) return null;
+    return { table: tr.dataset.table, role: col.role || tr.dataset.role, op: col.op, admin: col.admin };
   }
 
   let filterTimer = null;
@@ -217,7 +234,14 @@
   for (const id of ["sort", "view", "view-pick"]) $(id).addEventListener("change", renderMatrix);
   $("matrix").addEventListener("click", (ev) => {
     const td = ev.target.closest("td.cell");
-    if (td) openEditor(td.dataset.table, td.dataset.role, td.dataset.op);
+    const c = td && cellAt(td);
+    if (c && !c.admin) openEditor(c.table, c.role, c.op);
+  });
+  $("matrix").addEventListener("mouseover", (ev) => {
+    const td = ev.target.closest("td.cell, td.admin");
+    const c = td && cellAt(td);
+    if (!c || td.title) return;
+    td.title = c.admin ? "admin bypasses the policies (read-only)" : c.role + " · " + c.op + " on " + c.table + ": " + td.className.replace("cell ", "");
   });
 
   // ---- rule editor -------------------------------------------------------
