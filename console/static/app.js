@@ -182,6 +182,7 @@
       }
       for (const op of OPS) cols.push({ op });
       h.push("</tbody>");
+      state.matrixRows = null;
     } else {
       h.push("<thead><tr><th class='tname' rowspan='2'>table</th><th colspan='4'>admin</th>");
       for (const r of shownRoles) h.push("<th colspan='4'>" + esc(r) + "</th>");
@@ -191,15 +192,22 @@
       const admin = "<td class='admin'>●</td><td class='admin'>●</td><td class='admin'>●</td><td class='admin'>●</td>";
       for (const op of OPS) cols.push({ admin: true, op });
       for (const r of shownRoles) for (const op of OPS) cols.push({ role: r, op });
-      for (const t of tables) {
-        h.push("<tr data-table='" + esc(tableName(t)) + "'><td class='tname'>" + esc(tableName(t)) + "</td>" + admin);
-        for (const r of shownRoles) for (const op of OPS) h.push(cellHTML(t, r, op));
-        h.push("</tr>");
-      }
       h.push("</tbody>");
+      // Rows are rendered by window (renderRows): the ones in view and a
+      // margin, so a schema of any size costs what a screenful does.
+      state.matrixRows = tables.map((t) => {
+        const r = ["<tr data-table='" + esc(tableName(t)) + "'><td class='tname'>" + esc(tableName(t)) + "</td>" + admin];
+        for (const role of shownRoles) for (const op of OPS) r.push(cellHTML(t, role, op));
+        r.push("</tr>");
+        return r.join("");
+      });
     }
     state.matrixCols = cols;
     $("matrix").innerHTML = h.join("");
+    if (state.matrixRows) {
+      state.rowWindow = null;
+      renderRows();
+    }
     // Force the layout, so the time is what the reader waits for.
     void $("matrix").offsetHeight;
     const ms = performance.now() - t0;
@@ -207,6 +215,23 @@
     $("matrix-stats").dataset.ms = ms.toFixed(1);
     $("matrix-stats").dataset.tables = tables.length;
     $("matrix-stats").dataset.roles = shownRoles.length;
+  }
+
+  const ROW_HEIGHT = 22; // px, as style.css sets it
+  // renderRows puts the rows around the scroll position in the matrix's
+  // body, between two spacer rows that keep the scroll height.
+  function renderRows() {
+    const rows = state.matrixRows;
+    const wrap = $("matrix-wrap");
+    const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - 20);
+    const last = Math.min(rows.length, first + Math.ceil((wrap.clientHeight || 900) / ROW_HEIGHT) + 40);
+    if (state.rowWindow && state.rowWindow[0] === first && state.rowWindow[1] === last) return;
+    state.rowWindow = [first, last];
+    const span = state.matrixCols.length + 1;
+    const tbody = $("matrix").tBodies[0];
+    tbody.innerHTML = "<tr class='gap'><td colspan='" + span + "'></td></tr>" + rows.slice(first, last).join("") + "<tr class='gap'><td colspan='" + span + "'></td></tr>";
+    tbody.rows[0].cells[0].style.height = first * ROW_HEIGHT + "px";
+    tbody.rows[tbody.rows.length - 1].cells[0].style.height = (rows.length - last) * ROW_HEIGHT + "px";
   }
 
   function cellHTML(t, r, op) {
@@ -232,6 +257,7 @@
     });
   }
   for (const id of ["sort", "view", "view-pick"]) $(id).addEventListener("change", renderMatrix);
+  $("matrix-wrap").addEventListener("scroll", () => { if (state.matrixRows) renderRows(); });
   $("matrix").addEventListener("click", (ev) => {
     const td = ev.target.closest("td.cell");
     const c = td && cellAt(td);
