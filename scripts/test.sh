@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 scripts/ensure-postgres.sh
 scripts/ensure-node.sh
+scripts/ensure-chromium.sh
 scripts/ensure-pgbouncer.sh
 scripts/lint.sh
 go test -count=1 ./... "$@"

@@ -54,6 +54,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	loginRole := fs.String("login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "login role the metadata API's installs grant the API roles to (default: the login role of --database-url)")
 	fresh := fs.Bool("fresh-claims", os.Getenv("ROWGUARD_FRESH_CLAIMS") == "true", "compute the installed custom claims in each request's transaction from the verified user id (rowguard.rg_claims), ignoring the token's values for them")
 	cpuProfile := fs.String("cpu-profile", os.Getenv("ROWGUARD_CPU_PROFILE"), "write a pprof CPU profile of the server to this file, from start to shutdown (go tool pprof -top rowguard FILE)")
+	consoleOn := fs.Bool("console", os.Getenv("HASURA_GRAPHQL_ENABLE_CONSOLE") == "true", "serve the web console at /console (admin secret required)")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	var lim graphql.Config
 	var envErrs []error
@@ -188,6 +189,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		handler = api
 	}
 
+	if *consoleOn {
+		if handler, err = withConsole(handler, srv, pool, authn, log, *ddlURL != "", compiler.Options{RolePrefix: *rolePrefix}, *maxBody); err != nil {
+			return err
+		}
+	}
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
