@@ -37,7 +37,9 @@ type CompiledClaim struct {
 	// rowguard.rg_claims sets it. Elements of integer, uuid, boolean and
 	// text columns are formatted inline; other values go through jsonb.
 	TextSQL string
-	// Reads lists the tables the expression reads, user table first.
+	// Reads lists the tables the path names, user table first (also when
+	// the expression finds the first relationship's rows by the user id
+	// without reading the user row).
 	Reads []policies.QualifiedTable
 }
 
@@ -72,7 +74,8 @@ func Compile(cfg *Config, prog *compiler.Program, cat *compiler.Catalog) (*Compi
 }
 
 // walker renders one path as a FROM list of LATERAL joins from the user
-// row, and a value.
+// row (or from the rows of its first relationship, see firstHop), and a
+// value.
 type walker struct {
 	prog  *compiler.Program
 	cat   *compiler.Catalog
