@@ -54,6 +54,7 @@ function check(cond, msg) {
       window.rowguardConsole.renderMatrix();
       return performance.now() - t0;
     });
+    out.build_ms = Number(await page.getAttribute("#matrix-stats", "data-build-ms"));
     out.load_seconds = await page.evaluate(() => performance.now() / 1000);
     out.filtered_tables = Number(await page.getAttribute("#matrix-stats", "data-tables"));
     check(out.filtered_tables > 0 && out.filtered_tables < out.tables, "the filter keeps some tables: " + out.filtered_tables);
