@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/compiler"
@@ -62,13 +63,20 @@ func Run(ctx context.Context, pool *pgxpool.Pool, pgRole string, req *RunRequest
 		fmt.Fprintf(&tr, "SELECT set_config(%s, %s, true);\n", compiler.QuoteLiteral(s), compiler.QuoteLiteral(req.Vars[k]))
 	}
 	stmt := strings.TrimRight(strings.TrimSpace(req.SQL), ";")
+	if err := oneQuery(stmt); err != nil {
+		return nil, err
+	}
 	if len(req.Params) > 0 {
 		fmt.Fprintf(&tr, "PREPARE q AS %s;\nEXECUTE q(", stmt)
 		for i, p := range req.Params {
 			if i > 0 {
 				tr.WriteString(", ")
 			}
-			tr.WriteString(compiler.QuoteLiteral(paramText(p)))
+			if p == nil {
+				tr.WriteString("NULL")
+			} else {
+				tr.WriteString(compiler.QuoteLiteral(paramText(p)))
+			}
 		}
 		tr.WriteString(");\n")
 	} else {
@@ -94,6 +102,10 @@ func Run(ctx context.Context, pool *pgxpool.Pool, pgRole string, req *RunRequest
 	// casts them to whatever the statement expects, as the server's do.
 	args := []any{pgx.QueryExecModeSimpleProtocol}
 	for _, p := range req.Params {
+		if p == nil {
+			args = append(args, nil)
+			continue
+		}
 		args = append(args, paramText(p))
 	}
 	rows, err := tx.Query(ctx, stmt, args...)
@@ -154,4 +166,22 @@ func text(v any) string {
 		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+// oneQuery admits one SELECT, INSERT, UPDATE or DELETE: a second
+// statement, or SET ROLE, RESET or the like, could leave the role the
+// transaction switched to.
+func oneQuery(sql string) error {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if len(tree.Stmts) != 1 {
+		return fmt.Errorf("run: give one statement, not %d", len(tree.Stmts))
+	}
+	n := tree.Stmts[0].GetStmt()
+	if n.GetSelectStmt() == nil && n.GetInsertStmt() == nil && n.GetUpdateStmt() == nil && n.GetDeleteStmt() == nil {
+		return fmt.Errorf("run: only SELECT, INSERT, UPDATE and DELETE run as a role here (use psql for the rest)")
+	}
+	return nil
 }
