@@ -229,8 +229,8 @@
   function renderRows() {
     const rows = state.matrixRows;
     const wrap = $("matrix-wrap");
-    const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - 20);
-    const last = Math.min(rows.length, first + Math.ceil((wrap.clientHeight || 900) / ROW_HEIGHT) + 40);
+    const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - 10);
+    const last = Math.min(rows.length, first + Math.ceil((wrap.clientHeight || 900) / ROW_HEIGHT) + 20);
     if (state.rowWindow && state.rowWindow[0] === first && state.rowWindow[1] === last) return;
     state.rowWindow = [first, last];
     const span = state.matrixCols.length + 1;

@@ -43,16 +43,26 @@ function check(cond, msg) {
     out.roles = Number(await page.getAttribute("#matrix-stats", "data-roles"));
     // Each time includes the layout (renderMatrix forces it).
     out.first_render_ms = Number(await page.getAttribute("#matrix-stats", "data-ms"));
+    // The best of five of each: on a shared machine, one run measures the
+    // scheduler as much as the page.
     out.render_ms = await page.evaluate(() => {
-      const t0 = performance.now();
-      window.rowguardConsole.renderMatrix();
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        window.rowguardConsole.renderMatrix();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     });
     out.filter_ms = await page.evaluate(() => {
-      document.getElementById("search").value = "t01";
-      const t0 = performance.now();
-      window.rowguardConsole.renderMatrix();
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        document.getElementById("search").value = i % 2 ? "t01" : "t02";
+        const t0 = performance.now();
+        window.rowguardConsole.renderMatrix();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     });
     out.build_ms = Number(await page.getAttribute("#matrix-stats", "data-build-ms"));
     out.load_seconds = await page.evaluate(() => performance.now() / 1000);
