@@ -423,7 +423,8 @@
     $("ed-agg").checked = !!perm.allow_aggregations;
     $("ed-backend-box").classList.toggle("hidden", ed.op === "select");
     $("ed-backend").checked = !!perm.backend_only;
-    $("ed-json").value = JSON.stringify(perm, null, 2);
+    // While the JSON is being typed in, it stays as typed.
+    if (document.activeElement !== $("ed-json")) $("ed-json").value = JSON.stringify(perm, null, 2);
   }
 
   function checkbox(label, on, f, disabled) {
@@ -467,7 +468,7 @@
     try {
       state.editing.perm = JSON.parse($("ed-json").value);
       clearTimeout(jsonTimer);
-      jsonTimer = setTimeout(() => { const s = $("ed-json").selectionStart; drawEditor(); $("ed-json").selectionStart = $("ed-json").selectionEnd = s; }, 600);
+      jsonTimer = setTimeout(drawEditor, 600);
     } catch (e) { /* compile reports it at its line */ }
     compileSoon();
   });
