@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,11 @@ import (
 
 	"github.com/rowguard/rowguard/internal/pgtest"
 )
+
+// screenshots makes TestBrowser write its screenshots to
+// console/screenshots, which README shows:
+// go test ./console -run TestBrowser -args -screenshots
+var screenshots = flag.Bool("screenshots", false, "write the browser test's screenshots to console/screenshots")
 
 // playwright is the npm package the browser test drives chromium with.
 const playwright = "playwright-core@1.57.0"
@@ -185,9 +191,11 @@ func TestBrowser(t *testing.T) {
 	const secret = "console-test-secret"
 	base := startConsole(t, "--metadata", md, "--database-url", db, "--admin-secret", secret, "--role-prefix", prefix, "--definer-role", definer)
 
-	shots := "screenshots"
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
+	// Screenshots go to a temporary directory unless asked for: a test
+	// run must not change tracked files.
+	shots := t.TempDir()
+	if *screenshots {
+		shots = "screenshots"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
