@@ -31,12 +31,25 @@ type LiveConfig struct {
 	// MaxSubscriptions bounds the live queries of the whole server; no
 	// limit when zero or negative.
 	MaxSubscriptions int
-	// SkipUnchanged skips a refetch round when no write has committed in
-	// the cluster since the last one (one snapshot query instead of every
-	// cohort: an idle database costs one round trip per interval). Off by
-	// default: a live query whose result depends on the clock (now() in a
-	// where) would then change only with the data.
+	// SkipUnchanged skips the cohorts that are polled (see PollEveryCohort)
+	// in a round when no write has committed in the cluster since the
+	// last one (the snapshot is the same). Off by default: a live query
+	// whose result depends on the clock (now() in a function) would then
+	// change only with the data.
 	SkipUnchanged bool
+	// PollEveryCohort refetches every cohort every interval, as plain
+	// polling does (ROWGUARD_LIVE_QUERIES_POLL_EVERY_COHORT). By default
+	// a round first reads the change counters the policy install keeps
+	// (rls.ChangesFunction) and refetches only the cohorts that read a
+	// table that changed since their last fetch; see live_changes.go for
+	// what is still polled.
+	PollEveryCohort bool
+	// StreamRefetchInterval and StreamBatchSize are the same for
+	// streaming subscriptions:
+	// HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL and
+	// _BATCH_SIZE; RefetchInterval and BatchSize when zero.
+	StreamRefetchInterval time.Duration
+	StreamBatchSize       int
 }
 
 // Defaults of LiveConfig, Hasura's.
@@ -65,6 +78,15 @@ type cohort struct {
 	failed bool
 	body   []byte // the last result
 	hash   [sha256.Size]byte
+	// watch is what a refetch reads, from the compiled plan (see
+	// watchedTables): a change to any of these tables refetches the
+	// cohort; poll, when set, says why the cohort is refetched every
+	// interval instead.
+	watch []string
+	poll  string
+	// more: a stream's last batch had rows, so more may follow without
+	// any change to its tables.
+	more bool
 }
 
 // liveSub is one subscriber of a cohort.
@@ -74,19 +96,27 @@ type liveSub struct {
 	sent bool
 }
 
-// liveHub holds the cohorts of a server and the goroutine that refetches
-// them; the goroutine runs while there is a cohort.
+// liveHub holds the cohorts of a server and the goroutines that refetch
+// them: one loop for live queries and one for streams, each with its own
+// interval and batch size, running while it has a cohort.
 type liveHub struct {
-	mu      sync.Mutex
-	cohorts map[string]*cohort
-	total   int
-	running bool
-	wake    chan struct{}
-	// snapshot is the last snapshot text (SkipUnchanged), read and
-	// written by the refetching goroutine only.
-	snapshot  string
+	mu        sync.Mutex
+	cohorts   map[string]*cohort
+	total     int
+	loops     [2]refetcher // live queries, streams
 	refetches atomic.Uint64
 	lastRound atomic.Int64 // nanoseconds
+}
+
+// refetcher is the state of one refetching goroutine. running and wake
+// are guarded by liveHub.mu; changes is the goroutine's own.
+type refetcher struct {
+	stream   bool
+	interval time.Duration
+	batch    int
+	running  bool
+	wake     chan struct{}
+	changes  changeState
 }
 
 // Subscribe starts a prepared subscription as a live query: push receives
@@ -109,11 +139,20 @@ func (s *Server) Subscribe(p *Prepared, push func(body []byte)) (stop func(), er
 	}
 	if h.cohorts == nil {
 		h.cohorts = map[string]*cohort{}
-		h.wake = make(chan struct{}, 1)
+		for i := range h.loops {
+			l := &h.loops[i]
+			l.stream = i == 1
+			l.wake = make(chan struct{}, 1)
+			l.interval, l.batch = s.cfg.Live.RefetchInterval, s.cfg.Live.BatchSize
+			if l.stream {
+				l.interval, l.batch = s.cfg.Live.StreamRefetchInterval, s.cfg.Live.StreamBatchSize
+			}
+		}
 	}
 	c := h.cohorts[key]
 	if c == nil {
 		c = &cohort{key: key, op: p.op, sess: p.sess, subs: map[*liveSub]struct{}{}}
+		c.watch, c.poll = watchedTables(p.op)
 		h.cohorts[key] = c
 	}
 	c.subs[sub] = struct{}{}
@@ -122,16 +161,20 @@ func (s *Server) Subscribe(p *Prepared, push func(body []byte)) (stop func(), er
 	if c.ran {
 		first, sub.hash, sub.sent = c.body, c.hash, true
 	}
-	if !h.running {
-		h.running = true
-		go s.refetchLoop()
+	l := &h.loops[0]
+	if p.op.p.stream {
+		l = &h.loops[1]
+	}
+	if !l.running {
+		l.running = true
+		go s.refetchLoop(l)
 	}
 	h.mu.Unlock()
 	if first != nil {
 		push(first)
 	} else {
 		select {
-		case h.wake <- struct{}{}:
+		case l.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -157,42 +200,50 @@ func (s *Server) LiveCount() (subscriptions, cohorts int) {
 	return s.live.total, len(s.live.cohorts)
 }
 
-// refetchLoop refetches every cohort each interval, and the cohorts that
-// never ran as soon as Subscribe wakes it; it returns when no cohort is
-// left.
-func (s *Server) refetchLoop() {
+// refetchLoop refetches l's cohorts each interval (those whose tables
+// changed, see due), and the cohorts that never ran as soon as Subscribe
+// wakes it; it returns when l has no cohort left.
+func (s *Server) refetchLoop(l *refetcher) {
 	h := &s.live
-	interval := s.cfg.Live.RefetchInterval
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(l.interval)
 	defer tick.Stop()
 	for {
 		onlyNew := false
 		select {
 		case <-tick.C:
-		case <-h.wake:
+		case <-l.wake:
 			onlyNew = true
 		}
 		h.mu.Lock()
-		if len(h.cohorts) == 0 {
-			h.running = false
+		n := 0
+		for _, c := range h.cohorts {
+			if c.op.p.stream == l.stream {
+				n++
+			}
+		}
+		if n == 0 {
+			l.running = false
 			h.mu.Unlock()
 			return
 		}
 		h.mu.Unlock()
-		// Taken before the cohorts run: a commit after it is seen by
-		// this round or changes the next snapshot.
-		skip := !onlyNew && s.cfg.Live.SkipUnchanged && s.unchanged(context.Background())
+		var ch roundChanges
+		if !onlyNew {
+			// Read before the cohorts run: a write committed after it
+			// moves a counter the next round reads.
+			ch = s.readChanges(context.Background(), &l.changes)
+		}
 		h.mu.Lock()
 		var todo []*cohort
 		for _, c := range h.cohorts {
-			if (!onlyNew && !(skip && c.ran && !c.failed)) || !c.ran {
+			if c.op.p.stream == l.stream && s.due(c, onlyNew, ch) {
 				todo = append(todo, c)
 			}
 		}
 		h.mu.Unlock()
 		start := time.Now()
-		s.refetch(todo)
-		if !onlyNew && !skip {
+		s.refetch(todo, l)
+		if !onlyNew && !l.stream {
 			h.lastRound.Store(int64(time.Since(start)))
 		}
 	}
@@ -200,13 +251,12 @@ func (s *Server) refetchLoop() {
 
 // refetch computes the cohorts, batch by batch, and pushes each result
 // to the members that have not seen it.
-func (s *Server) refetch(todo []*cohort) {
-	size := s.cfg.Live.BatchSize
+func (s *Server) refetch(todo []*cohort, l *refetcher) {
 	for len(todo) > 0 {
-		n := min(size, len(todo))
+		n := min(l.batch, len(todo))
 		batch := todo[:n]
 		todo = todo[n:]
-		ctx, cancel := context.WithTimeout(context.Background(), max(s.cfg.Live.RefetchInterval*10, 30*time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), max(l.interval*10, 30*time.Second))
 		results := s.runCohorts(ctx, batch)
 		cancel()
 		s.live.refetches.Add(uint64(len(batch)))

@@ -142,7 +142,7 @@ func (s *Server) publishStream(c *cohort, res cohortResult) {
 	var rows []map[string]json.RawMessage
 	if len(res.cols) == 0 || json.Unmarshal(res.cols[len(res.cols)-1], &rows) != nil || len(rows) == 0 {
 		s.live.mu.Lock()
-		c.ran = true
+		c.ran, c.more = true, false
 		s.live.mu.Unlock()
 		return
 	}
@@ -160,7 +160,7 @@ func (s *Server) publishStream(c *cohort, res cohortResult) {
 	}
 	op.p, op.stmts = p, render(p)
 	s.live.mu.Lock()
-	c.op = &op
+	c.op, c.more = &op, true
 	for sub := range c.subs {
 		sub.sent = false // every batch is new
 	}

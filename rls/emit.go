@@ -97,6 +97,7 @@ func (e *emitter) emit() string {
 	}
 	e.b.WriteString(roleHelpers)
 	e.b.WriteString(body.String())
+	e.b.WriteString(e.changeTracking())
 	e.registry()
 	return e.b.String()
 }

@@ -107,5 +107,5 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "console on http://%s/console/ (GraphQL on /v1/graphql; %d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
-	return serveHTTP(ctx, ln, c.Mount(srv), stdout)
+	return serveHTTP(ctx, ln, demoHTTPServer(c.Mount(srv)), stdout)
 }

@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,6 +76,7 @@ type fixture struct {
 	addr string
 	srv  *httptest.Server
 	prog *compiler.Program
+	url  string // the database's, as its owner
 }
 
 func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
@@ -86,15 +88,26 @@ func newFixture(t *testing.T, wcfg ws.Config, live graphql.LiveConfig, options .
 // (nil: straight to the database).
 func newFixtureVia(t *testing.T, via func(t *testing.T, url string) string, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
 	t.Helper()
+	return newFixtureSchema(t, via, notesSQL, map[string]string{"public_note.yaml": notesTable}, wcfg, live, options...)
+}
+
+// newFixtureSchema is newFixtureVia with the schema schemaSQL and the
+// tracked tables' metadata (file name → YAML) of tables.
+func newFixtureSchema(t *testing.T, via func(t *testing.T, url string) string, schemaSQL string, tables map[string]string, wcfg ws.Config, live graphql.LiveConfig, options ...func(*graphql.Config)) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	files := map[string]string{
-		"version.yaml":                              "version: 3\n",
-		"databases/databases.yaml":                  "- name: default\n  kind: postgres\n  configuration: {connection_info: {database_url: x}}\n  tables: \"!include default/tables/tables.yaml\"\n",
-		"databases/default/tables/tables.yaml":      "- \"!include public_note.yaml\"\n",
-		"databases/default/tables/public_note.yaml": notesTable,
+		"version.yaml":             "version: 3\n",
+		"databases/databases.yaml": "- name: default\n  kind: postgres\n  configuration: {connection_info: {database_url: x}}\n  tables: \"!include default/tables/tables.yaml\"\n",
 	}
+	var list strings.Builder
+	for name, text := range tables {
+		files["databases/default/tables/"+name] = text
+		fmt.Fprintf(&list, "- \"!include %s\"\n", name)
+	}
+	files["databases/default/tables/tables.yaml"] = list.String()
 	for name, text := range files {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -111,7 +124,7 @@ func newFixtureVia(t *testing.T, via func(t *testing.T, url string) string, wcfg
 	pgtest.DropRolesLater(t, prefix, definer)
 	url := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, url)
-	if _, err := conn.PgConn().Exec(ctx, notesSQL).ReadAll(); err != nil {
+	if _, err := conn.PgConn().Exec(ctx, schemaSQL).ReadAll(); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := compiler.LoadCatalog(ctx, conn, nil)
@@ -154,7 +167,7 @@ func newFixtureVia(t *testing.T, via func(t *testing.T, url string) string, wcfg
 	h := ws.NewHandler(wcfg)
 	srv := httptest.NewServer(h.Mount(gql))
 	t.Cleanup(srv.Close)
-	return &fixture{conn: conn, gql: gql, ws: h, addr: strings.TrimPrefix(srv.URL, "http://"), srv: srv, prog: prog}
+	return &fixture{conn: conn, gql: gql, ws: h, addr: strings.TrimPrefix(srv.URL, "http://"), srv: srv, prog: prog, url: url}
 }
 
 func (f *fixture) exec(t *testing.T, sql string) {

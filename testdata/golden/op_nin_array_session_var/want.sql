@@ -132,6 +132,41 @@ ALTER TABLE "public"."member" FORCE ROW LEVEL SECURITY;
 ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
 
+-- Change counters for live queries: one sequence per table, bumped once per writing statement.
+CREATE FUNCTION rowguard.rg_count_change() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $rg$ BEGIN PERFORM nextval(('rowguard.rg_changes_' || TG_RELID::text)::regclass); RETURN NULL; END $rg$;
+ALTER FUNCTION rowguard.rg_count_change() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard.rg_count_change() FROM PUBLIC;
+COMMENT ON FUNCTION rowguard.rg_count_change() IS 'rowguard: counts the writing statements of a table for live queries';
+CREATE FUNCTION rowguard.rg_table_changes() RETURNS TABLE (table_schema name, table_name name, changes bigint)
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $rg$ SELECT n.nspname, c.relname, COALESCE(pg_sequence_last_value(s.oid), 0)
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_class s ON s.relname = 'rg_changes_' || c.oid::text AND s.relkind = 'S'
+      AND s.relnamespace = 'rowguard'::regnamespace
+    WHERE t.tgname = 'rg_changes' AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND c.relkind = 'r'
+      AND NOT EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) $rg$;
+ALTER FUNCTION rowguard.rg_table_changes() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard.rg_table_changes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard.rg_table_changes() TO "hasura_admin";
+COMMENT ON FUNCTION rowguard.rg_table_changes() IS 'rowguard: the change counters of the tracked tables, read by live queries';
+DO $rg$
+DECLARE
+  t regclass;
+  s text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['"public"."article"', '"public"."author"', '"public"."comment"', '"public"."member"', '"public"."organization"']::regclass[] LOOP
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) IN ('r', 'p') THEN
+      s := 'rowguard.' || quote_ident('rg_changes_' || t::oid::text);
+      EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %s', s);
+      EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', s, 'rowguard_definer');
+      EXECUTE format('CREATE TRIGGER rg_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION rowguard.rg_count_change()', t);
+    END IF;
+  END LOOP;
+END
+$rg$;
+
 INSERT INTO rowguard.roles (hasura_role, pg_role) VALUES
   ('(definer)', 'rowguard_definer'),
   ('admin', 'hasura_admin'),
