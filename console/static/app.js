@@ -693,7 +693,8 @@
   function renderTryRoles() {
     const sel = $("try-role");
     const keep = sel.value;
-    sel.innerHTML = ["admin"].concat(state.desc.roles || []).map((r) => "<option>" + esc(r) + "</option>").join("");
+    // The server serves what is installed, not the pending change.
+    sel.innerHTML = ["admin"].concat(roles(state.current)).map((r) => "<option>" + esc(r) + "</option>").join("");
     if (keep) sel.value = keep;
     renderVars();
   }
@@ -704,7 +705,9 @@
       if (typeof v === "string" && /^x-hasura-/i.test(v)) set.add(v.toLowerCase());
       else if (v && typeof v === "object") for (const k of Object.keys(v)) walk(v[k]);
     };
-    for (const t of tablesOf(doc())) for (const op of OPS) for (const p of permList(t, op)) if (p.role === role) walk(p.permission);
+    const installed = state.current;
+    const members = ((installed.inherited_roles || []).find((r) => r.role_name === role) || { role_set: [] }).role_set;
+    for (const t of tablesOf(installed)) for (const op of OPS) for (const p of permList(t, op)) if (p.role === role || members.includes(p.role)) walk(p.permission);
     for (const v of state.desc.permission_variables || []) set.add(v.toLowerCase());
     for (const k of Object.keys(varValues)) set.add(k);
     return Array.from(set).sort();
