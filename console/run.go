@@ -11,6 +11,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
 )
 
@@ -184,4 +185,38 @@ func oneQuery(sql string) error {
 		return fmt.Errorf("run: only SELECT, INSERT, UPDATE and DELETE run as a role here (use psql for the rest)")
 	}
 	return nil
+}
+
+// PermissionVariables returns the values the installed custom claims
+// (rowguard.rg_claims) give the user: what a fresh token of that user
+// would carry, computed in a read-only transaction that is rolled back.
+// Without claims installed, the error says how to install them.
+func PermissionVariables(ctx context.Context, pool *pgxpool.Pool, userID string) (map[string]string, error) {
+	vars, err := claims.InstalledVars(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT "+claims.Function+"($1)", userID); err != nil {
+		return nil, fmt.Errorf("claims of user %q: %w", userID, err)
+	}
+	out := map[string]string{}
+	for _, v := range vars {
+		s, ok := compiler.SettingName(v)
+		if !ok {
+			continue
+		}
+		var val *string
+		if err := tx.QueryRow(ctx, "SELECT NULLIF(current_setting($1, true), '')", s).Scan(&val); err != nil {
+			return nil, err
+		}
+		if val != nil {
+			out[v] = *val
+		}
+	}
+	return out, nil
 }

@@ -738,6 +738,16 @@
     varValues[n.trim().toLowerCase()] = "";
     renderVars();
   });
+  $("try-fill-claims").addEventListener("click", async () => {
+    const id = varValues["x-hasura-user-id"];
+    if (!id) { status("set x-hasura-user-id first"); return; }
+    try {
+      const vals = await api("/console/api/claims", { user_id: id });
+      Object.assign(varValues, vals);
+      renderVars();
+      status(Object.keys(vals).length + " permission variables of user " + id);
+    } catch (e) { status(e.message); }
+  });
   function sessionHeaders() {
     const role = $("try-role").value;
     const h = {};
