@@ -147,7 +147,7 @@ func lineDiff(a, b []string, header string) []string {
 			mid = append(mid, "+ "+l)
 		}
 	} else {
-		mid = lcsDiff(am, bm, key)
+		mid = collapse(lcsDiff(am, bm, key))
 	}
 	out := []string{header}
 	for i := max(0, p-2); i < p; i++ {
@@ -198,6 +198,31 @@ func lcsDiff(a, b []string, key func(string) string) []string {
 			out = append(out, "- "+a[i])
 			i++
 		}
+	}
+	return out
+}
+
+// collapse shortens each run of more than five unchanged lines to its
+// first and last two around a "  …" line.
+func collapse(lines []string) []string {
+	var out []string
+	for i := 0; i < len(lines); {
+		j := i
+		for j < len(lines) && strings.HasPrefix(lines[j], "  ") {
+			j++
+		}
+		if j-i > 5 {
+			out = append(out, lines[i:i+2]...)
+			out = append(out, "  …")
+			out = append(out, lines[j-2:j]...)
+		} else {
+			out = append(out, lines[i:j]...)
+		}
+		if j < len(lines) {
+			out = append(out, lines[j])
+			j++
+		}
+		i = j
 	}
 	return out
 }

@@ -198,6 +198,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeOK(w, doc.Export)
+	case route == "claims" && r.Method == http.MethodPost:
+		var req struct {
+			UserID string `json:"user_id"`
+		}
+		if !decode(w, r, &req) {
+			return
+		}
+		if req.UserID == "" {
+			writeErr(w, http.StatusBadRequest, "invalid-params", "claims: give user_id, the user whose permission variables to compute")
+			return
+		}
+		vals, err := PermissionVariables(ctx, h.cfg.Pool, req.UserID)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, "postgres-error", err.Error())
+			return
+		}
+		writeOK(w, vals)
 	case route == "run" && r.Method == http.MethodPost:
 		var req RunRequest
 		if !decode(w, r, &req) {

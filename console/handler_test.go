@@ -139,6 +139,12 @@ INSERT INTO book VALUES (1, 'fiction'), (2, 'science'), (3, 'fiction')`); err !=
 	if code != 200 || !strings.Contains(body, "read-only transaction") {
 		t.Errorf("write as reader: %d %s", code, body)
 	}
+	for _, sql := range []string{"RESET ROLE; SELECT 1", "SET ROLE NONE", "SELECT 1; SELECT 2", "SELEC 1"} {
+		b, _ := json.Marshal(map[string]any{"sql": sql, "role": "reader"})
+		if code, body := call("POST", "/console/api/run", string(b), apiSecret); code != 400 || !strings.Contains(body, "run: ") {
+			t.Errorf("run %q: %d %s", sql, code, body)
+		}
+	}
 	for _, role := range []string{"admin", "nobody", ""} {
 		if code, body := call("POST", "/console/api/run", `{"sql":"SELECT 1","role":"`+role+`"}`, apiSecret); code != 400 {
 			t.Errorf("run as %q: %d %s", role, code, body)

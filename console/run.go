@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	pg_query "github.com/pganalyze/pg_query_go/v5"
 
+	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
 )
 
@@ -62,13 +64,20 @@ func Run(ctx context.Context, pool *pgxpool.Pool, pgRole string, req *RunRequest
 		fmt.Fprintf(&tr, "SELECT set_config(%s, %s, true);\n", compiler.QuoteLiteral(s), compiler.QuoteLiteral(req.Vars[k]))
 	}
 	stmt := strings.TrimRight(strings.TrimSpace(req.SQL), ";")
+	if err := oneQuery(stmt); err != nil {
+		return nil, err
+	}
 	if len(req.Params) > 0 {
 		fmt.Fprintf(&tr, "PREPARE q AS %s;\nEXECUTE q(", stmt)
 		for i, p := range req.Params {
 			if i > 0 {
 				tr.WriteString(", ")
 			}
-			tr.WriteString(compiler.QuoteLiteral(paramText(p)))
+			if p == nil {
+				tr.WriteString("NULL")
+			} else {
+				tr.WriteString(compiler.QuoteLiteral(paramText(p)))
+			}
 		}
 		tr.WriteString(");\n")
 	} else {
@@ -94,6 +103,10 @@ func Run(ctx context.Context, pool *pgxpool.Pool, pgRole string, req *RunRequest
 	// casts them to whatever the statement expects, as the server's do.
 	args := []any{pgx.QueryExecModeSimpleProtocol}
 	for _, p := range req.Params {
+		if p == nil {
+			args = append(args, nil)
+			continue
+		}
 		args = append(args, paramText(p))
 	}
 	rows, err := tx.Query(ctx, stmt, args...)
@@ -154,4 +167,56 @@ func text(v any) string {
 		return string(b)
 	}
 	return fmt.Sprint(v)
+}
+
+// oneQuery admits one SELECT, INSERT, UPDATE or DELETE: a second
+// statement, or SET ROLE, RESET or the like, could leave the role the
+// transaction switched to.
+func oneQuery(sql string) error {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if len(tree.Stmts) != 1 {
+		return fmt.Errorf("run: give one statement, not %d", len(tree.Stmts))
+	}
+	n := tree.Stmts[0].GetStmt()
+	if n.GetSelectStmt() == nil && n.GetInsertStmt() == nil && n.GetUpdateStmt() == nil && n.GetDeleteStmt() == nil {
+		return fmt.Errorf("run: only SELECT, INSERT, UPDATE and DELETE run as a role here (use psql for the rest)")
+	}
+	return nil
+}
+
+// PermissionVariables returns the values the installed custom claims
+// (rowguard.rg_claims) give the user: what a fresh token of that user
+// would carry, computed in a read-only transaction that is rolled back.
+// Without claims installed, the error says how to install them.
+func PermissionVariables(ctx context.Context, pool *pgxpool.Pool, userID string) (map[string]string, error) {
+	vars, err := claims.InstalledVars(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT "+claims.Function+"($1)", userID); err != nil {
+		return nil, fmt.Errorf("claims of user %q: %w", userID, err)
+	}
+	out := map[string]string{}
+	for _, v := range vars {
+		s, ok := compiler.SettingName(v)
+		if !ok {
+			continue
+		}
+		var val *string
+		if err := tx.QueryRow(ctx, "SELECT NULLIF(current_setting($1, true), '')", s).Scan(&val); err != nil {
+			return nil, err
+		}
+		if val != nil {
+			out[v] = *val
+		}
+	}
+	return out, nil
 }

@@ -80,6 +80,10 @@ type DirStore struct {
 	DatabaseURL string
 	Compile     compiler.Options
 	RLS         rls.Options
+	// Extend renders what installs with the policies (the custom claims'
+	// functions), as migrations.Config.Extend: without it an install
+	// would drop them.
+	Extend func(prog *compiler.Program) (string, error)
 	// Installed runs after a successful install (the server switches to
 	// the new program).
 	Installed func(ctx context.Context) error
@@ -174,7 +178,7 @@ func (s *DirStore) Apply(ctx context.Context, export json.RawMessage) error {
 			return fmt.Errorf("write %s: %w", full, err)
 		}
 	}
-	err = migrations.Up(ctx, migrations.Config{DatabaseURL: s.DatabaseURL, Metadata: s.Path, Compile: s.Compile, RLS: s.RLS})
+	err = migrations.Up(ctx, migrations.Config{DatabaseURL: s.DatabaseURL, Metadata: s.Path, Compile: s.Compile, RLS: s.RLS, Extend: s.Extend})
 	if err != nil {
 		restore()
 		return fmt.Errorf("install (the metadata files were restored): %w", err)

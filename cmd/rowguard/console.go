@@ -49,6 +49,8 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 	rolePrefix := fs.String("role-prefix", envOr("ROWGUARD_ROLE_PREFIX", compiler.DefaultRolePrefix), "prefix of the PostgreSQL role of each Hasura role")
 	definer := fs.String("definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions")
 	adminSecret := fs.String("admin-secret", os.Getenv("HASURA_GRAPHQL_ADMIN_SECRET"), "admin secret the page asks for; a random one is printed when empty")
+	var cf claimsFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,7 +68,13 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	copts := compiler.Options{RolePrefix: *rolePrefix}
 	ropts := rls.Options{DefinerRole: *definer}
-	if err := migrations.Up(ctx, migrations.Config{DatabaseURL: *dbURL, Metadata: *metadata, Compile: copts, RLS: ropts}); err != nil {
+	// The custom claims install with the policies, as with migrate up:
+	// each install drops rowguard's functions first.
+	extend, err := cf.extend(*metadata, ropts)
+	if err != nil {
+		return err
+	}
+	if err := migrations.Up(ctx, migrations.Config{DatabaseURL: *dbURL, Metadata: *metadata, Compile: copts, RLS: ropts, Extend: extend}); err != nil {
 		return fmt.Errorf("install %s: %w", *metadata, err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -90,7 +98,7 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store := &console.DirStore{Path: *metadata, DatabaseURL: *dbURL, Compile: copts, RLS: ropts,
+	store := &console.DirStore{Path: *metadata, DatabaseURL: *dbURL, Compile: copts, RLS: ropts, Extend: extend,
 		Installed: func(ctx context.Context) error {
 			prog, err := migrations.LoadProgram(ctx, pool, *metadata, copts)
 			if err != nil {

@@ -203,7 +203,12 @@
       });
     }
     state.matrixCols = cols;
-    $("matrix").innerHTML = h.join("");
+    const t1 = performance.now();
+    // Fixed column widths: the browser lays the table out from them
+    // instead of measuring every cell.
+    const colgroup = "<colgroup><col class='c-name'>" + "<col class='c-cell'>".repeat(cols.length) + "</colgroup>";
+    $("matrix").innerHTML = colgroup + h.join("");
+    $("matrix").style.width = 190 + 24 * cols.length + "px";
     if (state.matrixRows) {
       state.rowWindow = null;
       renderRows();
@@ -213,6 +218,7 @@
     const ms = performance.now() - t0;
     $("matrix-stats").textContent = tables.length + " tables × " + shownRoles.length + " roles in " + ms.toFixed(1) + " ms";
     $("matrix-stats").dataset.ms = ms.toFixed(1);
+    $("matrix-stats").dataset.buildMs = (t1 - t0).toFixed(1);
     $("matrix-stats").dataset.tables = tables.length;
     $("matrix-stats").dataset.roles = shownRoles.length;
   }
@@ -223,8 +229,8 @@
   function renderRows() {
     const rows = state.matrixRows;
     const wrap = $("matrix-wrap");
-    const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - 20);
-    const last = Math.min(rows.length, first + Math.ceil((wrap.clientHeight || 900) / ROW_HEIGHT) + 40);
+    const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - 10);
+    const last = Math.min(rows.length, first + Math.ceil((wrap.clientHeight || 900) / ROW_HEIGHT) + 20);
     if (state.rowWindow && state.rowWindow[0] === first && state.rowWindow[1] === last) return;
     state.rowWindow = [first, last];
     const span = state.matrixCols.length + 1;
@@ -417,7 +423,8 @@
     $("ed-agg").checked = !!perm.allow_aggregations;
     $("ed-backend-box").classList.toggle("hidden", ed.op === "select");
     $("ed-backend").checked = !!perm.backend_only;
-    $("ed-json").value = JSON.stringify(perm, null, 2);
+    // While the JSON is being typed in, it stays as typed.
+    if (document.activeElement !== $("ed-json")) $("ed-json").value = JSON.stringify(perm, null, 2);
   }
 
   function checkbox(label, on, f, disabled) {
@@ -461,7 +468,7 @@
     try {
       state.editing.perm = JSON.parse($("ed-json").value);
       clearTimeout(jsonTimer);
-      jsonTimer = setTimeout(() => { const s = $("ed-json").selectionStart; drawEditor(); $("ed-json").selectionStart = $("ed-json").selectionEnd = s; }, 600);
+      jsonTimer = setTimeout(drawEditor, 600);
     } catch (e) { /* compile reports it at its line */ }
     compileSoon();
   });
@@ -601,6 +608,25 @@
     openReview();
   });
 
+  // setInherited sets (or, with no members, removes) an inherited role.
+  function setInherited(d, name, members) {
+    const out = clone(d);
+    const list = (out.inherited_roles || []).filter((r) => r.role_name !== name);
+    if (members.length) list.push({ role_name: name, role_set: members });
+    if (list.length) out.inherited_roles = list; else delete out.inherited_roles;
+    return out;
+  }
+  $("role-inherit").addEventListener("click", async () => {
+    const cur = (doc().inherited_roles || []).map((r) => r.role_name + " = " + r.role_set.join(", ")).join("\n");
+    const name = prompt("Inherited role to create, change or remove (its permissions are the union of its members'):" + (cur ? "\n" + cur : ""));
+    if (!name || !name.trim()) return;
+    const existing = (doc().inherited_roles || []).find((r) => r.role_name === name.trim());
+    const members = prompt("Members of " + name.trim() + ", separated by commas (none removes it):", existing ? existing.role_set.join(", ") : "");
+    if (members === null) return;
+    await stage(setInherited(doc(), name.trim(), members.split(",").map((m) => m.trim()).filter(Boolean)));
+    openReview();
+  });
+
   // ---- review and apply --------------------------------------------------
   function diffHTML(lines) {
     return lines.map((l) => {
@@ -667,7 +693,8 @@
   function renderTryRoles() {
     const sel = $("try-role");
     const keep = sel.value;
-    sel.innerHTML = ["admin"].concat(state.desc.roles || []).map((r) => "<option>" + esc(r) + "</option>").join("");
+    // The server serves what is installed, not the pending change.
+    sel.innerHTML = ["admin"].concat(roles(state.current)).map((r) => "<option>" + esc(r) + "</option>").join("");
     if (keep) sel.value = keep;
     renderVars();
   }
@@ -678,7 +705,9 @@
       if (typeof v === "string" && /^x-hasura-/i.test(v)) set.add(v.toLowerCase());
       else if (v && typeof v === "object") for (const k of Object.keys(v)) walk(v[k]);
     };
-    for (const t of tablesOf(doc())) for (const op of OPS) for (const p of permList(t, op)) if (p.role === role) walk(p.permission);
+    const installed = state.current;
+    const members = ((installed.inherited_roles || []).find((r) => r.role_name === role) || { role_set: [] }).role_set;
+    for (const t of tablesOf(installed)) for (const op of OPS) for (const p of permList(t, op)) if (p.role === role || members.includes(p.role)) walk(p.permission);
     for (const v of state.desc.permission_variables || []) set.add(v.toLowerCase());
     for (const k of Object.keys(varValues)) set.add(k);
     return Array.from(set).sort();
@@ -708,6 +737,16 @@
     if (!n) return;
     varValues[n.trim().toLowerCase()] = "";
     renderVars();
+  });
+  $("try-fill-claims").addEventListener("click", async () => {
+    const id = varValues["x-hasura-user-id"];
+    if (!id) { status("set x-hasura-user-id first"); return; }
+    try {
+      const vals = await api("/console/api/claims", { user_id: id });
+      Object.assign(varValues, vals);
+      renderVars();
+      status(Object.keys(vals).length + " permission variables of user " + id);
+    } catch (e) { status(e.message); }
   });
   function sessionHeaders() {
     const role = $("try-role").value;

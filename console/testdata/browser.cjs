@@ -43,16 +43,27 @@ function check(cond, msg) {
     out.roles = Number(await page.getAttribute("#matrix-stats", "data-roles"));
     // Each time includes the layout (renderMatrix forces it).
     out.first_render_ms = Number(await page.getAttribute("#matrix-stats", "data-ms"));
+    out.build_ms = Number(await page.getAttribute("#matrix-stats", "data-build-ms"));
+    // The best of five of each: on a shared machine, one run measures the
+    // scheduler as much as the page.
     out.render_ms = await page.evaluate(() => {
-      const t0 = performance.now();
-      window.rowguardConsole.renderMatrix();
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        window.rowguardConsole.renderMatrix();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     });
     out.filter_ms = await page.evaluate(() => {
-      document.getElementById("search").value = "t01";
-      const t0 = performance.now();
-      window.rowguardConsole.renderMatrix();
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        document.getElementById("search").value = i % 2 ? "t01" : "t02";
+        const t0 = performance.now();
+        window.rowguardConsole.renderMatrix();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     });
     out.load_seconds = await page.evaluate(() => performance.now() / 1000);
     out.filtered_tables = Number(await page.getAttribute("#matrix-stats", "data-tables"));
@@ -144,6 +155,12 @@ function check(cond, msg) {
     const copyDDL = await page.textContent("#rv-ddl");
     check(copyDDL.includes("critic"), "role copy DDL diff names the new role");
     await page.screenshot({ path: path.join(shots, "role-copy.png") });
+    await page.click("#rv-discard");
+    // An inherited role, previewed the same way.
+    page.__answers = ["editors", "reader, r1"];
+    await page.click("#role-inherit");
+    await page.waitForFunction(() => document.getElementById("rv-metadata").textContent.includes("@@ inherited_roles"));
+    check((await page.textContent("#rv-metadata")).includes("editors"), "inherited role in the metadata diff");
     await page.click("#rv-discard");
 
     // History: the install just made is listed.
