@@ -43,6 +43,8 @@ type config struct {
 	only             string // comma-separated query names; "" for all
 	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
 	claimsOnly       bool   // only compare fresh claims with token claims
+	subscriptions    bool   // only the live-query benchmark
+	subs             subParams
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -75,6 +77,11 @@ func main() {
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
 	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
+	flag.BoolVar(&c.subscriptions, "subscriptions", false, "only the live-query benchmark (change-driven vs polling every cohort); writes <date>-subscriptions.md")
+	flag.IntVar(&c.subs.Subs, "sub-count", 10_000, "live subscriptions (one WebSocket each)")
+	flag.IntVar(&c.subs.Identities, "sub-identities", 1000, "identities the subscriptions are spread over (at most -users)")
+	flag.DurationVar(&c.subs.Writes, "sub-writes", 30*time.Second, "how long the one-update-a-second phase runs")
+	flag.DurationVar(&c.subs.Idle, "sub-idle", 10*time.Second, "how long the idle phase runs")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
@@ -101,7 +108,7 @@ func run(ctx context.Context, c config) error {
 	if _, err := os.Stat("bench/metadata"); err != nil {
 		return fmt.Errorf("run from the repository root (bench/metadata: %w)", err)
 	}
-	if _, err := exec.LookPath("wrk"); err != nil {
+	if _, err := exec.LookPath("wrk"); err != nil && !c.subscriptions {
 		return fmt.Errorf("wrk not found: install it (Debian: apt-get install wrk), or run scripts/bench.sh")
 	}
 	binDir, err := pgcluster.BinDir()
@@ -132,6 +139,13 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	defer env.close()
+	if c.subscriptions {
+		rep, err := env.measureSubscriptions(ctx, c.subs)
+		if err != nil {
+			return err
+		}
+		return writeResults(c, "-subscriptions", rep.markdown())
+	}
 	if c.claimsOnly {
 		rep, err := env.measureClaims(ctx)
 		if err != nil {
@@ -195,6 +209,8 @@ type environment struct {
 	token    string
 	loadTime time.Duration
 	conn     *pgx.Conn // superuser
+	// postmaster is the PostgreSQL server's process (postgresCPU).
+	postmaster int
 }
 
 func (e *environment) close() {
