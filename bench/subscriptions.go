@@ -297,7 +297,7 @@ func (e *environment) subscriptionPhase(ctx context.Context, p subParams, m subM
 	}
 	slices.Sort(lat)
 	ph.changes, ph.pushes = len(changes), len(lat)
-	ph.p50, ph.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	ph.p50, ph.p99 = percentile(lat, 50), percentile(lat, 99)
 	if len(lat) > 0 {
 		ph.max = lat[len(lat)-1]
 	}
