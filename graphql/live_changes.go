@@ -263,8 +263,9 @@ func (s *Server) LiveRefetches() uint64 {
 	return s.live.refetches.Load()
 }
 
-// LiveLastRound returns how long the last full refetch round of live
-// queries took, for tests and metrics.
+// LiveLastRound returns how long the last interval's refetch round of
+// live queries took (the cohorts it refetched: every one when polling),
+// for tests and metrics.
 func (s *Server) LiveLastRound() time.Duration {
 	return time.Duration(s.live.lastRound.Load())
 }
