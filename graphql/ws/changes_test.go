@@ -2,8 +2,10 @@ package ws_test
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +65,10 @@ func refetchesIn(f *fixture, d time.Duration) uint64 {
 func TestRefetchOnlyChanged(t *testing.T) {
 	const interval = 50 * time.Millisecond
 	const span = 500 * time.Millisecond // 10 intervals
-	f := newFixtureSchema(t, nil, orgsSQL, orgsTables, ws.Config{}, graphql.LiveConfig{RefetchInterval: interval})
+	var logs lockedBuffer
+	f := newFixtureSchema(t, nil, orgsSQL, orgsTables, ws.Config{}, graphql.LiveConfig{RefetchInterval: interval}, func(c *graphql.Config) {
+		c.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	})
 	notes := dial(t, f.addr, "graphql-transport-ws")
 	notes.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
 	notes.expect("connection_ack", wait)
@@ -151,6 +156,27 @@ func TestRefetchOnlyChanged(t *testing.T) {
 	if got := payload(docs[1].expect("next", wait)); !strings.Contains(got, "d1 v2") {
 		t.Errorf("polled docs: %s", got)
 	}
+	if got := logs.String(); strings.Count(got, "cannot read the change counters") != 1 || !strings.Contains(got, "rowguard migrate up") {
+		t.Errorf("the log should say once that the counters cannot be read and what to do:\n%s", got)
+	}
+}
+
+// lockedBuffer is a log destination written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestPollEveryCohort: ROWGUARD_LIVE_QUERIES_POLL_EVERY_COHORT refetches
