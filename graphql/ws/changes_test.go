@@ -135,6 +135,15 @@ func TestRefetchOnlyChanged(t *testing.T) {
 		t.Errorf("after the commit: %s", got)
 	}
 
+	// What a logical replication subscription applies (replica mode,
+	// where ordinary triggers do not fire) is counted too.
+	f.exec(t, "SET session_replication_role = replica")
+	f.exec(t, "UPDATE note SET body = 'one v3r' WHERE owner = 1")
+	f.exec(t, "RESET session_replication_role")
+	if got := payload(notes.expect("next", wait)); !strings.Contains(got, "one v3r") {
+		t.Errorf("after a write in replica mode: %s", got)
+	}
+
 	// A table whose trigger is disabled has no counter: its cohort polls,
 	// the others do not.
 	f.exec(t, "ALTER TABLE note DISABLE TRIGGER rg_changes")
