@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,8 +45,17 @@ type config struct {
 	only             string // comma-separated query names; "" for all
 	rowguardBin      string // a built rowguard; "" builds ./cmd/rowguard
 	claimsOnly       bool   // only compare fresh claims with token claims
+	cpuProfile       string // where the measured rowguard server writes its CPU profile; "" for none
+	explain          string // comma-separated names of queries whose plans are reported even when they meet their targets
+	claimsRounds     int    // paired rounds of that comparison
 	subscriptions    bool   // only the live-query benchmark
 	subs             subParams
+}
+
+// explains reports whether the plans of query are reported whatever its
+// results (-explain).
+func (c *config) explains(query string) bool {
+	return c.explain != "" && slices.Contains(strings.Split(c.explain, ","), query)
 }
 
 // Names of what the benchmark creates. The roles are cluster-wide.
@@ -76,12 +87,15 @@ func main() {
 	flag.IntVar(&c.compileRoles, "compile-roles", 10, "roles of the generated compile benchmark")
 	flag.StringVar(&c.only, "queries", "", "comma-separated names of the queries to run (list,nested,aggregate,membership,mutation); default all")
 	flag.StringVar(&c.rowguardBin, "rowguard", "", "use this rowguard binary instead of building ./cmd/rowguard")
+	flag.StringVar(&c.explain, "explain", "", "comma-separated names of queries whose user and admin plans (EXPLAIN ANALYZE, BUFFERS) the results file shows even when they meet their targets")
+	flag.StringVar(&c.cpuProfile, "cpu-profile", "", "write a pprof CPU profile of the measured rowguard server (every query, user and admin) to this file (go tool pprof -top FILE)")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
 	flag.BoolVar(&c.subscriptions, "subscriptions", false, "only the live-query benchmark (change-driven vs polling every cohort); writes <date>-subscriptions.md")
 	flag.IntVar(&c.subs.Subs, "sub-count", 10_000, "live subscriptions (one WebSocket each)")
 	flag.IntVar(&c.subs.Identities, "sub-identities", 1000, "identities the subscriptions are spread over (at most -users)")
 	flag.DurationVar(&c.subs.Writes, "sub-writes", 30*time.Second, "how long the one-update-a-second phase runs")
 	flag.DurationVar(&c.subs.Idle, "sub-idle", 10*time.Second, "how long the idle phase runs")
+	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000

@@ -69,7 +69,11 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 	adminHeader := "X-Hasura-Admin-Secret: " + adminSecret
 
 	logf("starting rowguard serve")
-	rg, err := rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg)
+	var profile []string
+	if e.cfg.cpuProfile != "" {
+		profile = []string{"--cpu-profile", e.cfg.cpuProfile}
+	}
+	rg, err := rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg, profile...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +119,7 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 		// Explained before the next query runs: the mutation, last, grows
 		// the table the read queries were measured on.
 		if r.userTx != nil && r.user.ok() && r.admin.ok() &&
-			(r.user.res.P50 > r.admin.res.P50*6/5 || (r.pgbench.ok() && r.user.res.RPS < targetVsPgbench*r.pgbench.res.RPS)) {
+			(r.user.res.P50 > r.admin.res.P50*6/5 || (r.pgbench.ok() && r.user.res.RPS < targetVsPgbench*r.pgbench.res.RPS) || e.cfg.explains(r.q.Name)) {
 			r.explainUser = e.explainText(ctx, r.userTx)
 			r.explainAdmin = e.explainText(ctx, r.adminTx)
 		}

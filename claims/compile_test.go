@@ -240,3 +240,64 @@ func TestCompileErrors(t *testing.T) {
 		t.Errorf("nested array: got %v", err)
 	}
 }
+
+// TestFirstHop: a path whose first relationship is keyed by a foreign key
+// to the user key (memberships, and profile's manual relationship, whose
+// user_id references auth.users) finds its rows by the user id without
+// reading the user row; a path that reads a column of the user row, or
+// starts from a relationship keyed by another column, joins it.
+func TestFirstHop(t *testing.T) {
+	conn, prog, cat := testDB(t)
+	c := compileVectors(t, prog, cat)
+	users := `"auth"."users"`
+	for _, cl := range c.Claims {
+		want := true
+		switch cl.Key {
+		case "org-ids", "admin-orgs", "first-org", "project-ids", "org-names", "org-name", "org-tags", "plan", "big":
+			want = false
+		}
+		for _, sql := range []string{cl.SQL, cl.TextSQL} {
+			if got := strings.Contains(sql, users); got != want {
+				t.Errorf("claim %q (%s): reads the user row = %v, want %v:\n%s", cl.Key, cl.Path.Text, got, want, sql)
+			}
+		}
+	}
+	// With a foreign key added NOT VALID, rows older than the key may name
+	// no user: the user row is read, and such a membership grants nothing.
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `ALTER TABLE membership DROP CONSTRAINT membership_user_id_fkey;
+		INSERT INTO membership (user_id, organisation_id, role) VALUES ('33333333-3333-3333-3333-333333333333', 1, 'admin');
+		ALTER TABLE membership ADD CONSTRAINT membership_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users (id) NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	cat2, err := compiler.LoadCatalog(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := policies.Load(filepath.Join("testdata", "users", "metadata.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog2, errs := compiler.Compile(cat2, md, compiler.Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	cfg, err := ParseHasuraAuth(`{"org-ids":"memberships[].organisation_id"}`, "", EnvClaims, EnvDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Compile(cfg, prog2, cat2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c2.Claims[0].TextSQL, users) {
+		t.Errorf("with a foreign key not validated the user row must be read:\n%s", c2.Claims[0].TextSQL)
+	}
+	vals, err := Namespace(ctx, conn, c2, "33333333-3333-3333-3333-333333333333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vals["x-hasura-org-ids"] != "{}" {
+		t.Errorf("a user that does not exist has organisations %q", vals["x-hasura-org-ids"])
+	}
+}

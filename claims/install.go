@@ -25,10 +25,11 @@ const (
 
 // InstallSQL renders the functions that compute c in the database:
 //
-//   - rowguard.rg_claim_json(jsonb) and rowguard.rg_claim_text(jsonb), the
-//     encoding of Encode in SQL (objects as compact JSON, keys in byte
-//     order; arrays as PostgreSQL array literals; a nested array raises an
-//     error naming the claim);
+//   - rowguard.rg_claim_json(jsonb), rowguard.rg_claim_text(jsonb, text)
+//     and rowguard.rg_claim_nested(jsonb, text), the parts of Encode that
+//     a claim's TextSQL calls for values that are not plain columns
+//     (objects as compact JSON, keys in byte order; arrays as PostgreSQL
+//     array literals; a nested array raises an error naming the claim);
 //   - rowguard.rg_claims(user_id text), STABLE in what it reads but
 //     VOLATILE since it sets settings, SECURITY DEFINER owned by definer (a
 //     BYPASSRLS role, as the policy helpers) with search_path pg_catalog:
@@ -57,14 +58,14 @@ func InstallSQL(c *Compiled, definer string, grantees []string) string {
 	d := compiler.QuoteIdent(definer)
 	fmt.Fprintf(&b, "ALTER FUNCTION rowguard.rg_claims(text) OWNER TO %s;\n", d)
 	fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA rowguard TO %s;\n", d)
-	for _, f := range []string{"rg_claim_json(jsonb)", "rg_claim_text(jsonb, text)"} {
+	for _, f := range encoderFunctions {
 		fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION rowguard.%s TO %s;\n", f, d)
 	}
 	for _, q := range readTables(c) {
 		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA %s TO %s;\n", compiler.QuoteIdent(q.Schema), d)
 		fmt.Fprintf(&b, "GRANT SELECT ON %s TO %s; -- read by a claim path\n", compiler.QuoteTable(q), d)
 	}
-	for _, f := range []string{"rg_claims(text)", "rg_claims()", "rg_claim_vars()", "rg_claim_json(jsonb)", "rg_claim_text(jsonb, text)"} {
+	for _, f := range append([]string{"rg_claims(text)", "rg_claims()", "rg_claim_vars()"}, encoderFunctions...) {
 		fmt.Fprintf(&b, "REVOKE ALL ON FUNCTION rowguard.%s FROM PUBLIC;\n", f)
 		for _, g := range grantees {
 			fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION rowguard.%s TO %s;\n", f, compiler.QuoteIdent(g))
@@ -72,6 +73,9 @@ func InstallSQL(c *Compiled, definer string, grantees []string) string {
 	}
 	return b.String()
 }
+
+// encoderFunctions are the functions of encoderSQL.
+var encoderFunctions = []string{"rg_claim_json(jsonb)", "rg_claim_text(jsonb, text)", "rg_claim_nested(jsonb, text)"}
 
 func readTables(c *Compiled) []policies.QualifiedTable {
 	seen := map[policies.QualifiedTable]bool{}
@@ -145,6 +149,12 @@ BEGIN
   END CASE;
 END
 $rg$;
+CREATE FUNCTION rowguard.rg_claim_nested(v jsonb, claim text) RETURNS text LANGUAGE plpgsql VOLATILE AS $rg$
+BEGIN
+  RAISE EXCEPTION 'claim % : element % is an array: a claim may be an array of values, not of arrays', claim, v
+    USING HINT = 'end the claim''s path on a value inside, e.g. with [] or [N]';
+END
+$rg$;
 `
 
 // InstalledVars returns the session variables the installed
@@ -185,36 +195,35 @@ func InstalledVars(ctx context.Context, q compiler.Querier) ([]string, error) {
 	return vars, rows.Err()
 }
 
-// claimsFunction renders rowguard.rg_claims(user_id text). It computes
-// every claim, sets each claim's setting, and, when the request set
-// hasura.session (the session object of computed fields' session
-// argument), puts the same values there, so a function reading the
-// session sees what the policies see.
+// claimsFunction renders rowguard.rg_claims(user_id text). One statement
+// computes every claim (its TextSQL, already encoded) and sets each
+// claim's setting; when the request set hasura.session (the session
+// object of computed fields' session argument), a second one puts the
+// same values there, so a function reading the session sees what the
+// policies see.
 func claimsFunction(c *Compiled) string {
 	var b strings.Builder
-	b.WriteString("CREATE FUNCTION rowguard.rg_claims(user_id text) RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $rg$\nDECLARE\n  vals text[];\n  s text;\nBEGIN\n")
+	b.WriteString("CREATE FUNCTION rowguard.rg_claims(user_id text) RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $rg$\nBEGIN\n")
 	if len(c.Claims) == 0 {
 		b.WriteString("  RETURN;\nEND\n$rg$;\n")
 		return b.String()
 	}
-	b.WriteString("  vals := ARRAY[\n    ")
 	vars := make([]string, len(c.Claims))
 	sets := make([]string, len(c.Claims))
+	pairs := make([]string, len(c.Claims))
 	for i, cl := range c.Claims {
-		if i > 0 {
-			b.WriteString(",\n    ")
-		}
 		def := "''"
 		if cl.Default != nil {
 			def = compiler.QuoteLiteral(*cl.Default)
 		}
-		fmt.Fprintf(&b, "COALESCE(rowguard.rg_claim_text(%s, %s), %s)", cl.SQL, compiler.QuoteLiteral(cl.Var), def)
+		setting := compiler.QuoteLiteral(cl.Setting)
 		vars[i] = compiler.QuoteLiteral(cl.Var)
-		sets[i] = fmt.Sprintf("set_config(%s, vals[%d], true)", compiler.QuoteLiteral(cl.Setting), i+1)
+		sets[i] = fmt.Sprintf("set_config(%s, COALESCE(%s, %s), true)", setting, cl.TextSQL, def)
+		pairs[i] = fmt.Sprintf("%s, NULLIF(current_setting(%s), '')", vars[i], setting)
 	}
-	b.WriteString("]::text[];\n  PERFORM " + strings.Join(sets, ",\n    ") + ";\n")
-	fmt.Fprintf(&b, "  s := NULLIF(current_setting(%s, true), '');\n", compiler.QuoteLiteral(compiler.SessionSetting))
-	fmt.Fprintf(&b, "  IF s IS NOT NULL THEN\n    PERFORM set_config(%s, ((s::jsonb - ARRAY[%s]::text[]) || jsonb_strip_nulls(jsonb_object(ARRAY[%s]::text[],\n      ARRAY(SELECT NULLIF(v, '') FROM unnest(vals) WITH ORDINALITY AS u(v, o) ORDER BY o))))::text, true);\n  END IF;\nEND\n$rg$;\n",
-		compiler.QuoteLiteral(compiler.SessionSetting), strings.Join(vars, ", "), strings.Join(vars, ", "))
+	b.WriteString("  PERFORM " + strings.Join(sets, ",\n    ") + ";\n")
+	session := compiler.QuoteLiteral(compiler.SessionSetting)
+	fmt.Fprintf(&b, "  IF current_setting(%s, true) <> '' THEN\n    PERFORM set_config(%s, ((current_setting(%s)::jsonb - ARRAY[%s]::text[]) || jsonb_strip_nulls(jsonb_build_object(%s)))::text, true);\n  END IF;\nEND\n$rg$;\n",
+		session, session, session, strings.Join(vars, ", "), strings.Join(pairs, ", "))
 	return b.String()
 }

@@ -2,6 +2,7 @@ package claims
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/rowguard/rowguard/internal/pgtest"
@@ -85,5 +86,42 @@ func TestInstallMatchesNamespace(t *testing.T) {
 	}
 	if _, err := tx.Exec(ctx, "SELECT rowguard.rg_claims($1)", user1); err == nil {
 		t.Error("a role not granted EXECUTE called rowguard.rg_claims")
+	}
+}
+
+// TestInstallNestedArray: rowguard.rg_claims refuses an array claim whose
+// element is an array, as Namespace does, whether the claim's value is the
+// array itself (a scalar path) or its elements (an array path).
+func TestInstallNestedArray(t *testing.T) {
+	definer := pgtest.UniqueName("rg_claims_definer")
+	pgtest.DropRolesLater(t, definer)
+	conn, prog, cat := testDB(t)
+	ctx := context.Background()
+	for i, path := range []string{"m.nested", "m.nested[]"} {
+		cfg, err := ParseHasuraAuth(`{"n":"`+path+`"}`, "", EnvClaims, EnvDefaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(cfg, prog, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setup := "CREATE SCHEMA rowguard; "
+		if i == 0 {
+			setup += "CREATE ROLE " + definer + " NOLOGIN BYPASSRLS; "
+		} else {
+			setup = "DROP SCHEMA rowguard CASCADE; " + setup
+		}
+		if _, err := conn.Exec(ctx, setup+InstallSQL(c, definer, nil)); err != nil {
+			t.Fatal(err)
+		}
+		_, nsErr := Namespace(ctx, conn, c, user1)
+		_, err = conn.Exec(ctx, "SELECT rowguard.rg_claims($1)", user1)
+		if nsErr == nil || err == nil || !strings.Contains(err.Error(), "is an array") || !strings.Contains(err.Error(), "x-hasura-n") {
+			t.Errorf("%s: Namespace error %v, rg_claims error %v; want both to refuse the nested array, naming the claim", path, nsErr, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "DROP SCHEMA rowguard CASCADE"); err != nil {
+		t.Fatal(err)
 	}
 }

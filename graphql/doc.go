@@ -23,7 +23,11 @@
 //	               keeps nothing a function set at session level.
 //	               A mutation's fields run in order in one read-write
 //	               transaction: when one fails, none is committed
-//	http.go        POST /v1/graphql, GET /healthz, GET /v1/version
+//	http.go        POST /v1/graphql, GET /v1/version
+//	health.go      GET /healthz (?strict=true) as Hasura's, with the served
+//	               policy version and the inconsistencies it knows of
+//	observe.go     the hooks that tell an observe.Observer (logs, metrics,
+//	               traces) what a request did
 //	explain.go     POST /v1/graphql/explain (Hasura's explain API, admin
 //	               only): EXPLAIN of each root field's statement inside the
 //	               transaction execute opens for the session it names,

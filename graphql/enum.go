@@ -76,7 +76,7 @@ func loadEnumValues(ctx context.Context, pool *pgxpool.Pool, prog *compiler.Prog
 		case len(bad) > 0:
 			return nil, fmt.Errorf("%s: enum table %s: the values %s are not valid GraphQL enum value names ([_A-Za-z][_0-9A-Za-z]*, not true, false or null): change those rows, or remove `is_enum: true`", t.Pos, t.Name(), strings.Join(bad, ", "))
 		case len(vals) == 0:
-			return nil, fmt.Errorf("%s: enum table %s has no rows, and a GraphQL enum needs at least one value: insert its values, or remove `is_enum: true`", t.Pos, t.Name())
+			return nil, fmt.Errorf("%s: enum table %s has no rows, and a GraphQL enum needs at least one value: insert its values (a Hasura project's seeds: `rowguard migrate up --seeds`), or remove `is_enum: true`", t.Pos, t.Name())
 		}
 		out[t.Name()] = vals
 	}

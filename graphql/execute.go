@@ -77,17 +77,25 @@ type settingsSQL struct {
 }
 
 type setConfigKey struct {
-	jitOff  bool
-	timeout time.Duration
+	jitOff    bool
+	timeout   time.Duration
+	bitmapOff bool
 }
 
-// sql returns setConfigSQL(s.list, jitOff, timeout).
-func (s *settingsSQL) sql(jitOff bool, timeout time.Duration) string {
-	k := setConfigKey{jitOff, timeout}
+// sql returns setConfigSQL(s.list, jitOff, timeout), then the fresh
+// claims' call, then, with bitmapOff, enable_bitmapscan off for the
+// transaction (see sqlWriter.bitmapOff). The claims function runs before
+// it, so its own queries are planned as always.
+func (s *settingsSQL) sql(jitOff bool, timeout time.Duration, bitmapOff bool) string {
+	k := setConfigKey{jitOff, timeout, bitmapOff}
 	if v, ok := s.rendered.Load(k); ok {
 		return v.(string)
 	}
-	v, _ := s.rendered.LoadOrStore(k, setConfigSQL(s.list, jitOff, timeout)+s.fresh.call(len(s.list)+2))
+	sql := setConfigSQL(s.list, jitOff, timeout) + s.fresh.call(len(s.list)+2)
+	if bitmapOff {
+		sql += ", set_config('enable_bitmapscan', 'off', true)"
+	}
+	v, _ := s.rendered.LoadOrStore(k, sql)
 	return v.(string)
 }
 
@@ -225,7 +233,7 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 	if readWrite {
 		begin = "BEGIN READ WRITE"
 	}
-	sqls := []string{begin, settings.sql(jitOff && !rs.admin, timeLimit)}
+	sqls := []string{begin, settings.sql(jitOff && !rs.admin, timeLimit, bitmapOffFor(rs, stmts, readWrite))}
 	args := [][][]byte{nil, setValues}
 	for _, st := range stmts {
 		params := make([][]byte, len(st.params))
@@ -328,7 +336,18 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 // role, then each setting's value for sess (” when it has none), then,
 // with fresh claims, the user id the database computes them from.
 func (st *settingsSQL) values(role string, sess *auth.Session) [][]byte {
-	out := [][]byte{[]byte(role)}
+	// One backing array for every value: a request sets every setting
+	// of the program.
+	out := make([][]byte, 0, len(st.list)+2)
+	buf := make([]byte, 0, 256)
+	// Never nil, even when empty: nil would be SQL NULL, not ''. Values
+	// added before buf grows keep the array they were written to.
+	add := func(v string) {
+		start := len(buf)
+		buf = append(buf, v...)
+		out = append(out, buf[start:len(buf):len(buf)])
+	}
+	add(role)
 	for _, s := range st.list {
 		v, ok := sess.Vars[s.vr]
 		switch {
@@ -342,7 +361,7 @@ func (st *settingsSQL) values(role string, sess *auth.Session) [][]byte {
 		case !ok && s.vr == auth.VarRole:
 			v = sess.Role
 		}
-		out = append(out, []byte(v))
+		add(v)
 	}
 	if st.fresh != nil {
 		out = append(out, st.fresh.userID(sess))

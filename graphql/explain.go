@@ -277,13 +277,16 @@ func (s *Server) explainStatements(ctx context.Context, op *operation, sess *aut
 	if opts.analyze {
 		options = "ANALYZE, BUFFERS, " + options
 	}
+	// The planner settings are the request's (bitmapOffFor over the
+	// operation's statements), so the plans are the ones it gets.
+	off := bitmapOffFor(op.rs, op.stmts, false)
 	var run []*statement
 	for _, st := range stmts {
 		// The text plan is the answer; the JSON plan (planned again,
 		// never run) names the schema of every table it reads.
 		run = append(run,
-			&statement{sql: "EXPLAIN (" + options + ") " + st.sql, params: st.params},
-			&statement{sql: "EXPLAIN (VERBOSE, FORMAT JSON) " + st.sql, params: st.params})
+			&statement{sql: "EXPLAIN (" + options + ") " + st.sql, params: st.params, bitmapOff: off},
+			&statement{sql: "EXPLAIN (VERBOSE, FORMAT JSON) " + st.sql, params: st.params, bitmapOff: off})
 	}
 	results, gerr := runTx(ctx, txSpec{
 		pool: s.cfg.Pool, settings: op.st.settings, jitOff: !s.cfg.JIT, rs: op.rs, sess: sess,

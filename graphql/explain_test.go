@@ -3,7 +3,6 @@ package graphql_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,25 +40,7 @@ func explainBody(query string, user map[string]string) string {
 // params, e.g. "?analyze=true") and returns the status and the body.
 func explain(t *testing.T, url, params, body string, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+graphql.ExplainPath+params, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(out)
+	return postJSON(t, url+graphql.ExplainPath+params, body, headers...)
 }
 
 // explainOK is explain, failing unless it answers 200 with entries.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/graphql/observe"
 )
 
 // serveGraphQL answers POST /v1/graphql: one request object, or a JSON
@@ -32,29 +33,37 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody(errorf(CodeBadRequest, "$", "could not read the request body")))
 		return
 	}
+	rec := observe.FromContext(r.Context())
 	sess, err := s.cfg.Auth.Authenticate(r.Context(), r)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
+			rec.AuthFailed(ae.Code, "$", ae.Message)
 			writeJSON(w, http.StatusOK, marshal(struct {
 				Errors []*auth.Error `json:"errors"`
 			}{[]*auth.Error{ae}}))
 			return
 		}
 		s.cfg.Log.Error("graphql: authentication", "error", err)
+		rec.AuthFailed(CodeUnexpected, "$", "authentication failed")
 		writeJSON(w, http.StatusOK, errorBody(errorf(CodeUnexpected, "$", "authentication failed")))
 		return
 	}
+	observeSession(r.Context(), sess)
 
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		var reqs []json.RawMessage
 		if err := json.Unmarshal(body, &reqs); err != nil {
-			writeJSON(w, http.StatusOK, errorBody(invalidJSON(err)))
+			gerr := invalidJSON(err)
+			rec.Error(gerr.Code, gerr.Path, gerr.Message)
+			writeJSON(w, http.StatusOK, errorBody(gerr))
 			return
 		}
 		if n := s.cfg.BatchLimit; n > 0 && len(reqs) > n {
-			writeJSON(w, http.StatusOK, errorBody(validationf("$", "batch limit exceeded: the request has %d operations, the limit is %d", len(reqs), n)))
+			gerr := validationf("$", "batch limit exceeded: the request has %d operations, the limit is %d", len(reqs), n)
+			rec.Error(gerr.Code, gerr.Path, gerr.Message)
+			writeJSON(w, http.StatusOK, errorBody(gerr))
 			return
 		}
 		var out bytes.Buffer
@@ -65,9 +74,11 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 			}
 			req, gerr := decodeRequest(raw)
 			if gerr != nil {
+				rec.Error(gerr.Code, gerr.Path, gerr.Message)
 				out.Write(errorBody(gerr))
 				continue
 			}
+			rec.Operation(req.OperationName, req.Query, req.Variables)
 			out.Write(s.Do(r.Context(), sess, req))
 		}
 		out.WriteByte(']')
@@ -76,9 +87,11 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	req, gerr := decodeRequest(body)
 	if gerr != nil {
+		rec.Error(gerr.Code, gerr.Path, gerr.Message)
 		writeJSON(w, http.StatusOK, errorBody(gerr))
 		return
 	}
+	rec.Operation(req.OperationName, req.Query, req.Variables)
 	writeJSON(w, http.StatusOK, s.Do(r.Context(), sess, req))
 }
 
@@ -105,16 +118,6 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-// serveHealth answers GET /healthz with "OK" when the database answers.
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Pool.Ping(r.Context()); err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, "ERROR")
-		return
-	}
-	io.WriteString(w, "OK")
 }
 
 // serveVersion answers GET /v1/version with {"version": …}.

@@ -33,12 +33,13 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 		if role == "" {
 			role = "none"
 		}
-		// The settings SELECT sets jit and statement_timeout only where
-		// they apply: reset both, so a cohort does not run under the
-		// previous cohort's limit.
+		// The settings SELECT sets jit, statement_timeout and
+		// enable_bitmapscan only where they apply: reset them, so a
+		// cohort does not run under the previous cohort's.
 		b.ExecParams("RESET statement_timeout", nil, nil, nil, nil)
 		b.ExecParams("RESET jit", nil, nil, nil, nil)
-		b.ExecParams(op.st.settings.sql(!s.cfg.JIT && !op.rs.admin, s.limitsFor(op.rs).time), op.st.settings.values(role, c.sess), nil, nil, nil)
+		b.ExecParams("RESET enable_bitmapscan", nil, nil, nil, nil)
+		b.ExecParams(op.st.settings.sql(!s.cfg.JIT && !op.rs.admin, s.limitsFor(op.rs).time, bitmapOffFor(op.rs, op.stmts, false)), op.st.settings.values(role, c.sess), nil, nil, nil)
 		for _, st := range op.stmts {
 			params := make([][]byte, len(st.params))
 			for i, p := range st.params {
@@ -79,7 +80,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 	}
 	i := 1 // after BEGIN
 	for n, c := range batch {
-		i += 3 // the two RESETs and the settings
+		i += 4 // the three RESETs and the settings
 		var cols [][]byte
 		ok := true
 		for range c.op.stmts {

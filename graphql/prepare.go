@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,9 +41,37 @@ func usePrepared(pool *pgxpool.Pool) bool {
 // cached plan whenever it runs under another role than it was planned
 // for, so one statement per role keeps each plan valid.
 func statementName(role, sql string) string {
+	k := nameKey{role, sql}
+	statementNames.Lock()
+	name, ok := statementNames.m[k]
+	statementNames.Unlock()
+	if ok {
+		return name
+	}
 	sum := sha256.Sum256([]byte(role + "\x00" + sql))
-	return "rg_" + hex.EncodeToString(sum[:16])
+	name = "rg_" + hex.EncodeToString(sum[:16])
+	statementNames.Lock()
+	if len(statementNames.m) >= maxStatementNames {
+		clear(statementNames.m)
+	}
+	statementNames.m[k] = name
+	statementNames.Unlock()
+	return name
 }
+
+// statementNames keeps the names statementName computed: every request
+// names its BEGIN, settings, statements and COMMIT, and hashing a
+// statement of a few kilobytes cost more than looking it up. Query texts
+// repeat (request values are parameters); the map is emptied when it
+// reaches maxStatementNames, so texts that do not repeat cannot grow it.
+var statementNames = struct {
+	sync.Mutex
+	m map[nameKey]string
+}{m: map[nameKey]string{}}
+
+type nameKey struct{ role, sql string }
+
+const maxStatementNames = 4096
 
 // prepare makes sure every text of sqls is prepared on conn for role and
 // returns their statement names, in order, or the index of the text that

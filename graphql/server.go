@@ -19,6 +19,7 @@ import (
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/policies"
 )
 
@@ -89,6 +90,10 @@ type Config struct {
 	FreshClaims *FreshClaims
 	// Live configures live queries (subscriptions).
 	Live LiveConfig
+	// Inconsistencies, when set, lists the metadata's inconsistent
+	// objects (the metadata API's get_inconsistent_metadata), which
+	// /healthz reports.
+	Inconsistencies func() []string
 }
 
 // Defaults of Config.
@@ -115,6 +120,9 @@ type Server struct {
 // state is everything derived from one Program; SetProgram replaces it
 // whole, so a request sees one consistent version.
 type state struct {
+	// version is the database's policy version (rowguard.policy_migrations)
+	// when prog was installed; "" when it has none.
+	version string
 	prog    *compiler.Program
 	schemas map[string]*roleSchema
 	// backend holds, for roles with backend_only permissions, the schema
@@ -193,7 +201,12 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
+	version, err := loadPolicyVersion(ctx, s.cfg.Pool)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
 	st := &state{
+		version:  version,
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},
 		backend:  map[string]*roleSchema{},
@@ -305,6 +318,7 @@ type Request struct {
 func (s *Server) Do(ctx context.Context, sess *auth.Session, req *Request) []byte {
 	data, gerr := s.do(ctx, sess, req)
 	if gerr != nil {
+		observe.FromContext(ctx).Error(gerr.Code, gerr.Path, gerr.Message)
 		return errorBody(gerr)
 	}
 	return data
@@ -321,6 +335,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 	if err != nil {
 		return nil, err
 	}
+	observe.FromContext(ctx).Kind(string(op.kind))
 	return s.run(ctx, op, sess)
 }
 
@@ -328,6 +343,7 @@ func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]by
 func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]byte, *Error) {
 	var cols [][]byte
 	if op.stmts != nil {
+		observeStatements(ctx, op)
 		var err *Error
 		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)

@@ -86,7 +86,7 @@ func newBlog(t *testing.T) *blog {
 
 // newServed creates a database from the SQL scripts, installs md's
 // policies on it and serves it.
-func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
+func newServed(t testing.TB, sqls []string, md *policies.Metadata) *blog {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -137,7 +137,14 @@ func newServed(t *testing.T, sqls []string, md *policies.Metadata) *blog {
 // the status and body.
 func (b *blog) post(t *testing.T, body string, headers ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v1/graphql", strings.NewReader(body))
+	return postJSON(t, b.srv.URL+"/v1/graphql", body, headers...)
+}
+
+// postJSON posts a JSON body to url with headers ("Name: value") and
+// returns the status and body.
+func postJSON(t *testing.T, url, body string, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,9 @@ type statement struct {
 	// errPath is where an error of the statement points (a mutation's
 	// argument); "$" when empty.
 	errPath string
+	// bitmapOff: the statement runs with bitmap scans off (see
+	// sqlWriter.bitmapOff).
+	bitmapOff bool
 }
 
 // maxJSONPairs is how many key/value pairs one json_build_object call may
@@ -46,7 +49,7 @@ func render(p *plan) []*statement {
 	w := &sqlWriter{role: p.role}
 	var cols []string
 	flush := func() {
-		st := &statement{sql: "SELECT " + strings.Join(cols, ", ")}
+		st := &statement{sql: "SELECT " + strings.Join(cols, ", "), bitmapOff: w.bitmapOff()}
 		for _, v := range w.params {
 			st.params = append(st.params, v.(string))
 		}
@@ -84,6 +87,11 @@ type sqlWriter struct {
 	// role is plan.role: tracked views are read through its per-role
 	// views.
 	role string
+	// orderedSplits counts the split lists that are ordered and limited;
+	// bitmapUseful records a read for which a bitmap scan may be the
+	// better plan (see bitmapOff).
+	orderedSplits int
+	bitmapUseful  bool
 }
 
 // table renders the relation the statement reads for t: a tracked view
@@ -173,10 +181,14 @@ func (w *sqlWriter) rowOf(view *tableView, fields []*output, a string, inline bo
 	return fieldsObject(fields, func(f *output) string {
 		switch f.kind {
 		case outColumn:
+			if columnRowsReads(view, f.column) != nil {
+				w.bitmapUseful = true // a helper function per row
+			}
 			return columnExpr(view, f.column, a, inline)
 		case outSelection:
 			return w.selection(f.sel, a)
 		case outComputed:
+			w.bitmapUseful = true
 			return w.computedCall(f.computed, f.args, a)
 		}
 		panic("graphql: row field of kind " + strconv.Itoa(int(f.kind)))
@@ -252,6 +264,9 @@ func columnRowsReads(view *tableView, col *compiler.Column) []*compiler.Column {
 // row, the primary key, the request's where. The role's own filter is not
 // here: PostgreSQL applies it.
 func (w *sqlWriter) from(s *selection, a, parent string, extra ...string) string {
+	if s.src != nil || !indexFriendly(s.where) {
+		w.bitmapUseful = true
+	}
 	var conds []string
 	if s.rel != nil {
 		conds = append(conds, joinConds(s.rel, a, parent))
@@ -346,8 +361,16 @@ func (w *sqlWriter) list(s *selection, fields []*output, parent string) string {
 	limit := s.listLimit()
 	var sql string
 	if branches := w.policyBranches(s, a, parent); branches == nil {
+		if limit == nil || len(s.order) == 0 || len(s.distinct) > 0 || !indexFriendly(filterOf(s)) {
+			w.bitmapUseful = true
+		}
 		sql = rows(nil, true, limit, s.offset)
 	} else {
+		if limit != nil && len(s.order) > 0 && indexFriendly(filterOf(s).(*compiler.Or).Items...) {
+			w.orderedSplits++
+		} else {
+			w.bitmapUseful = true
+		}
 		// Each branch keeps the first limit+offset rows of its own,
 		// sorted only when cut; the merge skips offset of all of them.
 		branchLimit := limit
@@ -396,6 +419,7 @@ func (w *sqlWriter) aggregate(s *selection, parent string) string {
 }
 
 func (w *sqlWriter) aggregateFields(s *selection, fields []*output, parent string) string {
+	w.bitmapUseful = true // every row that passes, not the first few in order
 	a, b := w.rowsAlias(s), w.alias("_b")
 	// Project only the columns the aggregates read: the role may not be
 	// allowed to read the others.
@@ -478,6 +502,7 @@ func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a stri
 			" WHERE " + joinConds(rel, b, a) + " LIMIT 1)"
 	}
 	if t.aggRel != nil {
+		w.bitmapUseful = true // every related row, per row
 		b := w.alias("_r")
 		expr := "count(*)"
 		if t.column != nil {
@@ -486,6 +511,7 @@ func (w *sqlWriter) orderExpr(t orderTerm, path []*compiler.Relationship, a stri
 		return "(SELECT " + expr + " FROM " + w.table(t.aggRel.Remote) + " " + b + " WHERE " + joinConds(t.aggRel, b, a) + ")"
 	}
 	if t.computed != nil {
+		w.bitmapUseful = true
 		return w.computedCall(t.computed, nil, a)
 	}
 	return a + "." + compiler.QuoteIdent(t.column.Name)

@@ -39,6 +39,12 @@ type Config struct {
 	// folder). Otherwise a database that has Hasura's ledger and not
 	// golang-migrate's schema_migrations keeps Hasura's.
 	HasuraLedger bool
+	// Seeds, when set, is a directory of seed data (.sql files, applied
+	// in name order after the schema migrations and before the policy
+	// install, in the same transaction), as `hasura seed apply` applies a
+	// project's seeds/<source>/. Seeds are not recorded: apply them once,
+	// to a fresh database.
+	Seeds string
 	// Source is the database's name in the Hasura CLI's catalog state
 	// (hdb_catalog.hdb_version.cli_state); default DefaultSource.
 	Source string
@@ -148,6 +154,12 @@ func Up(ctx context.Context, cfg Config) error {
 				return fmt.Errorf("schema migrations: %w\nnothing was changed: the migrations and the policy install run in one transaction, which was rolled back; fix the cause and run `rowguard migrate up` again", err)
 			}
 			cfg.logf("schema migrations applied: %d (now at version %d)", len(pending), pending[len(pending)-1])
+		}
+	}
+
+	if cfg.Seeds != "" {
+		if err := applySeeds(ctx, tx, cfg); err != nil {
+			return err
 		}
 	}
 

@@ -19,6 +19,9 @@ type Project struct {
 	// Migrations is the chosen source's migrations directory; empty when
 	// the project has no migrations folder.
 	Migrations string
+	// Seeds is the chosen source's seeds directory (seed data the Hasura
+	// CLI applies with `hasura seed apply`); empty when there is none.
+	Seeds string
 }
 
 // projectConfig is the part of config.yaml rowguard reads; endpoint,
@@ -27,6 +30,7 @@ type projectConfig struct {
 	Version             int    `yaml:"version"`
 	MetadataDirectory   string `yaml:"metadata_directory"`
 	MigrationsDirectory string `yaml:"migrations_directory"`
+	SeedsDirectory      string `yaml:"seeds_directory"`
 }
 
 // DefaultSource is the database a project folder's migrations are applied
@@ -64,7 +68,11 @@ func ReadProject(dir, source string) (*Project, error) {
 	if cfg.MigrationsDirectory == "" {
 		cfg.MigrationsDirectory = "migrations"
 	}
+	if cfg.SeedsDirectory == "" {
+		cfg.SeedsDirectory = "seeds"
+	}
 	p := &Project{Dir: dir, Metadata: filepath.Join(dir, cfg.MetadataDirectory)}
+	p.Seeds = seedsDir(filepath.Join(dir, cfg.SeedsDirectory), source, cfg.Version)
 	if _, err := os.Stat(p.Metadata); err != nil {
 		return nil, fmt.Errorf("project folder %s has no metadata directory %s: give the folder `hasura init` made (config.yaml, metadata/, migrations/)", dir, p.Metadata)
 	}
@@ -100,4 +108,20 @@ func ReadProject(dir, source string) (*Project, error) {
 		return nil, fmt.Errorf("project folder %s: no migrations for source %q in %s (it has %v): pass --source with the database's name as in metadata/databases/databases.yaml", dir, source, migrations, sources)
 	}
 	return p, nil
+}
+
+// seedsDir returns the seeds directory of source under dir: dir/<source>
+// (config version 3), or dir itself when it holds .sql files directly
+// (version 2); empty when there is neither.
+func seedsDir(dir, source string, version int) string {
+	if fi, err := os.Stat(filepath.Join(dir, source)); err == nil && fi.IsDir() {
+		return filepath.Join(dir, source)
+	}
+	if version >= 3 {
+		return ""
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.sql")); len(files) > 0 {
+		return dir
+	}
+	return ""
 }

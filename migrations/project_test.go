@@ -297,3 +297,49 @@ func TestHasuraCatalogState(t *testing.T) {
 		t.Errorf("Up over a dirty catalog state = %v", err)
 	}
 }
+
+// TestProjectSeeds: a project's seeds/<source>/*.sql are applied in name
+// order after the migrations, in Up's transaction, only when asked; a
+// seed that fails leaves nothing, not even the migrations.
+func TestProjectSeeds(t *testing.T) {
+	ctx := context.Background()
+	dir := hasuraProject(t)
+	writeFiles(t, dir, map[string]string{
+		"seeds/default/1_organization.sql": "INSERT INTO organization (id, name) VALUES (100, 'Seeded');\n",
+		"seeds/default/2_member.sql":       "INSERT INTO organization_member (organization_id, member_id) SELECT 100, id FROM author WHERE id = 1;\n",
+		"seeds/other/1_x.sql":              "SELECT 1/0;\n",
+	})
+	p, err := ReadProject(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Seeds != filepath.Join(dir, "seeds", "default") {
+		t.Fatalf("Seeds = %q", p.Seeds)
+	}
+
+	// A seed that fails: nothing is left, the migrations neither.
+	bad := projectTestConfig(t, dir)
+	failing := t.TempDir()
+	writeFiles(t, failing, map[string]string{"1.sql": "INSERT INTO organization (id, name) VALUES (100, 'x');\n", "2.sql": "INSERT INTO organization (id, name) VALUES (100, 'again');\n"})
+	bad.Seeds = failing
+	err = Up(ctx, bad)
+	if err == nil || !strings.Contains(err.Error(), "2.sql") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("Up with a failing seed: %v", err)
+	}
+	conn := pgtest.Connect(t, bad.DatabaseURL)
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = 'organization'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("after the failed Up: %d organization tables, %v", tables, err)
+	}
+
+	cfg := projectTestConfig(t, dir)
+	cfg.Seeds = p.Seeds
+	if err := Up(ctx, cfg); err != nil {
+		t.Fatalf("Up with seeds: %v", err)
+	}
+	conn = pgtest.Connect(t, cfg.DatabaseURL)
+	var members int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM organization_member WHERE organization_id = 100`).Scan(&members); err != nil || members != 1 {
+		t.Errorf("seeded members = %d, %v", members, err)
+	}
+}

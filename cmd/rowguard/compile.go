@@ -27,6 +27,8 @@ type programFlags struct {
 	// and migrations stand for --metadata and --migrations.
 	project string
 	source  string
+	// seeds is the project's seeds directory for source, if it has one.
+	seeds string
 }
 
 func (p *programFlags) register(fs *flag.FlagSet, withSchema bool) {
@@ -67,6 +69,7 @@ func (p *programFlags) useProject(fs *flag.FlagSet, migrationsDir *string) error
 	if migrationsDir != nil && !set["migrations"] {
 		*migrationsDir = proj.Migrations
 	}
+	p.seeds = proj.Seeds
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/internal/pgcluster"
 	"github.com/rowguard/rowguard/migrations"
@@ -48,6 +49,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "use this PostgreSQL (superuser) instead of a throwaway cluster")
 	example := fs.String("example", "examples/blog", "example directory with migrations/ and metadata/")
 	listen := fs.String("listen", "127.0.0.1:8080", "address the demo GraphQL server listens on")
+	freshListen := fs.String("fresh-listen", "127.0.0.1:8081", "address the demo's second server, with --fresh-claims, listens on (when the example configures custom claims)")
 	exit := fs.Bool("exit", false, "stop after the demo requests instead of serving until Ctrl-C")
 	database := fs.String("database", "rowguard_demo", "name of the database the demo (re)creates")
 	rolePrefix := fs.String("role-prefix", compiler.DefaultRolePrefix, "prefix of the PostgreSQL role of each Hasura role")
@@ -81,6 +83,16 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		RLS:         rls.Options{DefinerRole: *definer, LoginRole: *loginRole},
 		Log:         stdout,
 	}
+	// Custom claims beside the metadata (examples/blog/rowguard_claims.json)
+	// are installed with the policies, as migrate up does.
+	var cf claimsFlags
+	claimsCfg, err := cf.load(cfg.Metadata)
+	if err != nil {
+		return err
+	}
+	if cfg.Extend, err = cf.extend(cfg.Metadata, cfg.RLS); err != nil {
+		return err
+	}
 	loginURL, err := createLoginRole(ctx, demoURL, *loginRole)
 	if err != nil {
 		return err
@@ -109,9 +121,20 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nTry it in psql (the same policies apply to every client):\n  psql '%s'\n  BEGIN; SET LOCAL ROLE %s; SELECT set_config('hasura.x_hasura_user_id', '2', true);\n  SELECT id, title FROM article; ROLLBACK;\n", demoURL, compiler.PGRoleName(*rolePrefix, "user"))
 
+	if claimsCfg != nil {
+		fmt.Fprintf(stdout, "  -- the custom claims, computed in the database as --fresh-claims does:\n  BEGIN; SET LOCAL ROLE %s; SELECT set_config('hasura.x_hasura_user_id', '1', true);\n  SELECT %s(); SELECT id, title FROM article; ROLLBACK;\n", compiler.PGRoleName(*rolePrefix, demoClaimsRole), claims.Function)
+	}
+
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	api, err := startDemoAPI(ctx, loginURL, opts, *listen, stdout)
+	var fresh *demoFresh
+	if claimsCfg != nil {
+		// Alice's claims as an auth service computes them when she signs in.
+		if fresh, err = newDemoFresh(ctx, conn, claimsCfg, opts, *freshListen, "1"); err != nil {
+			return err
+		}
+	}
+	api, err := startDemoAPI(ctx, loginURL, opts, *listen, fresh, stdout)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type demoCall struct {
 	who     string
 	headers [][2]string
 	query   string
+	// url is the server it goes to; "" for the demo's first server.
+	url string
+	// heading, when set, is printed before the call.
+	heading string
 }
 
 // demoAPI is the demo's running GraphQL server.
@@ -45,7 +49,9 @@ type demoAPI struct {
 // startDemoAPI serves the installed demo database on loopback with an admin
 // secret, HS256 JWTs signed with a fresh random key, and `anonymous` as
 // the unauthorized role, and prepares one request per kind of caller.
-func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr string, stdout io.Writer) (*demoAPI, error) {
+// With fresh (custom claims configured), a second server computes the
+// claims per request, and the demo revokes a membership mid-session.
+func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr string, fresh *demoFresh, stdout io.Writer) (*demoAPI, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
@@ -91,19 +97,29 @@ func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr
 	api := &demoAPI{
 		url: "http://" + ln.Addr().String() + "/v1/graphql",
 		calls: []demoCall{
-			{"anonymous (no credentials: the unauthorized role)", nil,
-				`{ article(order_by: {id: asc}) { id title author { name } } }`},
-			{"user 1 (Alice), with a JWT", [][2]string{{"Authorization", "Bearer " + token}},
-				`{ article(order_by: {id: asc}) { id title published organization { name } } }`},
-			{"user 1 (Alice) inserting an article: user_id is preset from her token", [][2]string{{"Authorization", "Bearer " + token}},
-				`mutation { insert_article_one(object: {title: "Alice via GraphQL"}) { title published user_id } }`},
-			{"admin, with the admin secret", [][2]string{{"X-Hasura-Admin-Secret", demoAdminSecret}},
-				`{ article_aggregate { aggregate { count } } author(order_by: {id: asc}) { id name email } }`},
-			{"anonymous asking for a column its role cannot see", nil,
-				`{ author { id name email } }`},
+			{who: "anonymous (no credentials: the unauthorized role)",
+				query: `{ article(order_by: {id: asc}) { id title author { name } } }`},
+			{who: "user 1 (Alice), with a JWT", headers: [][2]string{{"Authorization", "Bearer " + token}},
+				query: `{ article(order_by: {id: asc}) { id title published organization { name } } }`},
+			{who: "user 1 (Alice) inserting an article: user_id is preset from her token", headers: [][2]string{{"Authorization", "Bearer " + token}},
+				query: `mutation { insert_article_one(object: {title: "Alice via GraphQL"}) { title published user_id } }`},
+			{who: "admin, with the admin secret", headers: [][2]string{{"X-Hasura-Admin-Secret", demoAdminSecret}},
+				query: `{ article_aggregate { aggregate { count } } author(order_by: {id: asc}) { id name email } }`},
+			{who: "anonymous asking for a column its role cannot see",
+				query: `{ author { id name email } }`},
 		},
-		serve: func(ctx context.Context) error { return serveHTTP(ctx, ln, srv, stdout) },
+		serve: func(ctx context.Context) error {
+			return serveHTTP(ctx, ln, demoHTTPServer(srv), stdout)
+		},
 		close: closeAll,
+	}
+	if fresh != nil {
+		gcfg := graphql.Config{Pool: pool, Program: prog, Auth: authn, Version: version, Log: log}
+		if err := fresh.start(ctx, api, gcfg, secret, stdout); err != nil {
+			closeAll()
+			ln.Close()
+			return nil, err
+		}
 	}
 	fmt.Fprintf(stdout, "\nJWT config of this server (HASURA_GRAPHQL_JWT_SECRET): %s\n", jwtConfig)
 	return api, nil
@@ -166,8 +182,15 @@ func (a *demoAPI) run(ctx context.Context, stdout io.Writer, keepServing bool) e
 
 	fmt.Fprintf(stdout, "\nGraphQL API on %s — the same policies, now over HTTP:\n", a.url)
 	for _, c := range a.calls {
-		fmt.Fprintf(stdout, "\n# as %s\n%s\n", c.who, c.curl(a.url))
-		out, err := c.do(ctx, a.url)
+		url := c.url
+		if url == "" {
+			url = a.url
+		}
+		if c.heading != "" {
+			fmt.Fprintf(stdout, "\n%s\n", c.heading)
+		}
+		fmt.Fprintf(stdout, "\n# as %s\n%s\n", c.who, c.curl(url))
+		out, err := c.do(ctx, url)
 		if err != nil {
 			stop()
 			<-served
@@ -181,4 +204,10 @@ func (a *demoAPI) run(ctx context.Context, stdout io.Writer, keepServing bool) e
 		stop()
 	}
 	return <-served
+}
+
+// demoHTTPServer is the http.Server of the demo's servers: serve's default
+// timeouts around h.
+func demoHTTPServer(h http.Handler) *http.Server {
+	return (&httpTimeouts{Read: defaultReadTimeout, Write: defaultWriteTimeout, Idle: defaultIdleTimeout}).server(h)
 }

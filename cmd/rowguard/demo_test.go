@@ -53,7 +53,7 @@ func TestDemo(t *testing.T) {
 	err := runDemo(context.Background(), []string{
 		"--database-url", pgtest.ServerURL(t), "--database", n.database,
 		"--role-prefix", n.prefix, "--definer-role", n.definer, "--login-role", n.prefix + "server",
-		"--listen", "127.0.0.1:0", "--exit", "--example", "../../examples/blog",
+		"--listen", "127.0.0.1:0", "--fresh-listen", "127.0.0.1:0", "--exit", "--example", "../../examples/blog",
 	}, &out)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
@@ -84,6 +84,59 @@ func TestDemo(t *testing.T) {
 	if got := strings.Count(text, "ERROR"); got != 1 {
 		t.Errorf("demo output has %d errors, want only anonymous's denied column:\n%s", got, text)
 	}
+
+	// Custom claims (examples/blog/rowguard_claims.json), both modes, with
+	// Alice's membership of organization 1 revoked mid-session.
+	if !strings.Contains(text, `x-hasura-allowed-organizations: {"1"}`) {
+		t.Errorf("the demo does not show Alice's token claims\n%s", text)
+	}
+	org1 := `{"data":{"article":[{"id":1,"title":"Alice public","organization_id":1},{"id":2,"title":"Alice draft","organization_id":1},{"id":3,"title":"Bob public","organization_id":1}]}}`
+	for _, c := range []struct{ who, want string }{
+		{"user 1 (Alice) as org_viewer, token claims", org1},
+		{"user 1 (Alice) as org_viewer, --fresh-claims", org1},
+		{"admin: Alice leaves organization 1", `{"data":{"delete_organization_member":{"affected_rows":1}}}`},
+		{"user 1 (Alice), the same token, token claims", org1},
+		{"user 1 (Alice), the same token, --fresh-claims", `{"data":{"article":[]}}`},
+	} {
+		if got := demoAnswer(text, c.who); got != c.want {
+			t.Errorf("demo request as %q answered\n  %s\nwant\n  %s", c.who, got, c.want)
+		}
+	}
+	// Two servers: the curl of each mode goes to its own port.
+	tokenURL, freshURL := demoURL(text, "user 1 (Alice) as org_viewer, token claims"), demoURL(text, "user 1 (Alice) as org_viewer, --fresh-claims")
+	if tokenURL == "" || freshURL == "" || tokenURL == freshURL || demoURL(text, "user 1 (Alice), the same token, --fresh-claims") != freshURL {
+		t.Errorf("token claims served on %q, fresh claims on %q: want two servers\n%s", tokenURL, freshURL, text)
+	}
+}
+
+// demoURL returns the URL the curl of the first request whose description
+// starts with who posts to.
+func demoURL(text, who string) string {
+	_, rest, ok := strings.Cut(text, "\n# as "+who)
+	if !ok {
+		return ""
+	}
+	_, rest, ok = strings.Cut(rest, "\ncurl -s ")
+	if !ok {
+		return ""
+	}
+	url, _, _ := strings.Cut(rest, " ")
+	return url
+}
+
+// demoAnswer returns the answer the demo printed to the first request
+// whose description starts with who.
+func demoAnswer(text, who string) string {
+	_, rest, ok := strings.Cut(text, "\n# as "+who)
+	if !ok {
+		return "(no such request)"
+	}
+	_, rest, ok = strings.Cut(rest, "\n=> ")
+	if !ok {
+		return "(no answer)"
+	}
+	answer, _, _ := strings.Cut(rest, "\n")
+	return answer
 }
 
 func TestDatabaseURL(t *testing.T) {

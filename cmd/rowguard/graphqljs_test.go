@@ -68,7 +68,7 @@ func TestGraphQLJSClientSchema(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	api, err := startDemoAPI(ctx, url, opts, "127.0.0.1:0", io.Discard)
+	api, err := startDemoAPI(ctx, url, opts, "127.0.0.1:0", nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

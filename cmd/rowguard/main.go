@@ -7,6 +7,7 @@
 //	rowguard migrate up|down|status --database-url URL [--source NAME] --project DIR (or DIR last)
 //	rowguard diff --database-url URL --metadata DIR
 //	rowguard serve --database-url URL [--metadata DIR] [--port 8080] [--fresh-claims]
+//	rowguard console --metadata DIR --database-url URL [--port 9695]
 //	rowguard claims --user-id ID --database-url URL [--metadata DIR]
 //	rowguard demo
 package main
@@ -37,6 +38,7 @@ var commands = map[string]struct {
 	"diff":    {runDiff, "show what the database has installed that the metadata does not say"},
 	"demo":    {runDemo, "start a throwaway PostgreSQL with examples/blog and show the policies at work"},
 	"serve":   {runServe, "serve the Hasura-compatible GraphQL API, with permissions enforced by PostgreSQL"},
+	"console": {runConsole, "serve the web console over a local database for a metadata directory"},
 	"claims":  {runClaims, "print the custom claims (permission variables) a user's token would carry"},
 }
 
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: rowguard <command> [flags]\n\ncommands:")
-	for _, name := range []string{"compile", "migrate", "diff", "serve", "claims", "demo"} {
+	for _, name := range []string{"compile", "migrate", "diff", "serve", "console", "claims", "demo"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun `rowguard <command> -h` for a command's flags.")

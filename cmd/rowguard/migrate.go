@@ -32,6 +32,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	var pf programFlags
 	pf.register(fs, false)
 	dir := fs.String("migrations", envOr("ROWGUARD_MIGRATIONS", ""), "directory of schema migrations, <version>_<name>/up.sql (Hasura CLI) or <version>_<name>.up.sql (golang-migrate) (optional)")
+	seeds := fs.Bool("seeds", false, "with a project folder, `migrate up` also applies its seeds (seeds/<source>/*.sql, as `hasura seed apply`) after the schema migrations, in the same transaction; seeds are not recorded: give it once, on a fresh database")
 	var cf claimsFlags
 	cf.register(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -40,10 +41,23 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := pf.useProject(fs, dir); err != nil {
 		return err
 	}
+	if *seeds {
+		switch {
+		case sub != "up":
+			return usageError{"--seeds goes with `migrate up`"}
+		case pf.project == "":
+			return usageError{"--seeds applies a project folder's seeds: give the folder (--project or the last argument)"}
+		case pf.seeds == "":
+			return usageError{fmt.Sprintf("--seeds: project folder %s has no seeds for source %q (seeds/%s/ or config.yaml's seeds_directory)", pf.project, pf.source, pf.source)}
+		}
+	}
 	if pf.databaseURL == "" {
 		return usageError{"migrate needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 	cfg := migrationsConfig(&pf, *dir, stdout)
+	if *seeds {
+		cfg.Seeds = pf.seeds
+	}
 	extend, err := cf.extend(pf.metadata, cfg.RLS)
 	if err != nil {
 		return err

@@ -29,6 +29,10 @@ type realProject struct {
 	Pre                []string `yaml:"pre"`
 	PlatformMigrations []string `yaml:"platform_migrations"`
 	Post               []string `yaml:"post"`
+	// Seeds: the project's users apply its seeds (`hasura seed apply`)
+	// before the metadata, which needs their rows (enum tables): the
+	// install is `migrate up --project DIR --seeds`.
+	Seeds bool `yaml:"seeds"`
 }
 
 // readManifest reads dir/MANIFEST.yaml and makes every path in it absolute.

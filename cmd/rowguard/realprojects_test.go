@@ -246,6 +246,9 @@ func userInstall(ctx context.Context, conn *pgx.Conn, db string, p *realProject,
 	if p.Migrations != "" && filepath.Clean(p.Migrations) != filepath.Join(project, "migrations", "default") {
 		args = append(args, "--migrations", p.Migrations)
 	}
+	if p.Seeds {
+		args = append(args, "--seeds")
+	}
 	var log strings.Builder
 	if len(p.Post) > 0 {
 		start := time.Now()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	definer := fs.String("definer-role", envOr("ROWGUARD_DEFINER_ROLE", rls.DefaultDefinerRole), "BYPASSRLS role owning the cross-table helper functions (as installed)")
 	loginRole := fs.String("login-role", os.Getenv("ROWGUARD_LOGIN_ROLE"), "login role the metadata API's installs grant the API roles to (default: the login role of --database-url)")
 	fresh := fs.Bool("fresh-claims", os.Getenv("ROWGUARD_FRESH_CLAIMS") == "true", "compute the installed custom claims in each request's transaction from the verified user id (rowguard.rg_claims), ignoring the token's values for them")
+	cpuProfile := fs.String("cpu-profile", os.Getenv("ROWGUARD_CPU_PROFILE"), "write a pprof CPU profile of the server to this file, from start to shutdown (go tool pprof -top rowguard FILE)")
+	consoleOn := fs.Bool("console", os.Getenv("HASURA_GRAPHQL_ENABLE_CONSOLE") == "true", "serve the web console at /console (admin secret required)")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	var lim graphql.Config
 	var envErrs []error
@@ -73,17 +76,26 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		envErrs = append(envErrs, fmt.Errorf("ROWGUARD_TIME_LIMIT: %w", err))
 	}
 	fs.DurationVar(&lim.TimeLimit, "time-limit", timeLimit, "Hasura's time_limit for every role but admin (statement_timeout of each statement), e.g. 30s; 0: none")
+	timeouts := timeoutFlags(fs, &envErrs)
+	ops := operateFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(envErrs) > 0 {
 		return usageError{errors.Join(envErrs...).Error()}
 	}
+	if err := timeouts.check(); err != nil {
+		return err
+	}
 	if *dbURL == "" {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 
-	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole}
+	obs, logCfg, err := newObserver(ops, stdout)
+	if err != nil {
+		return err
+	}
+	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole, HTTPClient: webhookClient(obs, *hook)}
 	if *jwtSecret != "" {
 		j, err := auth.ParseJWTConfig(*jwtSecret)
 		if err != nil {
@@ -141,6 +153,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.FreshClaims = &graphql.FreshClaims{Vars: vars, Function: claims.Function}
 		fmt.Fprintf(stdout, "fresh claims: %s computed per request by %s\n", strings.Join(vars, ", "), claims.Function)
 	}
+	var api *metadataapi.Handler // reports inconsistencies once it exists
+	cfg.Inconsistencies = func() []string {
+		if api == nil {
+			return nil
+		}
+		return api.Inconsistencies()
+	}
 	srv, err := graphql.NewServer(ctx, cfg)
 	if err != nil {
 		return err
@@ -159,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		if login == "" {
 			login = pool.Config().ConnConfig.User
 		}
-		api, err := metadataapi.New(ctx, metadataapi.Config{
+		api, err = metadataapi.New(ctx, metadataapi.Config{
 			Server: srv, Pool: ddlPool, Auth: authn, Log: log, MaxBodyBytes: *maxBody,
 			Compile: compiler.Options{RolePrefix: *rolePrefix},
 			RLS:     rls.Options{DefinerRole: *definer, LoginRole: login},
@@ -170,21 +189,46 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		handler = api
 	}
 
+	if *consoleOn {
+		if handler, err = withConsole(handler, srv, pool, authn, log, *ddlURL != "", compiler.Options{RolePrefix: *rolePrefix}, *maxBody); err != nil {
+			return err
+		}
+	}
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
+	handler = obs.Handler(handler)
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
 		return err
 	}
+	obs.Logger().Startup("server_configuration", startupInfo{
+		Host: *host, Port: *port, AdminSecretSet: *adminSecret != "", JWTSecretSet: *jwtSecret != "",
+		AuthHook: redactedURL(*hook), UnauthRole: optional(*unauthRole),
+		EnabledLogTypes: enabledLogTypes(logCfg), LogLevel: strings.ToLower(logCfg.Level.String()),
+		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
+		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
+		LogSessionValues: logCfg.SessionValues,
+	})
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		// Written when the server shuts down (SIGTERM or interrupt).
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
-	return serveHTTP(ctx, ln, handler, stdout)
+	return serveHTTP(ctx, ln, timeouts.server(handler), stdout)
 }
 
-// serveHTTP serves h on ln until ctx ends, then lets requests under way
+// serveHTTP serves hs on ln until ctx ends, then lets requests under way
 // finish for up to shutdownGrace.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+func serveHTTP(ctx context.Context, ln net.Listener, hs *http.Server, stdout io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/graphql/observe"
 )
 
 // CloseExpired is the close code of a connection whose credentials
@@ -172,6 +173,7 @@ func (c *conn) init(payload json.RawMessage) {
 	c.mu.Lock()
 	c.sess, c.acked = sess, true
 	c.mu.Unlock()
+	observe.FromContext(c.req.Context()).WebSocketInit(sess.Role, sess.Vars)
 	c.send([]byte(`{"type":"connection_ack"}`))
 	if _, ok := c.proto.(apollo); ok {
 		c.send(c.proto.keepalive())
@@ -235,6 +237,7 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		return
 	}
 	req := &graphql.Request{Query: sp.Query, Variables: sp.Variables, OperationName: sp.OperationName}
+	observe.FromContext(c.req.Context()).WebSocketOperation(id, "started", sp.OperationName, sp.Query, "")
 	srv := c.h.cfg.Server
 	prep, errBody := srv.Prepare(sess, req)
 	if errBody != nil {

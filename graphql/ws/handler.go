@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/graphql/observe"
 )
 
 // Config configures a Handler.
@@ -96,6 +97,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(h, nc, rw, proto, r)
+	rec := observe.FromContext(r.Context())
+	rec.WebSocketAccepted()
+	defer func() { rec.WebSocketClosed(c.reason) }()
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Subprotocol names, as sent in Sec-WebSocket-Protocol.
@@ -73,6 +74,13 @@ func upgrade(w http.ResponseWriter, r *http.Request) (conn net.Conn, rw *bufio.R
 	proto, answer := chooseProtocol(r.Header)
 	conn, rw, err := hj.Hijack()
 	if err != nil {
+		return nil, nil, "", false
+	}
+	// net/http leaves the server's read and write deadlines (its
+	// ReadTimeout and WriteTimeout) on the connection it hands over: a
+	// WebSocket lives past them, and the connection sets its own.
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		conn.Close()
 		return nil, nil, "", false
 	}
 	sum := sha1.Sum([]byte(key + websocketGUID))

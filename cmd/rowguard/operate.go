@@ -1,0 +1,95 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/graphql/observe"
+)
+
+// operateOptions are serve's flags for logs, metrics and traces.
+type operateOptions struct {
+	sessionValues bool
+}
+
+// operateFlags defines serve's observability flags on fs.
+func operateFlags(fs *flag.FlagSet) *operateOptions {
+	o := &operateOptions{}
+	fs.BoolVar(&o.sessionValues, "log-session-values", os.Getenv("ROWGUARD_LOG_SESSION_VALUES") == "true", "log the values of session variables and GraphQL variables (by default only their names; never the token or the admin secret)")
+	return o
+}
+
+// newObserver builds the Observer of serve from the environment
+// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL) and o; its
+// logs go to stdout.
+func newObserver(o *operateOptions, stdout io.Writer) (*observe.Observer, observe.LogConfig, error) {
+	lc, err := observe.LogConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, lc, usageError{err.Error()}
+	}
+	lc.SessionValues = lc.SessionValues || o.sessionValues
+	return observe.New(observe.Config{Log: observe.NewLogger(stdout, lc)}), lc, nil
+}
+
+// startupInfo is the server_configuration startup line: what the server
+// was started with, secrets as whether they are set.
+type startupInfo struct {
+	Host             string   `json:"server_host"`
+	Port             string   `json:"port"`
+	AdminSecretSet   bool     `json:"admin_secret_set"`
+	JWTSecretSet     bool     `json:"jwt_secret_set"`
+	AuthHook         *string  `json:"auth_hook"`
+	UnauthRole       *string  `json:"unauth_role"`
+	EnabledLogTypes  []string `json:"enabled_log_types"`
+	LogLevel         string   `json:"log_level"`
+	ReadTimeout      string   `json:"read_timeout"`
+	WriteTimeout     string   `json:"write_timeout"`
+	IdleTimeout      string   `json:"idle_timeout"`
+	MetadataAPI      bool     `json:"metadata_api"`
+	Version          string   `json:"version"`
+	Tables           int      `json:"tables"`
+	Roles            int      `json:"roles"`
+	LogSessionValues bool     `json:"log_session_values"`
+}
+
+// redactedURL is u without its password, or nil when empty.
+func redactedURL(u string) *string {
+	if u == "" {
+		return nil
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		s := "<unparsable URL>"
+		return &s
+	}
+	s := p.Redacted()
+	return &s
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// enabledLogTypes lists the enabled types of lc, sorted.
+func enabledLogTypes(lc observe.LogConfig) []string {
+	out := []string{}
+	for t := range lc.Types {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// webhookClient is the HTTP client of the authentication webhook and the
+// JWKS, logging webhook calls (webhook-log).
+func webhookClient(obs *observe.Observer, hook string) *http.Client {
+	return &http.Client{Timeout: 2 * auth.DefaultHTTPTimeout, Transport: obs.WebhookTransport(http.DefaultTransport, hook)}
+}

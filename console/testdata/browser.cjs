@@ -1,0 +1,162 @@
+// browser.cjs drives the console in Debian's chromium with playwright-core:
+// node browser.cjs NODE_MODULES_DIR BASE_URL ADMIN_SECRET SCREENSHOT_DIR
+// It prints one JSON line of measurements and exits non-zero on the first
+// step that fails (including chromium failing to start).
+"use strict";
+const path = require("path");
+const [modDir, base, secret, shots] = process.argv.slice(2);
+const { chromium } = require(path.join(modDir, "node_modules", "playwright-core"));
+
+function check(cond, msg) {
+  if (!cond) throw new Error("check failed: " + msg);
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const out = {};
+  try {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("dialog", async (d) => {
+      const answers = page.__answers || [];
+      await d.accept(answers.shift() || "");
+    });
+    page.setDefaultTimeout(20000);
+
+    // Without the secret, the page asks for it; a wrong one is refused.
+    await page.goto(base + "/console/");
+    await page.waitForSelector("#login:not(.hidden)");
+    await page.fill("#secret", "wrong");
+    await page.click("#login-form button");
+    await page.waitForFunction(() => document.getElementById("login-error").textContent.includes("admin secret"));
+    await page.fill("#secret", secret);
+    await page.click("#login-form button");
+    await page.waitForSelector("#app:not(.hidden)");
+    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.ms);
+
+    // The matrix at scale: its first render, then a filter.
+    out.tables = Number(await page.getAttribute("#matrix-stats", "data-tables"));
+    out.roles = Number(await page.getAttribute("#matrix-stats", "data-roles"));
+    // Each time includes the layout (renderMatrix forces it).
+    out.first_render_ms = Number(await page.getAttribute("#matrix-stats", "data-ms"));
+    out.render_ms = await page.evaluate(() => {
+      const t0 = performance.now();
+      window.rowguardConsole.renderMatrix();
+      return performance.now() - t0;
+    });
+    out.filter_ms = await page.evaluate(() => {
+      document.getElementById("search").value = "t01";
+      const t0 = performance.now();
+      window.rowguardConsole.renderMatrix();
+      return performance.now() - t0;
+    });
+    out.load_seconds = await page.evaluate(() => performance.now() / 1000);
+    out.filtered_tables = Number(await page.getAttribute("#matrix-stats", "data-tables"));
+    check(out.filtered_tables > 0 && out.filtered_tables < out.tables, "the filter keeps some tables: " + out.filtered_tables);
+    await page.fill("#search", "");
+    await page.fill("#search", "book");
+    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.tables === "1");
+    await page.fill("#search", "");
+    await page.waitForFunction(() => Number(document.getElementById("matrix-stats").dataset.tables) > 1);
+    await page.screenshot({ path: path.join(shots, "matrix.png") });
+    // Per-role view.
+    await page.selectOption("#view", "role");
+    await page.waitForSelector("#view-pick:not(.hidden)");
+    await page.selectOption("#view-pick", "reader");
+    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.roles === "1");
+    await page.selectOption("#view", "matrix");
+
+    // Edit reader's select on book: a custom rule typed as JSON.
+    await page.fill("#search", "book");
+    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.tables === "1");
+    await page.evaluate(() => {
+      // The cell of reader's select on book: the row names the table, the
+      // column index the role and operation.
+      const cols = window.rowguardConsole.state.matrixCols;
+      const i = cols.findIndex((c) => c.role === "reader" && c.op === "select");
+      document.querySelector("#matrix tr[data-table='public.book']").cells[i + 1].click();
+    });
+    await page.waitForSelector("#editor:not(.hidden)");
+    // A typo first: the error is reported at its line in the editor.
+    await page.fill("#ed-json", JSON.stringify({ columns: ["id", "title", "genre", "status"], filter: { _and: [{ genre: { _eq: "fiction" } }, { statuss: { _eq: "published" } }] } }, null, 2));
+    await page.waitForFunction(() => document.getElementById("ed-errors").textContent.includes("statuss"));
+    out.error_shown = await page.textContent("#ed-errors");
+    check(/permission \d+:\d+/.test(out.error_shown), "the error names its line in the permission: " + out.error_shown);
+    await page.fill("#ed-json", JSON.stringify({ columns: ["id", "title", "genre", "status"], filter: { _and: [{ genre: { _eq: "fiction" } }, { status: { _eq: "published" } }] } }, null, 2));
+    await page.waitForFunction(() => document.getElementById("ed-sql").textContent.includes("genre"));
+    const sql = await page.textContent("#ed-sql");
+    check(sql.includes("CREATE POLICY") && sql.includes("'fiction'") && sql.includes("'published'") && sql.includes("GRANT SELECT"), "policy SQL with both conditions and the GRANT: " + sql);
+    // The tree follows the JSON: an _and with two column conditions.
+    await page.waitForFunction(() => document.querySelectorAll("#ed-rules .tree select").length >= 3);
+    await page.screenshot({ path: path.join(shots, "editor.png") });
+    await page.click("#ed-stage");
+    await page.waitForSelector("#editor.hidden", { state: "attached" });
+    await page.click("#review");
+    await page.waitForFunction(() => document.getElementById("rv-ddl").textContent.includes("fiction"));
+    const ddl = await page.textContent("#rv-ddl");
+    const mdDiff = await page.textContent("#rv-metadata");
+    check(mdDiff.includes("@@ public.book") && mdDiff.includes("+ "), "metadata diff of book");
+    check(ddl.includes("+ ") && ddl.includes("rg_book_select"), "DDL diff of the policy: " + ddl.slice(0, 400));
+    await page.screenshot({ path: path.join(shots, "review.png") });
+    await page.click("#rv-apply");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "applied", null, { timeout: 60000 });
+
+    // Try as role: GraphQL, then the same as SQL.
+    await page.click("nav button[data-tab='try']");
+    await page.selectOption("#try-role", "reader");
+    await page.fill("#try-query", "query { book(order_by: {id: asc}) { title genre status } }");
+    await page.click("#try-run");
+    await page.waitForFunction(() => document.getElementById("try-result").textContent.includes("data"));
+    const result = JSON.parse(await page.textContent("#try-result"));
+    out.reader_rows = result.data.book.length;
+    check(result.data.book.length > 0 && result.data.book.every((b) => b.genre === "fiction" && b.status === "published"), "reader sees only published fiction: " + JSON.stringify(result));
+    await page.click("#try-sql");
+    await page.waitForFunction(() => document.getElementById("try-sql-text").textContent.includes("SET LOCAL ROLE"));
+    const transcript = await page.textContent("#try-sql-text");
+    check(transcript.includes("BEGIN READ ONLY"), "transcript");
+    const sqlRows = await page.textContent("#try-sql-rows");
+    check(sqlRows.includes("fiction") && !sqlRows.includes("draft"), "SQL as the role sees what the API sees: " + sqlRows.slice(0, 300));
+    await page.screenshot({ path: path.join(shots, "try.png") });
+
+    // Explain as the role: the policy's filter is in the plan.
+    await page.click("nav button[data-tab='explain']");
+    await page.click("#explain-run");
+    await page.waitForSelector("#explain-out pre.plan");
+    const plan = await page.textContent("#explain-out");
+    check(plan.includes("rg_book_select_reader") && plan.includes("fiction"), "explain shows the policy and its filter: " + plan.slice(0, 500));
+    await page.check("#explain-analyze");
+    await page.click("#explain-run");
+    await page.waitForFunction(() => document.getElementById("explain-out").textContent.includes("actual time"));
+    await page.uncheck("#explain-analyze");
+    await page.click("#explain-run");
+    await page.waitForSelector("#explain-out pre.plan");
+    await page.screenshot({ path: path.join(shots, "explain.png") });
+
+    // Role copy shows its diff before anything is applied.
+    await page.click("nav button[data-tab='permissions']");
+    page.__answers = ["reader", "critic"];
+    await page.click("#role-copy");
+    await page.waitForFunction(() => document.getElementById("rv-metadata").textContent.includes("critic"));
+    const copyDDL = await page.textContent("#rv-ddl");
+    check(copyDDL.includes("critic"), "role copy DDL diff names the new role");
+    await page.screenshot({ path: path.join(shots, "role-copy.png") });
+    await page.click("#rv-discard");
+
+    // History: the install just made is listed.
+    await page.click("nav button[data-tab='history']");
+    await page.waitForSelector("#history button[data-version]");
+    out.history = await page.locator("#history tr").count() - 1;
+
+    check(pageErrors.length === 0, "no JavaScript error: " + pageErrors.join("; "));
+    console.log(JSON.stringify(out));
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => {
+  console.error(e && e.stack ? e.stack : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+package graphql
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/graphql/observe"
+)
+
+// The hooks through which a request tells its observe.Request (when the
+// server runs behind an observe.Observer) what it did; each does nothing
+// otherwise.
+
+// observeSession records the session a request runs as.
+func observeSession(ctx context.Context, sess *auth.Session) {
+	rec := observe.FromContext(ctx)
+	if rec == nil {
+		return
+	}
+	role := sess.Role
+	if sess.IsAdmin {
+		role = AdminRole
+	}
+	rec.Session(role, sess.Vars)
+}
+
+// observeStatements records the statements an operation is about to run,
+// each with the root fields it answers (query-log's generated_sql key).
+func observeStatements(ctx context.Context, op *operation) {
+	rec := observe.FromContext(ctx)
+	if rec == nil {
+		return
+	}
+	fields := statementFields(op.p, len(op.stmts))
+	for i, st := range op.stmts {
+		rec.Statement(ctx, fields[i], st.sql, st.params)
+	}
+}
+
+// statementFields names, for each of the n statements render(p) makes,
+// the response keys of the root fields it answers, comma separated.
+func statementFields(p *plan, n int) []string {
+	var keys [][]string
+	if p.mutation {
+		for _, r := range p.roots {
+			for range r.muts {
+				keys = append(keys, []string{r.key})
+			}
+		}
+	} else {
+		var cur []string
+		for _, r := range p.roots {
+			if r.sel == nil {
+				continue
+			}
+			cur = append(cur, r.key)
+			if len(cur) == maxColumns {
+				keys, cur = append(keys, cur), nil
+			}
+		}
+		if len(cur) > 0 {
+			keys = append(keys, cur)
+		}
+	}
+	out := make([]string, n)
+	for i := range out {
+		if i < len(keys) {
+			out[i] = strings.Join(keys[i], ",")
+		}
+	}
+	return out
+}

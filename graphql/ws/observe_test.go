@@ -1,0 +1,62 @@
+package ws_test
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/graphql/observe"
+	"github.com/rowguard/rowguard/graphql/ws"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWebSocketLog: behind an observe.Observer, a connection writes
+// websocket-log lines (accepted, the operation started, closed) under the
+// handshake's request id, with session variables by name only.
+func TestWebSocketLog(t *testing.T) {
+	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
+	out := &lockedBuffer{}
+	obs := observe.New(observe.Config{Log: observe.NewLogger(out, observe.LogConfig{Types: map[string]bool{observe.TypeWebSocket: true, observe.TypeHTTP: true}})})
+	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
+	t.Cleanup(srv.Close)
+	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "90210"}))
+	c.expect("connection_ack", wait)
+	c.send(start(c.proto, "op1", "query { note { id } }"))
+	c.expect("next", wait)
+	c.send(`{"type":"connection_terminate"}`)
+	c.nc.Close()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(out.String(), `"type":"closed"`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	logs := out.String()
+	for _, want := range []string{`"type":"accepted"`, `"operation_id":"op1"`, `"operation_type":{"type":"started"}`, `"type":"closed"`, `"x-hasura-user-id":"<redacted>"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the websocket-log lines lack %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "90210") || strings.Contains(logs, `"http-log"`) {
+		t.Errorf("a session value or an http-log line for the WebSocket:\n%s", logs)
+	}
+}
