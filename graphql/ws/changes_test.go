@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -167,51 +166,5 @@ func TestRefetchOnlyChanged(t *testing.T) {
 	}
 	if got := logs.String(); strings.Count(got, "cannot read the change counters") != 1 || !strings.Contains(got, "rowguard migrate up") {
 		t.Errorf("the log should say once that the counters cannot be read and what to do:\n%s", got)
-	}
-}
-
-// lockedBuffer is a log destination written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestPollEveryCohort: ROWGUARD_LIVE_QUERIES_POLL_EVERY_COHORT refetches
-// every interval; with SkipUnchanged too, an idle database costs no cohort
-// refetch; either way a commit is pushed.
-func TestPollEveryCohort(t *testing.T) {
-	const interval = 50 * time.Millisecond
-	const idle = 600 * time.Millisecond // 12 intervals
-	for _, skip := range []bool{false, true} {
-		f := newFixture(t, ws.Config{}, graphql.LiveConfig{RefetchInterval: interval, PollEveryCohort: true, SkipUnchanged: skip})
-		c := dial(t, f.addr, "graphql-transport-ws")
-		c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
-		c.expect("connection_ack", wait)
-		c.send(start("graphql-transport-ws", "s", "subscription { note { body } }"))
-		c.expect("next", wait)
-		n := refetchesIn(f, idle)
-		switch {
-		case skip && n > 2:
-			t.Errorf("SkipUnchanged: %d refetches in %s of an idle database, want at most 2", n, idle)
-		case !skip && n < 5:
-			t.Errorf("PollEveryCohort: %d refetches in %s, want one per interval", n, idle)
-		}
-		f.exec(t, "INSERT INTO note (owner, body) VALUES (1, 'after idle')")
-		if got := payload(c.expect("next", wait)); !strings.Contains(got, "after idle") {
-			t.Errorf("skip %v: after a commit: %s", skip, got)
-		}
-		t.Logf("skip %v: %d refetches in %s idle", skip, n, idle)
 	}
 }
