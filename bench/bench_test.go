@@ -238,3 +238,33 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// TestSubscriptionBenchShort runs the live-query benchmark small (200
+// subscriptions over 50 identities, a few seconds of writes) in both
+// modes: every change must reach every subscriber of its identity, and no
+// subscriber may see a row the policy keeps from it.
+func TestSubscriptionBenchShort(t *testing.T) {
+	t.Chdir("..") // bench/metadata and ./cmd/rowguard from the repository root
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c := config{data: dataset{Users: 100, Orgs: 12, Memberships: 3, Articles: 1000}, conns: 4, work: t.TempDir()}
+	env := &environment{cfg: c, work: c.work}
+	if err := env.setup(ctx, pgtest.ServerURL(t)); err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	rep, err := env.measureSubscriptions(ctx, subParams{Subs: 200, Identities: 50, Writes: 6 * time.Second, Idle: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.markdown())
+	for _, ph := range rep.phases {
+		if ph.changes < 3 || ph.missed != 0 || ph.foreign != 0 || ph.errors != 0 {
+			t.Errorf("%s: %d changes, %d missed pushes, %d foreign rows, %d errors; want at least 3 changes and no missed push, foreign row or error",
+				ph.mode, ph.changes, ph.missed, ph.foreign, ph.errors)
+		}
+		if ph.pushes != ph.changes*(200/50) {
+			t.Errorf("%s: %d pushes for %d changes, want %d", ph.mode, ph.pushes, ph.changes, ph.changes*(200/50))
+		}
+	}
+}

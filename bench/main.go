@@ -48,6 +48,8 @@ type config struct {
 	cpuProfile       string // where the measured rowguard server writes its CPU profile; "" for none
 	explain          string // comma-separated names of queries whose plans are reported even when they meet their targets
 	claimsRounds     int    // paired rounds of that comparison
+	subscriptions    bool   // only the live-query benchmark
+	subs             subParams
 }
 
 // explains reports whether the plans of query are reported whatever its
@@ -88,6 +90,11 @@ func main() {
 	flag.StringVar(&c.explain, "explain", "", "comma-separated names of queries whose user and admin plans (EXPLAIN ANALYZE, BUFFERS) the results file shows even when they meet their targets")
 	flag.StringVar(&c.cpuProfile, "cpu-profile", "", "write a pprof CPU profile of the measured rowguard server (every query, user and admin) to this file (go tool pprof -top FILE)")
 	flag.BoolVar(&c.claimsOnly, "claims", false, "only compare serve --fresh-claims with token claims on the membership query; writes <date>-claims.md")
+	flag.BoolVar(&c.subscriptions, "subscriptions", false, "only the live-query benchmark (change-driven vs polling every cohort); writes <date>-subscriptions.md")
+	flag.IntVar(&c.subs.Subs, "sub-count", 10_000, "live subscriptions (one WebSocket each)")
+	flag.IntVar(&c.subs.Identities, "sub-identities", 1000, "identities the subscriptions are spread over (at most -users)")
+	flag.DurationVar(&c.subs.Writes, "sub-writes", 30*time.Second, "how long the one-update-a-second phase runs")
+	flag.DurationVar(&c.subs.Idle, "sub-idle", 10*time.Second, "how long the idle phase runs")
 	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
 	flag.Parse()
 	if c.data.Articles == 0 {
@@ -115,7 +122,7 @@ func run(ctx context.Context, c config) error {
 	if _, err := os.Stat("bench/metadata"); err != nil {
 		return fmt.Errorf("run from the repository root (bench/metadata: %w)", err)
 	}
-	if _, err := exec.LookPath("wrk"); err != nil {
+	if _, err := exec.LookPath("wrk"); err != nil && !c.subscriptions {
 		return fmt.Errorf("wrk not found: install it (Debian: apt-get install wrk), or run scripts/bench.sh")
 	}
 	binDir, err := pgcluster.BinDir()
@@ -146,6 +153,13 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	defer env.close()
+	if c.subscriptions {
+		rep, err := env.measureSubscriptions(ctx, c.subs)
+		if err != nil {
+			return err
+		}
+		return writeResults(c, "-subscriptions", rep.markdown())
+	}
 	if c.claimsOnly {
 		rep, err := env.measureClaims(ctx)
 		if err != nil {
@@ -209,6 +223,8 @@ type environment struct {
 	token    string
 	loadTime time.Duration
 	conn     *pgx.Conn // superuser
+	// postmaster is the PostgreSQL server's process (postgresCPU).
+	postmaster int
 }
 
 func (e *environment) close() {

@@ -130,6 +130,12 @@ func freePort() (int, error) {
 
 // rowguardServe starts `rowguard serve` on a free loopback port.
 func rowguardServe(ctx context.Context, bin, dbURL, rolePrefix, adminSecret, jwtConfig string, extra ...string) (*server, error) {
+	return rowguardServeEnv(ctx, nil, bin, dbURL, rolePrefix, adminSecret, jwtConfig, extra...)
+}
+
+// rowguardServeEnv is rowguardServe with env (NAME=value) added to the
+// server's environment.
+func rowguardServeEnv(ctx context.Context, env []string, bin, dbURL, rolePrefix, adminSecret, jwtConfig string, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -141,6 +147,7 @@ func rowguardServe(ctx context.Context, bin, dbURL, rolePrefix, adminSecret, jwt
 	// measures that cost on its own).
 	cmd.Env = append(os.Environ(), "HASURA_GRAPHQL_ADMIN_SECRET="+adminSecret, "HASURA_GRAPHQL_JWT_SECRET="+jwtConfig,
 		"HASURA_GRAPHQL_ENABLED_LOG_TYPES=startup")
+	cmd.Env = append(cmd.Env, env...)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	return startServer(ctx, "rowguard serve", cmd, base+"/v1/graphql", func(ctx context.Context) error {
 		return httpOK(ctx, base+"/healthz")

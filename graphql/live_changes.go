@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/rls"
 )
 
 // Refetching only what changed.
@@ -50,6 +51,9 @@ type changeState struct {
 	counts  map[string]int64           // table → counter at the last read
 	pending map[string]map[uint64]bool // table → writers in progress when its counter moved
 	snap    string                     // the last snapshot's text
+	// unread is set while the counters cannot be read, so the reason is
+	// logged once, when it starts.
+	unread bool
 }
 
 // roundChanges is what a round read: the tables that changed (changed),
@@ -69,7 +73,7 @@ type roundChanges struct {
 // is above its xmax (the latest completed id + 1), which may have bumped
 // a counter.
 const (
-	changesSQL  = "SELECT table_schema, table_name, changes FROM rowguard.rg_table_changes()"
+	changesSQL  = "SELECT table_schema, table_name, changes FROM " + rls.ChangesFunction + "()"
 	snapshotSQL = `SELECT pg_current_snapshot()::text, coalesce((SELECT string_agg(transactionid::text, ',') FROM pg_catalog.pg_locks
 	  WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted), '')`
 )
@@ -97,10 +101,17 @@ func (s *Server) readChanges(ctx context.Context, st *changeState) roundChanges 
 	results, err := conn.Conn().PgConn().ExecBatch(ctx, b).ReadAll()
 	if err != nil || len(results) == 0 {
 		// A missing function fails the batch: poll this round.
+		if !st.unread && ctx.Err() == nil {
+			s.cfg.Log.Warn("live queries: cannot read the change counters, so every cohort is refetched every interval; "+
+				"run `rowguard migrate up` (with --login-role for the server's login) to install them and the right to read them",
+				"function", rls.ChangesFunction, "error", err)
+		}
+		st.unread = true
 		st.snap = ""
 		st.counts = nil
 		return roundChanges{}
 	}
+	st.unread = false
 	snapRes := results[len(results)-1]
 	if snapRes.Err != nil || len(snapRes.Rows) != 1 {
 		st.snap = ""
@@ -263,8 +274,9 @@ func (s *Server) LiveRefetches() uint64 {
 	return s.live.refetches.Load()
 }
 
-// LiveLastRound returns how long the last full refetch round of live
-// queries took, for tests and metrics.
+// LiveLastRound returns how long the last interval's refetch round of
+// live queries took (the cohorts it refetched: every one when polling),
+// for tests and metrics.
 func (s *Server) LiveLastRound() time.Duration {
 	return time.Duration(s.live.lastRound.Load())
 }

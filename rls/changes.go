@@ -33,7 +33,9 @@ const ChangesFunction = "rowguard.rg_table_changes"
 //
 // The trigger function is SECURITY DEFINER, owned by the definer role
 // (granted USAGE on the sequences), with a pinned search_path, so it works
-// for every role that writes. ChangesFunction lists only ordinary tables
+// for every role that writes. The trigger is ENABLE ALWAYS, so it also
+// counts what a logical replication subscription applies, or a session
+// with session_replication_role = replica writes. ChangesFunction lists only ordinary tables
 // without inheritance parents or children: a statement on a partition
 // does not fire its parent's statement trigger (and the reverse), so such
 // tables are left to polling.
@@ -83,6 +85,7 @@ BEGIN
       EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %%s', s);
       EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %%s TO %%I', s, %s);
       EXECUTE format('CREATE TRIGGER rg_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %%s FOR EACH STATEMENT EXECUTE FUNCTION rowguard.rg_count_change()', t);
+      EXECUTE format('ALTER TABLE %%s ENABLE ALWAYS TRIGGER rg_changes', t);
     END IF;
   END LOOP;
 END

@@ -42,6 +42,12 @@
 // (definerObjectGrants), as what such functions read is known only to
 // their bodies.
 //
+// Every table (not view) also gets a change counter for live queries
+// (changes.go): a sequence rowguard.rg_changes_<oid>, kept across
+// installs, bumped by a statement-level trigger rg_changes, and read by
+// the server through ChangesFunction, so it refetches only the live
+// queries whose tables changed.
+//
 // Emit is pure and deterministic: the same program always yields
 // byte-identical SQL, which re-parses with pg_query_go. The script first
 // removes whatever an earlier install created (everything rowguard owns is

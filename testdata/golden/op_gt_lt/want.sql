@@ -162,6 +162,7 @@ BEGIN
       EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %s', s);
       EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %I', s, 'rowguard_definer');
       EXECUTE format('CREATE TRIGGER rg_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION rowguard.rg_count_change()', t);
+      EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER rg_changes', t);
     END IF;
   END LOOP;
 END
