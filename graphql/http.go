@@ -49,7 +49,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errorBody(errorf(CodeUnexpected, "$", "authentication failed")))
 		return
 	}
-	observeSession(r.Context(), sess)
+	s.observeSession(r.Context(), sess)
 
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {

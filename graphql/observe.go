@@ -13,7 +13,7 @@ import (
 // otherwise.
 
 // observeSession records the session a request runs as.
-func observeSession(ctx context.Context, sess *auth.Session) {
+func (s *Server) observeSession(ctx context.Context, sess *auth.Session) {
 	rec := observe.FromContext(ctx)
 	if rec == nil {
 		return
@@ -22,7 +22,7 @@ func observeSession(ctx context.Context, sess *auth.Session) {
 	if sess.IsAdmin {
 		role = AdminRole
 	}
-	rec.Session(role, sess.Vars)
+	rec.Session(role, role == AdminRole || s.state.Load().schemas[role] != nil, sess.Vars)
 }
 
 // observeStatements records the statements an operation is about to run,

@@ -1,26 +1,34 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/observe"
 )
 
 // operateOptions are serve's flags for logs, metrics and traces.
 type operateOptions struct {
 	sessionValues bool
+	metricsAddr   string
 }
 
 // operateFlags defines serve's observability flags on fs.
 func operateFlags(fs *flag.FlagSet) *operateOptions {
 	o := &operateOptions{}
 	fs.BoolVar(&o.sessionValues, "log-session-values", os.Getenv("ROWGUARD_LOG_SESSION_VALUES") == "true", "log the values of session variables and GraphQL variables (by default only their names; never the token or the admin secret)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", os.Getenv("ROWGUARD_METRICS_ADDR"), "address (host:port) of a separate listener serving /metrics to anyone who can reach it; when empty, /metrics is served on the main listener to admin requests only")
 	return o
 }
 
@@ -33,7 +41,43 @@ func newObserver(o *operateOptions, stdout io.Writer) (*observe.Observer, observ
 		return nil, lc, usageError{err.Error()}
 	}
 	lc.SessionValues = lc.SessionValues || o.sessionValues
-	return observe.New(observe.Config{Log: observe.NewLogger(stdout, lc)}), lc, nil
+	return observe.New(observe.Config{Log: observe.NewLogger(stdout, lc), Metrics: observe.NewMetrics()}), lc, nil
+}
+
+// mountMetrics serves the metrics (the pool's included): on their own
+// listener at o.metricsAddr until ctx ends, or else on /metrics of next,
+// to admin requests only.
+func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
+	m := obs.Metrics()
+	if err := m.Register(observe.PoolCollector(pool)); err != nil {
+		return nil, err
+	}
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		fmt.Fprintf(stdout, "serving metrics on http://%s/metrics\n", ln.Addr())
+		go serveHTTP(ctx, ln, t.server(mux), io.Discard)
+		return next, nil
+	}
+	metrics := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := authn.Authenticate(r.Context(), r)
+		if err != nil || !sess.IsAdmin {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"path":"$","error":"/metrics is for the admin (x-hasura-admin-secret), or serve it on its own listener with --metrics-addr","code":"access-denied"}`)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	}), nil
 }
 
 // startupInfo is the server_configuration startup line: what the server
@@ -55,6 +99,7 @@ type startupInfo struct {
 	Tables           int      `json:"tables"`
 	Roles            int      `json:"roles"`
 	LogSessionValues bool     `json:"log_session_values"`
+	MetricsAddr      *string  `json:"metrics_addr"`
 }
 
 // redactedURL is u without its password, or nil when empty.

@@ -189,6 +189,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
+	if handler, err = mountMetrics(ctx, ops, obs, pool, authn, handler, timeouts, stdout); err != nil {
+		return err
+	}
 	handler = obs.Handler(handler)
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
@@ -200,7 +203,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		EnabledLogTypes: enabledLogTypes(logCfg), LogLevel: strings.ToLower(logCfg.Level.String()),
 		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
 		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
-		LogSessionValues: logCfg.SessionValues,
+		LogSessionValues: logCfg.SessionValues, MetricsAddr: optional(ops.metricsAddr),
 	})
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
 	return serveHTTP(ctx, ln, timeouts.server(handler), stdout)

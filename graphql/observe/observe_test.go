@@ -50,7 +50,7 @@ func TestSessionValues(t *testing.T) {
 		obs := New(Config{Log: NewLogger(&out, LogConfig{Types: map[string]bool{TypeHTTP: true, TypeQuery: true}, SessionValues: values})})
 		h := obs.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := FromContext(r.Context())
-			rec.Session("user", map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "77"})
+			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "77"})
 			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": 991})
 			rec.Statement(r.Context(), "t", "SELECT $1", []string{"991"})
 		}))

@@ -20,6 +20,8 @@ const RequestIDHeader = "X-Request-Id"
 type Config struct {
 	// Log writes the logs; nil logs nothing.
 	Log *Logger
+	// Metrics records the metrics; nil records none.
+	Metrics *Metrics
 }
 
 // Observer wraps a server's handler with request ids, logs, metrics and
@@ -34,6 +36,9 @@ func New(cfg Config) *Observer { return &Observer{cfg: cfg} }
 // Logger returns the Observer's logger (nil when it logs nothing).
 func (o *Observer) Logger() *Logger { return o.cfg.Log }
 
+// Metrics returns the Observer's metrics (nil when it records none).
+func (o *Observer) Metrics() *Metrics { return o.cfg.Metrics }
+
 // Request is what one HTTP request did, filled by the handler through
 // FromContext. Its methods are safe for concurrent use and do nothing on
 // a nil *Request.
@@ -44,6 +49,7 @@ type Request struct {
 
 	mu         sync.Mutex
 	role       string
+	knownRole  bool
 	vars       map[string]string
 	authFailed string // the auth error code
 	ops        []operation
@@ -75,14 +81,15 @@ func FromContext(ctx context.Context) *Request {
 	return r
 }
 
-// Session records who the request runs as: its role and session
+// Session records who the request runs as: its role (known: the
+// metadata names it, so metrics may use it as a label) and session
 // variables.
-func (r *Request) Session(role string, vars map[string]string) {
+func (r *Request) Session(role string, known bool, vars map[string]string) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
-	r.role, r.vars = role, vars
+	r.role, r.knownRole, r.vars = role, known, vars
 	r.mu.Unlock()
 }
 
@@ -96,6 +103,7 @@ func (r *Request) AuthFailed(code, path, message string) {
 	r.authFailed = code
 	r.mu.Unlock()
 	r.Error(code, path, message)
+	r.obs.cfg.Metrics.authFailure(code)
 }
 
 // Operation records a GraphQL operation of the request, as sent.
@@ -135,6 +143,7 @@ func (r *Request) Error(code, path, message string) {
 		r.err = &opError{Path: path, Message: message, Code: code}
 	}
 	r.mu.Unlock()
+	r.obs.cfg.Metrics.error(code)
 }
 
 // Statement records one SQL statement the request ran for the root
@@ -200,8 +209,18 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw *statusWriter) {
 	elapsed := time.Since(rec.start)
 	rec.mu.Lock()
-	role, vars, ops, gerr, nstmt := rec.role, rec.vars, rec.ops, rec.err, rec.statements
+	role, known, vars, ops, gerr, nstmt := rec.role, rec.knownRole, rec.vars, rec.ops, rec.err, rec.statements
 	rec.mu.Unlock()
+	if m := o.cfg.Metrics; m != nil {
+		kind, label := "", role
+		if len(ops) > 0 {
+			kind = ops[0].kind
+		}
+		if role != "" && !known {
+			label = "other"
+		}
+		m.request(r.URL.Path, kind, label, sw.status, elapsed, nstmt, len(ops) > 0 || rec.authFailed != "")
+	}
 
 	l := o.cfg.Log
 	level := slog.LevelInfo

@@ -15,12 +15,13 @@ func (r *Request) WebSocketAccepted() {
 	if r == nil {
 		return
 	}
+	r.obs.cfg.Metrics.websocket(1)
 	r.wsLog(slog.LevelInfo, map[string]any{"type": "accepted"}, "")
 }
 
 // WebSocketInit records the session connection_init authenticated.
 func (r *Request) WebSocketInit(role string, vars map[string]string) {
-	r.Session(role, vars)
+	r.Session(role, false, vars)
 }
 
 // WebSocketOperation records an event of operation id: "started",
@@ -55,6 +56,7 @@ func (r *Request) WebSocketClosed(reason string) {
 	if r == nil {
 		return
 	}
+	r.obs.cfg.Metrics.websocket(-1)
 	r.wsLog(slog.LevelInfo, map[string]any{"type": "closed"}, reason)
 }
 
