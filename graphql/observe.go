@@ -71,3 +71,25 @@ func statementFields(p *plan, n int) []string {
 	}
 	return out
 }
+
+// startDBSpan starts the span of op's database transaction.
+func startDBSpan(ctx context.Context, op *operation) (context.Context, *observe.Span) {
+	ctx, span := observe.StartSpan(ctx, "db.transaction")
+	if span != nil {
+		sqls := make([]string, len(op.stmts))
+		for i, st := range op.stmts {
+			sqls[i] = st.sql
+		}
+		span.SetStatements(sqls)
+	}
+	return ctx, span
+}
+
+// endSpan ends span with err's code, if any.
+func endSpan(span *observe.Span, err *Error) {
+	if err != nil {
+		span.End(err.Code, err.Message)
+		return
+	}
+	span.End("", "")
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -22,26 +23,40 @@ import (
 type operateOptions struct {
 	sessionValues bool
 	metricsAddr   string
+	traceSQL      bool
 }
 
 // operateFlags defines serve's observability flags on fs.
 func operateFlags(fs *flag.FlagSet) *operateOptions {
 	o := &operateOptions{}
 	fs.BoolVar(&o.sessionValues, "log-session-values", os.Getenv("ROWGUARD_LOG_SESSION_VALUES") == "true", "log the values of session variables and GraphQL variables (by default only their names; never the token or the admin secret)")
+	fs.BoolVar(&o.traceSQL, "trace-sql", os.Getenv("ROWGUARD_TRACE_SQL") == "true", "put each statement's SQL in its trace span (db.statement); traces are exported when OTEL_EXPORTER_OTLP_ENDPOINT is set")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", os.Getenv("ROWGUARD_METRICS_ADDR"), "address (host:port) of a separate listener serving /metrics to anyone who can reach it; when empty, /metrics is served on the main listener to admin requests only")
 	return o
 }
 
 // newObserver builds the Observer of serve from the environment
-// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL) and o; its
-// logs go to stdout.
-func newObserver(o *operateOptions, stdout io.Writer) (*observe.Observer, observe.LogConfig, error) {
-	lc, err := observe.LogConfigFromEnv(os.Getenv)
+// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL, OTEL_*) and
+// o; its logs go to stdout. shutdown flushes the traces.
+func newObserver(ctx context.Context, o *operateOptions, stdout io.Writer) (obs *observe.Observer, lc observe.LogConfig, shutdown func(), err error) {
+	lc, err = observe.LogConfigFromEnv(os.Getenv)
 	if err != nil {
-		return nil, lc, usageError{err.Error()}
+		return nil, lc, nil, usageError{err.Error()}
 	}
 	lc.SessionValues = lc.SessionValues || o.sessionValues
-	return observe.New(observe.Config{Log: observe.NewLogger(stdout, lc), Metrics: observe.NewMetrics()}), lc, nil
+	cfg := observe.Config{Log: observe.NewLogger(stdout, lc), Metrics: observe.NewMetrics()}
+	shutdown = func() {}
+	if observe.TracingEnabled(os.Getenv) {
+		if cfg.Tracer, err = observe.NewTracerFromEnv(ctx, version, o.traceSQL); err != nil {
+			return nil, lc, nil, err
+		}
+		shutdown = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			cfg.Tracer.Shutdown(sctx)
+		}
+	}
+	return observe.New(cfg), lc, shutdown, nil
 }
 
 // mountMetrics serves the metrics (the pool's included): on their own
@@ -100,6 +115,8 @@ type startupInfo struct {
 	Roles            int      `json:"roles"`
 	LogSessionValues bool     `json:"log_session_values"`
 	MetricsAddr      *string  `json:"metrics_addr"`
+	Tracing          bool     `json:"tracing"`
+	TraceSQL         bool     `json:"trace_sql"`
 }
 
 // redactedURL is u without its password, or nil when empty.

@@ -23,6 +23,7 @@ import (
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
+	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/graphql/ws"
 	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/rls"
@@ -88,10 +89,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 
-	obs, logCfg, err := newObserver(ops, stdout)
+	obs, logCfg, flushTraces, err := newObserver(ctx, ops, stdout)
 	if err != nil {
 		return err
 	}
+	defer flushTraces()
 	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole, HTTPClient: webhookClient(obs, *hook)}
 	if *jwtSecret != "" {
 		j, err := auth.ParseJWTConfig(*jwtSecret)
@@ -204,6 +206,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
 		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
 		LogSessionValues: logCfg.SessionValues, MetricsAddr: optional(ops.metricsAddr),
+		Tracing: observe.TracingEnabled(os.Getenv), TraceSQL: ops.traceSQL,
 	})
 	fmt.Fprintf(stdout, "serving GraphQL on http://%s/v1/graphql (%d tables, %d roles)\n", ln.Addr(), len(prog.Tables), len(prog.Roles))
 	return serveHTTP(ctx, ln, timeouts.server(handler), stdout)

@@ -22,6 +22,8 @@ type Config struct {
 	Log *Logger
 	// Metrics records the metrics; nil records none.
 	Metrics *Metrics
+	// Tracer makes the spans; nil makes none.
+	Tracer *Tracer
 }
 
 // Observer wraps a server's handler with request ids, logs, metrics and
@@ -196,11 +198,14 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 		rec := &Request{obs: o, ID: requestID(r.Header.Get(RequestIDHeader)), start: time.Now()}
 		w.Header().Set(RequestIDHeader, rec.ID)
 		ctx := context.WithValue(r.Context(), ctxKey{}, rec)
+		ctx, span := o.cfg.Tracer.startRequest(ctx, r)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.hijacked {
+			span.endRequest(rec, 0)
 			return
 		}
+		span.endRequest(rec, sw.status)
 		o.finish(ctx, rec, r, sw)
 	})
 }
