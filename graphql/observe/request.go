@@ -235,15 +235,14 @@ func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw
 	if !l.Enabled(TypeHTTP, level) {
 		return
 	}
-	op := map[string]any{
-		"request_id":           rec.ID,
-		"query_execution_time": elapsed.Seconds(),
-		"response_size":        sw.size,
-		"user_vars":            l.userVars(vars),
-		"statements":           nstmt,
-	}
-	if role != "" {
-		op["role"] = role
+	op := httpOperation{
+		RequestID:     rec.ID,
+		ExecutionTime: elapsed.Seconds(),
+		ResponseSize:  sw.size,
+		UserVars:      l.userVars(vars),
+		Role:          role,
+		Statements:    nstmt,
+		Error:         gerr,
 	}
 	if !l.cfg.SessionValues {
 		for i := range ops {
@@ -253,29 +252,53 @@ func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw
 	switch len(ops) {
 	case 0:
 	case 1:
-		op["query"] = ops[0]
+		op.Query = ops[0]
 	default:
-		op["query"] = ops
+		op.Query = ops
 	}
-	if gerr != nil {
-		op["error"] = gerr
-	}
-	var encoding any
+	var encoding *string
 	if e := sw.Header().Get("Content-Encoding"); e != "" {
-		encoding = e
+		encoding = &e
 	}
-	l.Log(ctx, TypeHTTP, level, map[string]any{
-		"request_id": rec.ID,
-		"operation":  op,
-		"http_info": map[string]any{
-			"status":           sw.status,
-			"method":           r.Method,
-			"url":              r.URL.RequestURI(),
-			"ip":               clientIP(r),
-			"http_version":     r.Proto,
-			"content_encoding": encoding,
+	l.Log(ctx, TypeHTTP, level, httpLog{
+		Operation: op,
+		RequestID: rec.ID,
+		HTTPInfo: httpInfo{
+			Status:          sw.status,
+			Method:          r.Method,
+			URL:             r.URL.RequestURI(),
+			IP:              clientIP(r),
+			HTTPVersion:     r.Proto,
+			ContentEncoding: encoding,
 		},
 	})
+}
+
+// httpLog is the detail of an http-log line, in Hasura's shape and order.
+type httpLog struct {
+	Operation httpOperation `json:"operation"`
+	RequestID string        `json:"request_id"`
+	HTTPInfo  httpInfo      `json:"http_info"`
+}
+
+type httpOperation struct {
+	RequestID     string            `json:"request_id"`
+	UserVars      map[string]string `json:"user_vars"`
+	Role          string            `json:"role,omitempty"`
+	Query         any               `json:"query,omitempty"`
+	Error         *opError          `json:"error,omitempty"`
+	ExecutionTime float64           `json:"query_execution_time"`
+	ResponseSize  int               `json:"response_size"`
+	Statements    int               `json:"statements"`
+}
+
+type httpInfo struct {
+	Status          int     `json:"status"`
+	Method          string  `json:"method"`
+	URL             string  `json:"url"`
+	IP              string  `json:"ip"`
+	HTTPVersion     string  `json:"http_version"`
+	ContentEncoding *string `json:"content_encoding"`
 }
 
 // requestID returns the client's id when it is usable in a log (at most
