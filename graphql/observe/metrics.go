@@ -27,6 +27,8 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	statements   prometheus.Histogram
 	websockets   prometheus.Gauge
+	// subscriptions counts the active subscriptions of WebSockets.
+	subscriptions prometheus.Gauge
 }
 
 // Metric names.
@@ -37,6 +39,7 @@ const (
 	MetricAuthFailures    = "rowguard_auth_failures_total"
 	MetricStatements      = "rowguard_graphql_statements_per_request"
 	MetricWebSockets      = "rowguard_websocket_connections"
+	MetricSubscriptions   = "rowguard_active_subscriptions"
 )
 
 // NewMetrics returns the metrics, registered.
@@ -69,8 +72,12 @@ func NewMetrics() *Metrics {
 			Name: MetricWebSockets,
 			Help: "Open GraphQL WebSocket connections.",
 		}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricSubscriptions,
+			Help: "Subscriptions running on WebSocket connections.",
+		}),
 	}
-	m.reg.MustRegister(m.duration, m.requests, m.errors, m.authFailures, m.statements, m.websockets,
+	m.reg.MustRegister(m.duration, m.requests, m.errors, m.authFailures, m.statements, m.websockets, m.subscriptions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"log/slog"
+	"sync"
 )
 
 // WebSocket events of a connection opened by the request: websocket-log
@@ -77,4 +78,19 @@ func (r *Request) wsLog(level slog.Level, event map[string]any, msg string) {
 		"connection_info": map[string]any{"websocket_id": r.ID, "msg": m},
 		"user_vars":       l.userVars(vars),
 	})
+}
+
+// TrackSubscription counts a subscription of the connection as active
+// until the stop it returns (which calls stop) is first called.
+func (r *Request) TrackSubscription(stop func()) func() {
+	if r == nil || r.obs.cfg.Metrics == nil {
+		return stop
+	}
+	m := r.obs.cfg.Metrics
+	m.subscriptions.Inc()
+	var once sync.Once
+	return func() {
+		once.Do(func() { m.subscriptions.Dec() })
+		stop()
+	}
 }
