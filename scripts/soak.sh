@@ -3,7 +3,7 @@
 # for 20 s): 16 clients of 50 users against the server with every log type
 # and the metrics on, PostgreSQL restarted at a third and two thirds of the
 # run; it fails on a foreign row, a broken HTTP exchange, or goroutines or
-# RSS that grow. Usage: scripts/soak.sh [duration, default 20m]
+# RSS that grow. Usage: scripts/soak.sh [minutes, as 20m (the default)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${1:-20m}"
