@@ -34,7 +34,9 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := observe.FromContext(r.Context())
-	sess, err := s.cfg.Auth.Authenticate(r.Context(), r)
+	actx, span := observe.StartSpan(r.Context(), "graphql.auth")
+	sess, err := s.cfg.Auth.Authenticate(actx, r)
+	span.End(authCode(err), "authentication refused")
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
@@ -49,7 +51,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, errorBody(errorf(CodeUnexpected, "$", "authentication failed")))
 		return
 	}
-	observeSession(r.Context(), sess)
+	s.observeSession(r.Context(), sess)
 
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
@@ -124,4 +126,16 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 	out, _ := json.Marshal(map[string]string{"version": s.cfg.Version})
 	writeJSON(w, http.StatusOK, out)
+}
+
+// authCode is the Hasura code of an authentication error ("" for none).
+func authCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return CodeUnexpected
 }

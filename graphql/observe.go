@@ -13,7 +13,7 @@ import (
 // otherwise.
 
 // observeSession records the session a request runs as.
-func observeSession(ctx context.Context, sess *auth.Session) {
+func (s *Server) observeSession(ctx context.Context, sess *auth.Session) {
 	rec := observe.FromContext(ctx)
 	if rec == nil {
 		return
@@ -22,7 +22,7 @@ func observeSession(ctx context.Context, sess *auth.Session) {
 	if sess.IsAdmin {
 		role = AdminRole
 	}
-	rec.Session(role, sess.Vars)
+	rec.Session(role, role == AdminRole || s.state.Load().schemas[role] != nil, sess.Vars)
 }
 
 // observeStatements records the statements an operation is about to run,
@@ -70,4 +70,26 @@ func statementFields(p *plan, n int) []string {
 		}
 	}
 	return out
+}
+
+// startDBSpan starts the span of op's database transaction.
+func startDBSpan(ctx context.Context, op *operation) (context.Context, *observe.Span) {
+	ctx, span := observe.StartSpan(ctx, "db.transaction")
+	if span != nil {
+		sqls := make([]string, len(op.stmts))
+		for i, st := range op.stmts {
+			sqls[i] = st.sql
+		}
+		span.SetStatements(sqls)
+	}
+	return ctx, span
+}
+
+// endSpan ends span with err's code, if any.
+func endSpan(span *observe.Span, err *Error) {
+	if err != nil {
+		span.End(err.Code, err.Message)
+		return
+	}
+	span.End("", "")
 }

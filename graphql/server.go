@@ -331,7 +331,7 @@ func errorBody(e *Error) []byte {
 }
 
 func (s *Server) do(ctx context.Context, sess *auth.Session, req *Request) ([]byte, *Error) {
-	op, err := s.prepare(sess, req)
+	op, err := s.prepareTraced(ctx, sess, req)
 	if err != nil {
 		return nil, err
 	}
@@ -344,8 +344,11 @@ func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]
 	var cols [][]byte
 	if op.stmts != nil {
 		observeStatements(ctx, op)
+		dctx, span := startDBSpan(ctx, op)
 		var err *Error
-		if cols, err = execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
+		cols, err = execute(dctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time)
+		endSpan(span, err)
+		if err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)
 			return nil, err
 		}
@@ -371,6 +374,12 @@ type operation struct {
 // prepare parses, validates and plans req for sess (from the plan cache
 // when it can), and checks the session has every variable the plan needs.
 func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) {
+	return s.prepareTraced(context.Background(), sess, req)
+}
+
+// prepareTraced is prepare with spans of parsing and validating, and of
+// planning, in the trace of ctx's request.
+func (s *Server) prepareTraced(ctx context.Context, sess *auth.Session, req *Request) (*operation, *Error) {
 	st := s.state.Load()
 	sess = s.cfg.FreshClaims.session(sess)
 	role := sess.Role
@@ -384,13 +393,17 @@ func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) 
 	}
 	prep := st.cache.get(key)
 	if prep == nil {
+		_, span := observe.StartSpan(ctx, "graphql.parse_validate")
 		doc, op, err := parseOperation(rs, req.Query, req.OperationName, s.limitsFor(rs))
+		endSpan(span, err)
 		if err != nil {
 			return nil, err
 		}
 		prep = &prepared{doc: doc, op: op}
 		if len(op.VariableDefinitions) == 0 {
+			_, span := observe.StartSpan(ctx, "graphql.plan")
 			p, err := newPlan(st.prog, rs, op, nil)
+			endSpan(span, err)
 			if err != nil {
 				return nil, err
 			}
@@ -401,6 +414,8 @@ func (s *Server) prepare(sess *auth.Session, req *Request) (*operation, *Error) 
 	p, stmts := prep.plan, prep.stmts
 	var coerced map[string]any
 	if p == nil {
+		_, span := observe.StartSpan(ctx, "graphql.plan")
+		defer span.End("", "")
 		if err := checkVariables(req.Variables, s.limitsFor(rs)); err != nil {
 			return nil, err
 		}

@@ -1,39 +1,98 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/auth"
+	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/observe"
 )
 
 // operateOptions are serve's flags for logs, metrics and traces.
 type operateOptions struct {
 	sessionValues bool
+	metricsAddr   string
+	traceSQL      bool
 }
 
 // operateFlags defines serve's observability flags on fs.
 func operateFlags(fs *flag.FlagSet) *operateOptions {
 	o := &operateOptions{}
 	fs.BoolVar(&o.sessionValues, "log-session-values", os.Getenv("ROWGUARD_LOG_SESSION_VALUES") == "true", "log the values of session variables and GraphQL variables (by default only their names; never the token or the admin secret)")
+	fs.BoolVar(&o.traceSQL, "trace-sql", os.Getenv("ROWGUARD_TRACE_SQL") == "true", "put each statement's SQL in its trace span (db.statement); traces are exported when OTEL_EXPORTER_OTLP_ENDPOINT is set")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", os.Getenv("ROWGUARD_METRICS_ADDR"), "address (host:port) of a separate listener serving /metrics to anyone who can reach it; when empty, /metrics is served on the main listener to admin requests only")
 	return o
 }
 
 // newObserver builds the Observer of serve from the environment
-// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL) and o; its
-// logs go to stdout.
-func newObserver(o *operateOptions, stdout io.Writer) (*observe.Observer, observe.LogConfig, error) {
-	lc, err := observe.LogConfigFromEnv(os.Getenv)
+// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL, OTEL_*) and
+// o; its logs go to stdout. shutdown flushes the traces.
+func newObserver(ctx context.Context, o *operateOptions, stdout io.Writer) (obs *observe.Observer, lc observe.LogConfig, shutdown func(), err error) {
+	lc, err = observe.LogConfigFromEnv(os.Getenv)
 	if err != nil {
-		return nil, lc, usageError{err.Error()}
+		return nil, lc, nil, usageError{err.Error()}
 	}
 	lc.SessionValues = lc.SessionValues || o.sessionValues
-	return observe.New(observe.Config{Log: observe.NewLogger(stdout, lc)}), lc, nil
+	cfg := observe.Config{Log: observe.NewLogger(stdout, lc), Metrics: observe.NewMetrics()}
+	shutdown = func() {}
+	if observe.TracingEnabled(os.Getenv) {
+		if cfg.Tracer, err = observe.NewTracerFromEnv(ctx, version, o.traceSQL); err != nil {
+			return nil, lc, nil, err
+		}
+		shutdown = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			cfg.Tracer.Shutdown(sctx)
+		}
+	}
+	return observe.New(cfg), lc, shutdown, nil
+}
+
+// mountMetrics serves the metrics (the pool's included): on their own
+// listener at o.metricsAddr until ctx ends, or else on /metrics of next,
+// to admin requests only.
+func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
+	m := obs.Metrics()
+	if err := m.Register(observe.PoolCollector(pool)); err != nil {
+		return nil, err
+	}
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		fmt.Fprintf(stdout, "serving metrics on http://%s/metrics\n", ln.Addr())
+		go serveHTTP(ctx, ln, t.server(mux), io.Discard)
+		return next, nil
+	}
+	metrics := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := authn.Authenticate(r.Context(), r)
+		if err != nil || !sess.IsAdmin {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"path":"$","error":"/metrics is for the admin (x-hasura-admin-secret), or serve it on its own listener with --metrics-addr","code":"access-denied"}`)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	}), nil
 }
 
 // startupInfo is the server_configuration startup line: what the server
@@ -55,6 +114,9 @@ type startupInfo struct {
 	Tables           int      `json:"tables"`
 	Roles            int      `json:"roles"`
 	LogSessionValues bool     `json:"log_session_values"`
+	MetricsAddr      *string  `json:"metrics_addr"`
+	Tracing          bool     `json:"tracing"`
+	TraceSQL         bool     `json:"trace_sql"`
 }
 
 // redactedURL is u without its password, or nil when empty.

@@ -24,6 +24,7 @@ import (
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
+	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/graphql/ws"
 	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/rls"
@@ -91,10 +92,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 
-	obs, logCfg, err := newObserver(ops, stdout)
+	obs, logCfg, flushTraces, err := newObserver(ctx, ops, stdout)
 	if err != nil {
 		return err
 	}
+	defer flushTraces()
 	acfg := auth.Config{AdminSecret: *adminSecret, UnauthorizedRole: *unauthRole, HTTPClient: webhookClient(obs, *hook)}
 	if *jwtSecret != "" {
 		j, err := auth.ParseJWTConfig(*jwtSecret)
@@ -197,6 +199,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
+	if handler, err = mountMetrics(ctx, ops, obs, pool, authn, handler, timeouts, stdout); err != nil {
+		return err
+	}
 	handler = obs.Handler(handler)
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, *port))
 	if err != nil {
@@ -208,7 +213,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		EnabledLogTypes: enabledLogTypes(logCfg), LogLevel: strings.ToLower(logCfg.Level.String()),
 		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
 		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
-		LogSessionValues: logCfg.SessionValues,
+		LogSessionValues: logCfg.SessionValues, MetricsAddr: optional(ops.metricsAddr),
+		Tracing: observe.TracingEnabled(os.Getenv), TraceSQL: ops.traceSQL,
 	})
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Log types, as Hasura names them.
@@ -176,6 +175,3 @@ func (l *Logger) userVars(vars map[string]string) map[string]string {
 
 // redacted stands for a value a log does not show.
 const redacted = "<redacted>"
-
-// sinceSeconds is Hasura's unit of durations in logs.
-func sinceSeconds(t time.Time) float64 { return time.Since(t).Seconds() }

@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestLogConfigFromEnv(t *testing.T) {
@@ -50,7 +55,7 @@ func TestSessionValues(t *testing.T) {
 		obs := New(Config{Log: NewLogger(&out, LogConfig{Types: map[string]bool{TypeHTTP: true, TypeQuery: true}, SessionValues: values})})
 		h := obs.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := FromContext(r.Context())
-			rec.Session("user", map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "77"})
+			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "77"})
 			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": 991})
 			rec.Statement(r.Context(), "t", "SELECT $1", []string{"991"})
 		}))
@@ -107,5 +112,55 @@ func TestRequestID(t *testing.T) {
 		if got := requestID(bad); got == bad || len(got) != 36 {
 			t.Errorf("%q: got %q, want a new UUID", bad, got)
 		}
+	}
+}
+
+// TestDashboardNamesMetrics: every rowguard_ metric the Grafana dashboard
+// in examples/ queries is one the server exports.
+func TestDashboardNamesMetrics(t *testing.T) {
+	data, err := os.ReadFile("../../examples/grafana/rowguard-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	m := NewMetrics()
+	m.request("/v1/graphql", "query", "user", 200, time.Millisecond, 1, true)
+	m.error("x")
+	m.authFailure("x")
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, f := range families {
+		exported[f.GetName()] = true
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			exported[f.GetName()+suffix] = true
+		}
+	}
+	for _, d := range []*prometheus.Desc{poolConns, poolAcquires, poolWaits, poolWaitSeconds, poolCanceled} {
+		exported[regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())[1]] = true
+	}
+	name := regexp.MustCompile(`\b(rowguard_[a-z_]+|process_[a-z_]+|go_[a-z_]+)`)
+	queried := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				queried++
+				if !exported[n] {
+					t.Errorf("the dashboard queries %s, which the server does not export", n)
+				}
+			}
+		}
+	}
+	if queried < 10 {
+		t.Errorf("the dashboard queries %d metrics", queried)
 	}
 }

@@ -20,6 +20,10 @@ const RequestIDHeader = "X-Request-Id"
 type Config struct {
 	// Log writes the logs; nil logs nothing.
 	Log *Logger
+	// Metrics records the metrics; nil records none.
+	Metrics *Metrics
+	// Tracer makes the spans; nil makes none.
+	Tracer *Tracer
 }
 
 // Observer wraps a server's handler with request ids, logs, metrics and
@@ -34,6 +38,9 @@ func New(cfg Config) *Observer { return &Observer{cfg: cfg} }
 // Logger returns the Observer's logger (nil when it logs nothing).
 func (o *Observer) Logger() *Logger { return o.cfg.Log }
 
+// Metrics returns the Observer's metrics (nil when it records none).
+func (o *Observer) Metrics() *Metrics { return o.cfg.Metrics }
+
 // Request is what one HTTP request did, filled by the handler through
 // FromContext. Its methods are safe for concurrent use and do nothing on
 // a nil *Request.
@@ -44,6 +51,7 @@ type Request struct {
 
 	mu         sync.Mutex
 	role       string
+	knownRole  bool
 	vars       map[string]string
 	authFailed string // the auth error code
 	ops        []operation
@@ -75,14 +83,15 @@ func FromContext(ctx context.Context) *Request {
 	return r
 }
 
-// Session records who the request runs as: its role and session
+// Session records who the request runs as: its role (known: the
+// metadata names it, so metrics may use it as a label) and session
 // variables.
-func (r *Request) Session(role string, vars map[string]string) {
+func (r *Request) Session(role string, known bool, vars map[string]string) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
-	r.role, r.vars = role, vars
+	r.role, r.knownRole, r.vars = role, known, vars
 	r.mu.Unlock()
 }
 
@@ -96,6 +105,7 @@ func (r *Request) AuthFailed(code, path, message string) {
 	r.authFailed = code
 	r.mu.Unlock()
 	r.Error(code, path, message)
+	r.obs.cfg.Metrics.authFailure(code)
 }
 
 // Operation records a GraphQL operation of the request, as sent.
@@ -135,6 +145,7 @@ func (r *Request) Error(code, path, message string) {
 		r.err = &opError{Path: path, Message: message, Code: code}
 	}
 	r.mu.Unlock()
+	r.obs.cfg.Metrics.error(code)
 }
 
 // Statement records one SQL statement the request ran for the root
@@ -187,11 +198,14 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 		rec := &Request{obs: o, ID: requestID(r.Header.Get(RequestIDHeader)), start: time.Now()}
 		w.Header().Set(RequestIDHeader, rec.ID)
 		ctx := context.WithValue(r.Context(), ctxKey{}, rec)
+		ctx, span := o.cfg.Tracer.startRequest(ctx, r)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.hijacked {
+			span.endRequest(rec, 0)
 			return
 		}
+		span.endRequest(rec, sw.status)
 		o.finish(ctx, rec, r, sw)
 	})
 }
@@ -200,8 +214,18 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw *statusWriter) {
 	elapsed := time.Since(rec.start)
 	rec.mu.Lock()
-	role, vars, ops, gerr, nstmt := rec.role, rec.vars, rec.ops, rec.err, rec.statements
+	role, known, vars, ops, gerr, nstmt := rec.role, rec.knownRole, rec.vars, rec.ops, rec.err, rec.statements
 	rec.mu.Unlock()
+	if m := o.cfg.Metrics; m != nil {
+		kind, label := "", role
+		if len(ops) > 0 {
+			kind = ops[0].kind
+		}
+		if role != "" && !known {
+			label = "other"
+		}
+		m.request(r.URL.Path, kind, label, sw.status, elapsed, nstmt, len(ops) > 0 || rec.authFailed != "")
+	}
 
 	l := o.cfg.Log
 	level := slog.LevelInfo
@@ -211,15 +235,14 @@ func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw
 	if !l.Enabled(TypeHTTP, level) {
 		return
 	}
-	op := map[string]any{
-		"request_id":           rec.ID,
-		"query_execution_time": elapsed.Seconds(),
-		"response_size":        sw.size,
-		"user_vars":            l.userVars(vars),
-		"statements":           nstmt,
-	}
-	if role != "" {
-		op["role"] = role
+	op := httpOperation{
+		RequestID:     rec.ID,
+		ExecutionTime: elapsed.Seconds(),
+		ResponseSize:  sw.size,
+		UserVars:      l.userVars(vars),
+		Role:          role,
+		Statements:    nstmt,
+		Error:         gerr,
 	}
 	if !l.cfg.SessionValues {
 		for i := range ops {
@@ -229,29 +252,53 @@ func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw
 	switch len(ops) {
 	case 0:
 	case 1:
-		op["query"] = ops[0]
+		op.Query = ops[0]
 	default:
-		op["query"] = ops
+		op.Query = ops
 	}
-	if gerr != nil {
-		op["error"] = gerr
-	}
-	var encoding any
+	var encoding *string
 	if e := sw.Header().Get("Content-Encoding"); e != "" {
-		encoding = e
+		encoding = &e
 	}
-	l.Log(ctx, TypeHTTP, level, map[string]any{
-		"request_id": rec.ID,
-		"operation":  op,
-		"http_info": map[string]any{
-			"status":           sw.status,
-			"method":           r.Method,
-			"url":              r.URL.RequestURI(),
-			"ip":               clientIP(r),
-			"http_version":     r.Proto,
-			"content_encoding": encoding,
+	l.Log(ctx, TypeHTTP, level, httpLog{
+		Operation: op,
+		RequestID: rec.ID,
+		HTTPInfo: httpInfo{
+			Status:          sw.status,
+			Method:          r.Method,
+			URL:             r.URL.RequestURI(),
+			IP:              clientIP(r),
+			HTTPVersion:     r.Proto,
+			ContentEncoding: encoding,
 		},
 	})
+}
+
+// httpLog is the detail of an http-log line, in Hasura's shape and order.
+type httpLog struct {
+	Operation httpOperation `json:"operation"`
+	RequestID string        `json:"request_id"`
+	HTTPInfo  httpInfo      `json:"http_info"`
+}
+
+type httpOperation struct {
+	RequestID     string            `json:"request_id"`
+	UserVars      map[string]string `json:"user_vars"`
+	Role          string            `json:"role,omitempty"`
+	Query         any               `json:"query,omitempty"`
+	Error         *opError          `json:"error,omitempty"`
+	ExecutionTime float64           `json:"query_execution_time"`
+	ResponseSize  int               `json:"response_size"`
+	Statements    int               `json:"statements"`
+}
+
+type httpInfo struct {
+	Status          int     `json:"status"`
+	Method          string  `json:"method"`
+	URL             string  `json:"url"`
+	IP              string  `json:"ip"`
+	HTTPVersion     string  `json:"http_version"`
+	ContentEncoding *string `json:"content_encoding"`
 }
 
 // requestID returns the client's id when it is usable in a log (at most

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"log/slog"
+	"sync"
 )
 
 // WebSocket events of a connection opened by the request: websocket-log
@@ -15,12 +16,13 @@ func (r *Request) WebSocketAccepted() {
 	if r == nil {
 		return
 	}
+	r.obs.cfg.Metrics.websocket(1)
 	r.wsLog(slog.LevelInfo, map[string]any{"type": "accepted"}, "")
 }
 
 // WebSocketInit records the session connection_init authenticated.
 func (r *Request) WebSocketInit(role string, vars map[string]string) {
-	r.Session(role, vars)
+	r.Session(role, false, vars)
 }
 
 // WebSocketOperation records an event of operation id: "started",
@@ -55,6 +57,7 @@ func (r *Request) WebSocketClosed(reason string) {
 	if r == nil {
 		return
 	}
+	r.obs.cfg.Metrics.websocket(-1)
 	r.wsLog(slog.LevelInfo, map[string]any{"type": "closed"}, reason)
 }
 
@@ -75,4 +78,19 @@ func (r *Request) wsLog(level slog.Level, event map[string]any, msg string) {
 		"connection_info": map[string]any{"websocket_id": r.ID, "msg": m},
 		"user_vars":       l.userVars(vars),
 	})
+}
+
+// TrackSubscription counts a subscription of the connection as active
+// until the stop it returns (which calls stop) is first called.
+func (r *Request) TrackSubscription(stop func()) func() {
+	if r == nil || r.obs.cfg.Metrics == nil {
+		return stop
+	}
+	m := r.obs.cfg.Metrics
+	m.subscriptions.Inc()
+	var once sync.Once
+	return func() {
+		once.Do(func() { m.subscriptions.Dec() })
+		stop()
+	}
 }

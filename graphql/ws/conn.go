@@ -274,6 +274,7 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		c.opError(id, graphql.ErrorBody("start-failed", err.Error()))
 		return
 	}
+	stop = observe.FromContext(c.req.Context()).TrackSubscription(stop)
 	c.mu.Lock()
 	if _, ok := c.ops[id]; ok && c.ctx.Err() == nil {
 		c.ops[id] = stop

@@ -60,3 +60,49 @@ func TestWebSocketLog(t *testing.T) {
 		t.Errorf("a session value or an http-log line for the WebSocket:\n%s", logs)
 	}
 }
+
+// gauge reads a gauge's value from the metrics text ("" when absent).
+func gauge(t *testing.T, m *observe.Metrics, name string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestWebSocketMetrics: the open connections and running subscriptions
+// gauges follow a connection's life.
+func TestWebSocketMetrics(t *testing.T) {
+	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
+	m := observe.NewMetrics()
+	srv := httptest.NewServer(observe.New(observe.Config{Metrics: m}).Handler(f.srv.Config.Handler))
+	t.Cleanup(srv.Close)
+	waitFor := func(name, want string) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for gauge(t, m, name) != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := gauge(t, m, name); got != want {
+			t.Fatalf("%s = %q, want %s", name, got, want)
+		}
+	}
+	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
+	c.expect("connection_ack", wait)
+	waitFor("rowguard_websocket_connections", "1")
+	c.send(start(c.proto, "a", "subscription { note { id } }"))
+	c.send(start(c.proto, "b", "subscription { note { body } }"))
+	c.expect("next", wait)
+	c.expect("next", wait)
+	waitFor("rowguard_active_subscriptions", "2")
+	c.send(stop(c.proto, "a"))
+	waitFor("rowguard_active_subscriptions", "1")
+	c.nc.Close()
+	waitFor("rowguard_active_subscriptions", "0")
+	waitFor("rowguard_websocket_connections", "0")
+}

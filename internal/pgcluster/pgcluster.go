@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +22,18 @@ type Cluster struct {
 	Port int
 	bin  string
 	as   *user.User // the OS user the server runs as; nil for the current one
+	// durable keeps PostgreSQL's default fsync and synchronous_commit
+	// (StartDurable).
+	durable bool
+}
+
+// settings are the server's -o options.
+func (c *Cluster) settings() string {
+	o := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300", c.Port, c.Dir)
+	if !c.durable {
+		o += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	return o
 }
 
 // URL returns a superuser connection URL to database db.
@@ -58,6 +71,16 @@ func version(binDir string) int {
 // Start creates and starts a cluster in a new temporary directory, listening
 // on 127.0.0.1 at a free port, tuned for throwaway use (no fsync).
 func Start(ctx context.Context) (*Cluster, error) {
+	return start(ctx, false)
+}
+
+// StartDurable is Start with PostgreSQL's durable defaults (fsync,
+// synchronous_commit on): for tests of what a crash keeps.
+func StartDurable(ctx context.Context) (*Cluster, error) {
+	return start(ctx, true)
+}
+
+func start(ctx context.Context, durable bool) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -66,7 +89,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster dir: %w", err)
 	}
-	c := &Cluster{Dir: dir, bin: bin}
+	c := &Cluster{Dir: dir, bin: bin, durable: durable}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -89,7 +112,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB", c.Port, dir)
+		opts := c.settings() + " -c shared_buffers=128MB"
 		out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", c.Log(), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			return c, nil
@@ -121,11 +144,44 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
 		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", c.Port, c.Dir)
-	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", c.Log(), "-w", "-o", opts, "start"); err != nil {
+	return c.startAgain(ctx)
+}
+
+// startAgain starts the stopped server on its port.
+func (c *Cluster) startAgain(ctx context.Context) error {
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", c.Log(), "-w", "-o", c.settings(), "start"); err != nil {
 		return fmt.Errorf("pg_ctl start: %w\n%s", err, out)
 	}
 	return nil
+}
+
+// Crash kills the postmaster with SIGKILL, as a crash would (its
+// backends go with it: they exit when they see it gone), waits for every
+// server process to end, then starts the server again: it replays its WAL
+// and keeps exactly what was committed.
+func (c *Cluster) Crash(ctx context.Context) error {
+	pidFile, err := os.ReadFile(filepath.Join(c.data(), "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(pidFile), "\n", 2)[0]))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill -9 %d: %w", pid, err)
+	}
+	// The backends notice the postmaster's death and exit; a new
+	// postmaster refuses to start while one of them still holds the
+	// shared memory, so retry for a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.startAgain(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (c *Cluster) run(ctx context.Context, tool string, args ...string) ([]byte, error) {
