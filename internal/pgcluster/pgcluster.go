@@ -89,7 +89,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB", c.Port, dir)
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB -c wal_level=replica -c max_wal_senders=10", c.Port, dir)
 		out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", c.Log(), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			return c, nil
@@ -116,10 +116,13 @@ func (c *Cluster) Stop() error {
 	return err
 }
 
-// Restart stops and starts the server on the same port, for fault tests.
+// Restart stops (unless Kill already did) and starts the server on the
+// same port, for fault tests.
 func (c *Cluster) Restart(ctx context.Context) error {
-	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
-		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	if _, err := os.Stat(filepath.Join(c.data(), "postmaster.pid")); err == nil {
+		if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
+			return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+		}
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", c.Port, c.Dir)
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-l", c.Log(), "-w", "-o", opts, "start"); err != nil {
