@@ -228,7 +228,7 @@ func (r *Router) loop(ctx context.Context, rep *replica) {
 // replayed commit was made on the primary.
 const statusSQL = `SELECT pg_is_in_recovery(),
 	coalesce(pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn(), false),
-	coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)::float8,
+	extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
 	to_regclass('rowguard.policy_migrations') IS NOT NULL`
 
 // check runs one check of rep and stores what it found.
@@ -244,17 +244,22 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	ctx, cancel := context.WithTimeout(ctx, max(r.cfg.Interval, 2*time.Second))
 	defer cancel()
 	st := &Status{Name: rep.name}
-	err := rep.read(ctx, st)
+	behind, sinceCommit, err := rep.read(ctx, st)
 	now := time.Now()
 	st.Checked = now
 	if err != nil {
 		st.Err = err.Error()
 	} else {
-		if st.Lag > 0 {
+		if behind {
 			if rep.behindSince.IsZero() {
 				rep.behindSince = now
 			}
-			st.Lag = min(st.Lag, now.Sub(rep.behindSince))
+			st.Lag = now.Sub(rep.behindSince)
+			// No commit replayed since the replica started: the time
+			// seen behind is all there is.
+			if sinceCommit != nil {
+				st.Lag = min(st.Lag, *sinceCommit)
+			}
 		} else {
 			rep.behindSince = time.Time{}
 		}
@@ -277,36 +282,38 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	}
 }
 
-// read fills st from the replica.
-func (rep *replica) read(ctx context.Context, st *Status) error {
+// read fills st from the replica but for the lag, and returns whether
+// replay is behind what the replica received and the time since the last
+// replayed commit was made on the primary (nil when the replica replayed
+// none since it started).
+func (rep *replica) read(ctx context.Context, st *Status) (behind bool, sinceCommit *time.Duration, err error) {
 	conn, err := rep.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return false, nil, err
 	}
 	defer conn.Release()
-	var behind, hasVersions bool
-	var secs float64
+	var hasVersions bool
+	var secs *float64
 	if err := conn.QueryRow(ctx, statusSQL).Scan(&st.InRecovery, &behind, &secs, &hasVersions); err != nil {
-		return err
+		return false, nil, err
 	}
-	if behind {
-		// At least a nanosecond, so a replica behind by less than the
-		// clock's resolution still counts as behind.
-		st.Lag = max(time.Duration(secs*float64(time.Second)), 1)
+	if secs != nil {
+		d := max(time.Duration(*secs*float64(time.Second)), 0)
+		sinceCommit = &d
 	}
 	if !hasVersions {
-		return nil
+		return behind, sinceCommit, nil
 	}
 	var v int64
 	err = conn.QueryRow(ctx, `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`).Scan(&v, &st.Dirty)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+		return behind, sinceCommit, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read rowguard.policy_migrations: %w", err)
+		return false, nil, fmt.Errorf("read rowguard.policy_migrations: %w", err)
 	}
 	st.Version = strconv.FormatInt(v, 10)
-	return nil
+	return behind, sinceCommit, nil
 }
 
 // redact drops the password from a URL for messages.

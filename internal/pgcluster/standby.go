@@ -127,11 +127,12 @@ func (c *Cluster) ResumeReplay(ctx context.Context) error {
 // ReplayLag returns how far a standby's replay is behind: zero when it
 // replayed all the WAL it received, else the time since the last
 // transaction it replayed committed on the primary
-// (pg_last_xact_replay_timestamp).
+// (pg_last_xact_replay_timestamp), or since the standby started when it
+// replayed none (its data is at least that old).
 func (c *Cluster) ReplayLag(ctx context.Context) (time.Duration, error) {
 	var secs float64
 	err := c.queryRow(ctx, `SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-		ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END`, &secs)
+		ELSE extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END`, &secs)
 	if err != nil {
 		return 0, err
 	}
