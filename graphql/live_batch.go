@@ -53,6 +53,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 	b.ExecParams("RESET ALL", nil, nil, nil, nil)
 	b.ExecParams("RESET ROLE", nil, nil, nil, nil)
 	results, err := pg.ExecBatch(ctx, b).ReadAll()
+	err = s.liveVersionHeld(ctx, &pool, batch, err)
 	if err == nil {
 		for _, r := range results {
 			if r.Err != nil {
@@ -70,7 +71,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 		conn.Release()
 		for i, c := range batch {
 			op := c.op
-			cols, gerr := s.readExecute(ctx, pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, c.sess, op.stmts, false, s.limitsFor(op.rs).time)
+			cols, gerr := s.readExecute(ctx, pool, op.st.version, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, c.sess, op.stmts, false, s.limitsFor(op.rs).time)
 			if gerr != nil {
 				out[i] = cohortResult{body: errorBody(gerr), failed: true}
 				continue

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,11 @@ type ReadRouter interface {
 	// Failed reports that a read on pool failed for a reason that is not
 	// the request's.
 	Failed(pool *pgxpool.Pool, err error)
+	// StillAt reports whether the replica behind pool has replayed
+	// exactly policy version version now, asked after a transaction ran
+	// there: ReadPool handed it out at version and replay only moves
+	// forward, so yes means the whole transaction ran at version.
+	StillAt(ctx context.Context, pool *pgxpool.Pool, version string) bool
 }
 
 // liveFenceWait bounds how long a live-query round waits for a replica to
@@ -38,17 +44,31 @@ func (s *Server) readPool(version string, readWrite bool) *pgxpool.Pool {
 	return s.cfg.Pool
 }
 
-// readExecute is execute on pool; when pool is a replica's and the
-// transaction failed for a reason that is not the request's (an unexpected
-// error: the connection broke, the replica shut down, a conflict with
-// recovery), the replica is reported and the transaction, read-only, runs
-// again on the primary. A time limit or a cancelled request is final.
-func (s *Server) readExecute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
+// readExecute is execute on pool, for a request whose schema was built
+// from policy version version. When pool is a replica's, the transaction
+// runs again on the primary (it is read-only) when it failed for a reason
+// that is not the request's (an unexpected error: the connection broke,
+// the replica shut down, a conflict with recovery), or when the replica is
+// no longer at version once it ended (StillAt: it replayed a newer policy
+// install meanwhile, so the transaction may have run under it); the
+// replica is reported either way. A time limit or a cancelled request is
+// final.
+func (s *Server) readExecute(ctx context.Context, pool *pgxpool.Pool, version string, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
 	cols, gerr := execute(ctx, pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit)
-	if gerr == nil || pool == s.cfg.Pool || readWrite || gerr.Code != CodeUnexpected || ctx.Err() != nil || isTimeLimit(gerr) {
+	if pool == s.cfg.Pool || readWrite || ctx.Err() != nil {
 		return cols, gerr
 	}
-	s.cfg.Replicas.Failed(pool, gerr)
+	switch {
+	case gerr == nil:
+		if s.cfg.Replicas.StillAt(ctx, pool, version) {
+			return cols, nil
+		}
+		s.cfg.Replicas.Failed(pool, errors.New("the replica is no longer at policy version "+version))
+	case gerr.Code != CodeUnexpected || isTimeLimit(gerr):
+		return cols, gerr
+	default:
+		s.cfg.Replicas.Failed(pool, gerr)
+	}
 	return execute(ctx, s.cfg.Pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit)
 }
 
@@ -77,8 +97,11 @@ func (s *Server) livePool(ctx context.Context, batch []*cohort) *pgxpool.Pool {
 	if pool == nil {
 		return s.cfg.Pool
 	}
+	// The insert position, not pg_current_wal_lsn (the write position):
+	// under synchronous_commit = off a commit can be visible on the
+	// primary before its WAL is written.
 	var lsn string
-	if err := s.cfg.Pool.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	if err := s.cfg.Pool.QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
 		return s.cfg.Pool
 	}
 	deadline := time.Now().Add(liveFenceWait)
@@ -105,4 +128,25 @@ func (s *Server) livePool(ctx context.Context, batch []*cohort) *pgxpool.Pool {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// errPolicyVersionMoved fails a live round that ran on a replica which
+// replayed a newer policy install before the round ended.
+var errPolicyVersionMoved = errors.New("graphql: the read replica moved to another policy version during the round")
+
+// liveVersionHeld checks, after a live round ran on a replica without
+// error, that the replica is still at the cohorts' policy version (as
+// readExecute does); when it is not, it reports the replica, points *pool
+// at the primary (the round's fallback runs each cohort again there) and
+// returns errPolicyVersionMoved. Any other err is returned as it is.
+func (s *Server) liveVersionHeld(ctx context.Context, pool **pgxpool.Pool, batch []*cohort, err error) error {
+	if err != nil || *pool == s.cfg.Pool || len(batch) == 0 {
+		return err
+	}
+	if s.cfg.Replicas.StillAt(ctx, *pool, batch[0].op.st.version) {
+		return nil
+	}
+	s.cfg.Replicas.Failed(*pool, errPolicyVersionMoved)
+	*pool = s.cfg.Pool
+	return errPolicyVersionMoved
 }

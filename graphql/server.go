@@ -349,7 +349,7 @@ func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]
 	if op.stmts != nil {
 		observeStatements(ctx, op)
 		var err *Error
-		if cols, err = s.readExecute(ctx, s.readPool(op.st.version, op.p.mutation), s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
+		if cols, err = s.readExecute(ctx, s.readPool(op.st.version, op.p.mutation), op.st.version, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time); err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -156,6 +157,37 @@ func (r *Router) ReadPool(version string) *pgxpool.Pool {
 	}
 	return nil
 }
+
+// StillAt reports whether the replica behind pool has, now, replayed
+// exactly policy version version (clean). Asked after a transaction ran on
+// the replica, it makes the version rule exact for that transaction:
+// ReadPool handed the replica out only after a check saw version, replay
+// only moves forward, and a migration's policies and its version row
+// commit together, so a replica still at version when the transaction has
+// ended ran all of it at version. A pool that is not a replica's, a
+// replica that does not answer, or a database without
+// rowguard.policy_migrations when version is not "" is not at version.
+func (r *Router) StillAt(ctx context.Context, pool *pgxpool.Pool, version string) bool {
+	for _, rep := range r.replicas {
+		if rep.pool != pool {
+			continue
+		}
+		var v int64
+		var dirty bool
+		err := pool.QueryRow(ctx, lastVersionSQL).Scan(&v, &dirty)
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == "42P01": // no version, no table
+			return version == ""
+		case err != nil:
+			return false
+		}
+		return strconv.FormatInt(v, 10) == version && !dirty
+	}
+	return false
+}
+
+const lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
 
 // Failed reports that a read on pool failed for a reason that is not the
 // request's: the replica is out of rotation until a check passes, and one
@@ -305,7 +337,7 @@ func (rep *replica) read(ctx context.Context, st *Status) (behind bool, sinceCom
 		return behind, sinceCommit, nil
 	}
 	var v int64
-	err = conn.QueryRow(ctx, `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`).Scan(&v, &st.Dirty)
+	err = conn.QueryRow(ctx, lastVersionSQL).Scan(&v, &st.Dirty)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return behind, sinceCommit, nil
 	}

@@ -149,3 +149,40 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestRouterStillAt: the per-request check sees a version the last health
+// check has not seen yet (the checks here run once an hour).
+func TestRouterStillAt(t *testing.T) {
+	primary, standby := startPair(t)
+	r := newRouter(t, replicas.Config{URLs: []string{standby.URL("postgres")}, Interval: time.Hour})
+	ctx := context.Background()
+	pool := r.ReadPool("")
+	if pool == nil {
+		t.Fatal("no replica at version \"\"")
+	}
+	if !r.StillAt(ctx, pool, "") || r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt without rowguard.policy_migrations: want \"\" only")
+	}
+	exec(t, primary.URL("postgres"), `CREATE SCHEMA rowguard; CREATE TABLE rowguard.policy_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO rowguard.policy_migrations VALUES (1, false)`)
+	if err := standby.WaitReplayed(ctx, primary); err != nil {
+		t.Fatal(err)
+	}
+	// The health check has not run since: ReadPool still hands the
+	// replica out at "", and StillAt is what catches the move.
+	if r.ReadPool("") != pool {
+		t.Fatal("ReadPool changed without a check")
+	}
+	if r.StillAt(ctx, pool, "") || !r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt after version 1 replayed: want \"1\" only")
+	}
+	exec(t, primary.URL("postgres"), `UPDATE rowguard.policy_migrations SET version = 2, dirty = true`)
+	if err := standby.WaitReplayed(ctx, primary); err != nil {
+		t.Fatal(err)
+	}
+	if r.StillAt(ctx, pool, "2") || r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt: a dirty version counts as no version")
+	}
+	if r.StillAt(ctx, nil, "2") {
+		t.Fatal("StillAt: a pool that is not a replica's")
+	}
+}

@@ -140,10 +140,12 @@ func (c *Cluster) ReplayLag(ctx context.Context) (time.Duration, error) {
 }
 
 // WaitReplayed polls until the standby has replayed the primary's WAL as of
-// the call (pg_current_wal_lsn on primary), or ctx ends.
+// the call (pg_current_wal_insert_lsn on the primary: with asynchronous
+// commit, the write position pg_current_wal_lsn can be short of a commit
+// that has returned), or ctx ends.
 func (c *Cluster) WaitReplayed(ctx context.Context, primary *Cluster) error {
 	var lsn string
-	if err := primary.queryRow(ctx, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
+	if err := primary.queryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text", &lsn); err != nil {
 		return fmt.Errorf("primary's WAL position: %w", err)
 	}
 	for {
