@@ -176,9 +176,10 @@ func countOn(t *testing.T, c *pgcluster.Cluster) int {
 
 // servesReads reports whether a query sent to url now runs on the
 // standby: the server's replica connections carry application_name
-// rg_replica, and a request's transaction ends with RESET ROLE (the health
-// checks' queries are others), so a standby backend of the server whose
-// last statement is RESET ROLE and began after the query was sent ran it.
+// rg_replica, and a request's transaction ends with RESET ROLE, followed
+// by the check of the policy version after a read (the health checks'
+// queries are others), so a standby backend of the server whose last
+// statement is one of those and began after the query was sent ran it.
 func (rs *replicaSet) servesReads(t *testing.T, url string) bool {
 	t.Helper()
 	ctx := context.Background()
@@ -194,7 +195,7 @@ func (rs *replicaSet) servesReads(t *testing.T, url string) bool {
 	tagCount(t, url)
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'rg_replica' AND query = 'RESET ROLE' AND query_start >= $1`, t0).Scan(&n); err != nil {
+		WHERE application_name = 'rg_replica' AND (query = 'RESET ROLE' OR query LIKE '/* rowguard: policy version after a read */%') AND query_start >= $1`, t0).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n > 0
@@ -308,6 +309,52 @@ func TestReplicaPolicyVersion(t *testing.T) {
 	rs.resume(t)
 	rs.replicated(t)
 	eventually(t, 10*time.Second, "the replica at the served version serves again", func() bool { return rs.servesReads(t, url) })
+}
+
+// TestReplicaPolicyVersionPerRequest: the replica replays a new policy
+// version between two health checks; a read that runs there is run again
+// on the primary (the server still serves the old version), so it never
+// answers from a replica at another version. Replay is paused again right
+// after, and a row written on the primary tells where the read ran.
+func TestReplicaPolicyVersionPerRequest(t *testing.T) {
+	rs := newReplicaSet(t)
+	url := rs.serve(t) // version 1, as the replica
+	eventually(t, 10*time.Second, "the replica serves", func() bool { return rs.servesReads(t, url) })
+	before := tagCount(t, url)
+	for round := range 5 {
+		rs.pause(t)
+		rs.migrateUp(t, changedBlogMetadataN(t, round))
+		rs.resume(t)
+		rs.replicated(t)
+		rs.pause(t)
+		addTag(t, url, fmt.Sprintf("per-request-%d", round))
+		before++
+		// Right away, before the next health check (1 s) could see the new
+		// version: the replica lacks the row, the primary has it.
+		if got := tagCount(t, url); got != before {
+			t.Fatalf("round %d: a query saw %d tags, the primary has %d: it ran on a replica at another policy version", round, got, before)
+		}
+		rs.resume(t)
+	}
+}
+
+// changedBlogMetadataN is changedBlogMetadata with a permission that
+// differs for each n, so each migrate up installs a new version.
+func changedBlogMetadataN(t *testing.T, n int) string {
+	t.Helper()
+	dir := changedBlogMetadata(t)
+	p := filepath.Join(dir, "databases/default/tables/public_tag.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n%2 == 1 {
+		b = []byte(strings.Replace(string(b), "columns: [id]", "columns: [name]", 1))
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // changedBlogMetadata copies examples/blog/metadata with one permission

@@ -174,7 +174,7 @@ func (r *Router) StillAt(ctx context.Context, pool *pgxpool.Pool, version string
 		}
 		var v int64
 		var dirty bool
-		err := pool.QueryRow(ctx, lastVersionSQL).Scan(&v, &dirty)
+		err := pool.QueryRow(ctx, stillAtSQL).Scan(&v, &dirty)
 		var pgErr *pgconn.PgError
 		switch {
 		case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == "42P01": // no version, no table
@@ -187,7 +187,12 @@ func (r *Router) StillAt(ctx context.Context, pool *pgxpool.Pool, version string
 	return false
 }
 
-const lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
+// lastVersionSQL reads the newest policy version. stillAtSQL is the same
+// with a comment that tells it apart from the checks in pg_stat_activity.
+const (
+	lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
+	stillAtSQL     = `/* rowguard: policy version after a read */ ` + lastVersionSQL
+)
 
 // Failed reports that a read on pool failed for a reason that is not the
 // request's: the replica is out of rotation until a check passes, and one
