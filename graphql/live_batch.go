@@ -16,7 +16,8 @@ import (
 // run again on its own and gets its own answer or error.
 func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult {
 	out := make([]cohortResult, len(batch))
-	conn, err := s.cfg.Pool.Acquire(ctx)
+	pool := s.livePool(ctx, batch)
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		for i := range out {
 			out[i] = cohortResult{body: errorBody(&Error{Code: CodeUnexpected, Path: "$", Message: "database connection error"}), failed: true}
@@ -52,6 +53,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 	b.ExecParams("RESET ALL", nil, nil, nil, nil)
 	b.ExecParams("RESET ROLE", nil, nil, nil, nil)
 	results, err := pg.ExecBatch(ctx, b).ReadAll()
+	err = s.liveVersionHeld(ctx, &pool, batch, err)
 	if err == nil {
 		for _, r := range results {
 			if r.Err != nil {
@@ -69,7 +71,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 		conn.Release()
 		for i, c := range batch {
 			op := c.op
-			cols, gerr := execute(ctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, c.sess, op.stmts, false, s.limitsFor(op.rs).time)
+			cols, gerr := s.readExecute(ctx, pool, op.st.version, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, c.sess, op.stmts, false, s.limitsFor(op.rs).time)
 			if gerr != nil {
 				out[i] = cohortResult{body: errorBody(gerr), failed: true}
 				continue

@@ -94,6 +94,10 @@ type Config struct {
 	// objects (the metadata API's get_inconsistent_metadata), which
 	// /healthz reports.
 	Inconsistencies func() []string
+	// Replicas, when set, routes read-only transactions (queries and
+	// live-query rounds) to read replicas at the request's policy version
+	// (replicas.go); mutations and explain run on Pool.
+	Replicas ReadRouter
 }
 
 // Defaults of Config.
@@ -346,7 +350,7 @@ func (s *Server) run(ctx context.Context, op *operation, sess *auth.Session) ([]
 		observeStatements(ctx, op)
 		dctx, span := startDBSpan(ctx, op)
 		var err *Error
-		cols, err = execute(dctx, s.cfg.Pool, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time)
+		cols, err = s.readExecute(dctx, s.readPool(op.st.version, op.p.mutation), op.st.version, s.prepared, op.st.settings, !s.cfg.JIT, op.rs, sess, op.stmts, op.p.mutation, s.limitsFor(op.rs).time)
 		endSpan(span, err)
 		if err != nil {
 			s.cfg.Log.Warn("graphql: statement failed", "role", op.role, "code", err.Code, "message", err.Message)

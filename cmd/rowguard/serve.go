@@ -79,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&lim.TimeLimit, "time-limit", timeLimit, "Hasura's time_limit for every role but admin (statement_timeout of each statement), e.g. 30s; 0: none")
 	timeouts := timeoutFlags(fs, &envErrs)
 	ops := operateFlags(fs)
+	replicaOpts := replicaFlags(fs, &envErrs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -147,6 +148,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := lim
 	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes, cfg.Live = pool, prog, authn, version, log, *maxBody, live
+	readRouter, closeReplicas, err := replicaOpts.start(ctx, pool, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeReplicas()
+	cfg.Replicas = readRouter
 	if *fresh {
 		vars, err := claims.InstalledVars(ctx, pool)
 		if err != nil {

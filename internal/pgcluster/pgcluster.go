@@ -29,7 +29,9 @@ type Cluster struct {
 
 // settings are the server's -o options.
 func (c *Cluster) settings() string {
-	o := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300", c.Port, c.Dir)
+	// wal_level and max_wal_senders (PostgreSQL 15's defaults, stated)
+	// let StartStandby copy the cluster with pg_basebackup.
+	o := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c wal_level=replica -c max_wal_senders=10", c.Port, c.Dir)
 	if !c.durable {
 		o += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
@@ -139,10 +141,13 @@ func (c *Cluster) Stop() error {
 	return err
 }
 
-// Restart stops and starts the server on the same port, for fault tests.
+// Restart stops (unless Kill already did) and starts the server on the
+// same port, for fault tests.
 func (c *Cluster) Restart(ctx context.Context) error {
-	if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
-		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	if _, err := os.Stat(filepath.Join(c.data(), "postmaster.pid")); err == nil {
+		if out, err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
+			return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+		}
 	}
 	return c.startAgain(ctx)
 }

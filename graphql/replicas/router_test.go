@@ -1,0 +1,188 @@
+package replicas_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rowguard/rowguard/graphql/replicas"
+	"github.com/rowguard/rowguard/internal/pgcluster"
+)
+
+func startPair(t *testing.T) (primary, standby *pgcluster.Cluster) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	primary, err := pgcluster.Start(ctx)
+	if err != nil {
+		if os.Getenv("DATABASE_URL") != "" {
+			t.Skipf("replica tests need a private cluster from the installed binaries and none starts here (DATABASE_URL is set): %v", err)
+		}
+		t.Fatalf("start a private primary: %v", err)
+	}
+	t.Cleanup(func() { primary.Stop() })
+	exec(t, primary.URL("postgres"), "CREATE TABLE t (id int)")
+	if standby, err = primary.StartStandby(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Stop() })
+	return primary, standby
+}
+
+func exec(t *testing.T, url, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func newRouter(t *testing.T, cfg replicas.Config) *replicas.Router {
+	t.Helper()
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := replicas.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// waitStatus polls the router's status until cond holds, or fails with
+// the last status.
+func waitStatus(t *testing.T, r *replicas.Router, d time.Duration, what string, cond func(replicas.Status) bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		st := r.Status()[0]
+		if cond(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s; last status %+v", d, what, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRouterLagVersionAndDeath(t *testing.T) {
+	primary, standby := startPair(t)
+	r := newRouter(t, replicas.Config{URLs: []string{standby.URL("postgres")}, MaxLag: 300 * time.Millisecond, Interval: 200 * time.Millisecond})
+	st := r.Status()[0]
+	if !st.Healthy || !st.InRecovery || st.Version != "" {
+		t.Fatalf("first status %+v, want healthy, in recovery, no policy version", st)
+	}
+	if r.ReadPool("") == nil || r.ReadPool("7") != nil {
+		t.Fatal("ReadPool: want the replica at version \"\" only")
+	}
+
+	// The policy version is what the replica replayed.
+	exec(t, primary.URL("postgres"), `CREATE SCHEMA rowguard; CREATE TABLE rowguard.policy_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO rowguard.policy_migrations VALUES (7, false)`)
+	waitStatus(t, r, 10*time.Second, "version 7", func(s replicas.Status) bool { return s.Version == "7" })
+	if r.ReadPool("7") == nil || r.ReadPool("") != nil {
+		t.Fatal("ReadPool: want the replica at version 7 only")
+	}
+	exec(t, primary.URL("postgres"), `UPDATE rowguard.policy_migrations SET version = 8, dirty = true`)
+	waitStatus(t, r, 10*time.Second, "version 8, dirty", func(s replicas.Status) bool { return s.Version == "8" && s.Dirty })
+	if r.ReadPool("8") != nil {
+		t.Fatal("ReadPool: a dirty version was handed out")
+	}
+	exec(t, primary.URL("postgres"), `UPDATE rowguard.policy_migrations SET dirty = false`)
+
+	// Paused replay with writes coming: the lag passes the bound.
+	if err := standby.PauseReplay(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, primary.URL("postgres"), "INSERT INTO t VALUES (1)")
+	waitStatus(t, r, 15*time.Second, "out of rotation for lag", func(s replicas.Status) bool { return !s.Healthy && s.Lag > 300*time.Millisecond })
+	if r.ReadPool("8") != nil {
+		t.Fatal("ReadPool: a lagging replica was handed out")
+	}
+	if err := standby.ResumeReplay(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, 15*time.Second, "back in rotation", func(s replicas.Status) bool { return s.Healthy && s.Lag == 0 })
+
+	// Failed takes it out at once; the next check brings it back.
+	pool := r.ReadPool("8")
+	r.Failed(pool, io.ErrUnexpectedEOF)
+	if r.ReadPool("8") != nil {
+		t.Fatal("ReadPool: a replica reported failed was handed out")
+	}
+	waitStatus(t, r, 10*time.Second, "back after Failed", func(s replicas.Status) bool { return s.Healthy })
+
+	// Dead: out of rotation with the reason.
+	if err := standby.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, 10*time.Second, "out of rotation when killed", func(s replicas.Status) bool { return !s.Healthy && s.Err != "" })
+	if r.ReadPool("8") != nil {
+		t.Fatal("ReadPool: a dead replica was handed out")
+	}
+}
+
+func TestRouterBadURL(t *testing.T) {
+	_, err := replicas.New(context.Background(), replicas.Config{URLs: []string{"postgres://u:secret@host:notaport/db"}})
+	if err == nil {
+		t.Fatal("a bad URL was accepted")
+	}
+	if got := err.Error(); !contains(got, "read replica 1") || contains(got, "secret") {
+		t.Fatalf("error %q: want it to name the replica and hide the password", got)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRouterStillAt: the per-request check sees a version the last health
+// check has not seen yet (the checks here run once an hour).
+func TestRouterStillAt(t *testing.T) {
+	primary, standby := startPair(t)
+	r := newRouter(t, replicas.Config{URLs: []string{standby.URL("postgres")}, Interval: time.Hour})
+	ctx := context.Background()
+	pool := r.ReadPool("")
+	if pool == nil {
+		t.Fatal("no replica at version \"\"")
+	}
+	if !r.StillAt(ctx, pool, "") || r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt without rowguard.policy_migrations: want \"\" only")
+	}
+	exec(t, primary.URL("postgres"), `CREATE SCHEMA rowguard; CREATE TABLE rowguard.policy_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO rowguard.policy_migrations VALUES (1, false)`)
+	if err := standby.WaitReplayed(ctx, primary); err != nil {
+		t.Fatal(err)
+	}
+	// The health check has not run since: ReadPool still hands the
+	// replica out at "", and StillAt is what catches the move.
+	if r.ReadPool("") != pool {
+		t.Fatal("ReadPool changed without a check")
+	}
+	if r.StillAt(ctx, pool, "") || !r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt after version 1 replayed: want \"1\" only")
+	}
+	exec(t, primary.URL("postgres"), `UPDATE rowguard.policy_migrations SET version = 2, dirty = true`)
+	if err := standby.WaitReplayed(ctx, primary); err != nil {
+		t.Fatal(err)
+	}
+	if r.StillAt(ctx, pool, "2") || r.StillAt(ctx, pool, "1") {
+		t.Fatal("StillAt: a dirty version counts as no version")
+	}
+	if r.StillAt(ctx, nil, "2") {
+		t.Fatal("StillAt: a pool that is not a replica's")
+	}
+}
