@@ -56,59 +56,21 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	conn.Close(ctx)
 	s.serve(t, cluster.URL("app"), nil)
 
-	tokens := make([]string, users+2)
-	for id := 2; id < len(tokens); id++ {
-		tokens[id] = bearer(token(t, id))
-	}
-	var (
-		res                      isolationResult
-		okBefore, okAfter        atomic.Int64
-		cleanErrors, transportKO atomic.Int64
-		restarted                atomic.Bool
-		firstTransport           atomic.Pointer[string]
-	)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var n atomic.Int64
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for loadCtx.Err() == nil {
-				id := 2 + int(n.Add(1)*7919%users)
-				resp, err := s.post(loadCtx, isolationQuery, tokens[id])
-				switch {
-				case loadCtx.Err() != nil:
-					return
-				case err != nil:
-					transportKO.Add(1)
-					msg := err.Error()
-					firstTransport.CompareAndSwap(nil, &msg)
-				case len(resp.Errors) > 0:
-					if resp.Data != nil {
-						res.problem("an error answer carried data: %s", resp.Data)
-						res.foreign.Add(1)
-					}
-					cleanErrors.Add(1)
-				default:
-					res.requests.Add(1)
-					res.check(id, resp)
-					if restarted.Load() {
-						okAfter.Add(1)
-					} else {
-						okBefore.Add(1)
-					}
-				}
-			}
-		}()
-	}
+	var okBefore, okAfter, restarted atomic.Int64
+	load := startRestartLoad(t, ctx, s, users, func() {
+		if restarted.Load() != 0 {
+			okAfter.Add(1)
+		} else {
+			okBefore.Add(1)
+		}
+	})
+	res := &load.res
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		for !cond() {
 			if time.Now().After(deadline) {
-				stopLoad()
-				wg.Wait()
+				load.stop()
 				t.Fatalf("timed out waiting for %s", what)
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -119,30 +81,90 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		base := res.requests.Load()
 		waitFor("requests to succeed", func() bool { return res.requests.Load() > base+500 })
 		if err := cluster.Restart(ctx); err != nil {
-			stopLoad()
-			wg.Wait()
+			load.stop()
 			t.Fatalf("restart %d: %v", i+1, err)
 		}
-		restarted.Store(true)
+		restarted.Store(1)
 	}
 	// The server reconnects by itself: requests succeed again.
 	after := okAfter.Load()
 	waitFor("requests to succeed after the restarts", func() bool { return okAfter.Load() > after+1000 })
-	stopLoad()
-	wg.Wait()
+	load.stop()
 
 	t.Logf("%d restarts under load: %d good answers before, %d after, %d clean errors, %d broken HTTP exchanges, %d foreign rows",
-		restarts, okBefore.Load(), okAfter.Load(), cleanErrors.Load(), transportKO.Load(), res.foreign.Load())
+		restarts, okBefore.Load(), okAfter.Load(), load.clean.Load(), load.transport.Load(), res.foreign.Load())
 	if p := res.firstProblem.Load(); p != nil {
 		t.Errorf("first problem: %s", *p)
 	}
 	if res.foreign.Load() != 0 || res.wrongCount.Load() != 0 {
 		t.Errorf("%d foreign rows, %d answers with the wrong rows", res.foreign.Load(), res.wrongCount.Load())
 	}
-	if n := transportKO.Load(); n != 0 {
-		t.Errorf("%d requests got no GraphQL answer, first: %s", n, *firstTransport.Load())
+	if n := load.transport.Load(); n != 0 {
+		t.Errorf("%d requests got no GraphQL answer, first: %s", n, *load.firstTransport.Load())
 	}
-	if cleanErrors.Load() == 0 {
+	if load.clean.Load() == 0 {
 		t.Error("no request failed during the restarts: the fault was not observed")
 	}
+}
+
+// restartLoad is the load of the restart and soak tests: 16 clients
+// posting isolationQuery with the tokens of users 2 … users+1 until
+// stopped, counting good answers (in res, each checked for foreign rows),
+// clean GraphQL errors and broken HTTP exchanges.
+type restartLoad struct {
+	res              isolationResult
+	clean, transport atomic.Int64
+	firstTransport   atomic.Pointer[string]
+	cancel           context.CancelFunc
+	wg               sync.WaitGroup
+}
+
+// startRestartLoad starts the clients against s; ok, when set, is called
+// after each good answer.
+func startRestartLoad(t *testing.T, ctx context.Context, s *suite, users int, ok func()) *restartLoad {
+	tokens := make([]string, users+2)
+	for id := 2; id < len(tokens); id++ {
+		tokens[id] = bearer(token(t, id))
+	}
+	l := &restartLoad{}
+	loadCtx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
+	var n atomic.Int64
+	for range 16 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for loadCtx.Err() == nil {
+				id := 2 + int(n.Add(1)*7919%int64(users))
+				resp, err := s.post(loadCtx, isolationQuery, tokens[id])
+				switch {
+				case loadCtx.Err() != nil:
+					return
+				case err != nil:
+					l.transport.Add(1)
+					msg := err.Error()
+					l.firstTransport.CompareAndSwap(nil, &msg)
+				case len(resp.Errors) > 0:
+					if resp.Data != nil {
+						l.res.problem("an error answer carried data: %s", resp.Data)
+						l.res.foreign.Add(1)
+					}
+					l.clean.Add(1)
+				default:
+					l.res.requests.Add(1)
+					l.res.check(id, resp)
+					if ok != nil {
+						ok()
+					}
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// stop stops the clients and waits for them.
+func (l *restartLoad) stop() {
+	l.cancel()
+	l.wg.Wait()
 }

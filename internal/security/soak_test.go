@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,45 +71,8 @@ func TestSoak(t *testing.T) {
 	t.Cleanup(observed.Close)
 	s.srv = observed
 
-	tokens := make([]string, users+2)
-	for id := 2; id < len(tokens); id++ {
-		tokens[id] = bearer(token(t, id))
-	}
-	var (
-		res               isolationResult
-		clean, transport  atomic.Int64
-		firstTransportErr atomic.Pointer[string]
-	)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var n atomic.Int64
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for loadCtx.Err() == nil {
-				id := 2 + int(n.Add(1)*7919%users)
-				resp, err := s.post(loadCtx, isolationQuery, tokens[id])
-				switch {
-				case loadCtx.Err() != nil:
-					return
-				case err != nil:
-					transport.Add(1)
-					msg := err.Error()
-					firstTransportErr.CompareAndSwap(nil, &msg)
-				case len(resp.Errors) > 0:
-					if resp.Data != nil {
-						res.problem("an error answer carried data: %s", resp.Data)
-						res.foreign.Add(1)
-					}
-					clean.Add(1)
-				default:
-					res.requests.Add(1)
-					res.check(id, resp)
-				}
-			}
-		}()
-	}
+	load := startRestartLoad(t, ctx, s, users, nil)
+	res := &load.res
 	sample := func() (goroutines int, rssKB int) {
 		runtime.GC()
 		return runtime.NumGoroutine(), rss(t)
@@ -122,8 +83,7 @@ func TestSoak(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		time.Sleep(time.Until(start.Add(dur * time.Duration(i) / 3)))
 		if err := cluster.Restart(ctx); err != nil {
-			stopLoad()
-			wg.Wait()
+			load.stop()
 			t.Fatalf("restart %d: %v", i, err)
 		}
 	}
@@ -131,19 +91,18 @@ func TestSoak(t *testing.T) {
 	afterRestarts := res.requests.Load()
 	time.Sleep(time.Until(start.Add(dur)))
 	g1, r1 := sample()
-	stopLoad()
-	wg.Wait()
+	load.stop()
 
 	t.Logf("soak %s, 2 PostgreSQL restarts: %d good answers, %d clean errors, %d broken HTTP exchanges, %d foreign rows; goroutines %d -> %d, RSS %d -> %d MB",
-		dur, res.requests.Load(), clean.Load(), transport.Load(), res.foreign.Load(), g0, g1, r0/1024, r1/1024)
+		dur, res.requests.Load(), load.clean.Load(), load.transport.Load(), res.foreign.Load(), g0, g1, r0/1024, r1/1024)
 	if p := res.firstProblem.Load(); p != nil {
 		t.Errorf("first problem: %s", *p)
 	}
 	if res.foreign.Load() != 0 || res.wrongCount.Load() != 0 || res.failed.Load() != 0 {
 		t.Errorf("%d foreign rows, %d answers with the wrong rows, %d failed checks", res.foreign.Load(), res.wrongCount.Load(), res.failed.Load())
 	}
-	if transport.Load() != 0 {
-		t.Errorf("%d broken HTTP exchanges, the first: %s", transport.Load(), *firstTransportErr.Load())
+	if load.transport.Load() != 0 {
+		t.Errorf("%d broken HTTP exchanges, the first: %s", load.transport.Load(), *load.firstTransport.Load())
 	}
 	if res.requests.Load() <= afterRestarts {
 		t.Error("no good answer in the last tenth: the server did not recover from the restarts")
