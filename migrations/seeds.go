@@ -10,8 +10,9 @@ import (
 )
 
 // applySeeds runs every .sql file of cfg.Seeds in name order, as the
-// Hasura CLI's `hasura seed apply` does, inside Up's transaction: a seed
-// that fails leaves nothing changed.
+// Hasura CLI's `hasura seed apply` does, inside Up's transaction and the
+// way a migration file runs (runFile): a seed that fails leaves nothing
+// changed.
 func applySeeds(ctx context.Context, tx pgx.Tx, cfg Config) error {
 	files, err := filepath.Glob(filepath.Join(cfg.Seeds, "*.sql"))
 	if err != nil {
@@ -25,8 +26,8 @@ func applySeeds(ctx context.Context, tx pgx.Tx, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("seeds: %w", err)
 		}
-		if _, err := tx.Exec(ctx, string(b)); err != nil {
-			return fmt.Errorf("seeds: %s: %w\nnothing was changed: the seeds run in the transaction of the migrations and the policy install, which was rolled back; seeds are not recorded, so give --seeds only once, on a database that does not have their rows yet", f, err)
+		if err := runFile(ctx, tx, f, string(b)); err != nil {
+			return fmt.Errorf("seeds: %w\nnothing was changed: the seeds run in the transaction of the migrations and the policy install, which was rolled back; seeds are not recorded, so give --seeds only once, on a database that does not have their rows yet", err)
 		}
 	}
 	cfg.logf("seeds applied: %d files from %s", len(files), cfg.Seeds)

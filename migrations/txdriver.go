@@ -63,7 +63,14 @@ func (d *txDriver) Run(migration io.Reader) error {
 	if strings.TrimSpace(sql) == "" {
 		return nil
 	}
-	file := d.folder.file(uint(d.running))
+	return runFile(d.ctx, d.tx, d.folder.file(uint(d.running)), sql)
+}
+
+// runFile runs the SQL text of file in tx statement by statement, as
+// Hasura's run_sql runs a migration: errors name file:line, a BEGIN …
+// COMMIT inside becomes a savepoint block, and settings the file SETs do
+// not carry over to what runs next.
+func runFile(ctx context.Context, tx pgx.Tx, file, sql string) error {
 	stmts, err := statements(sql)
 	if err != nil {
 		// Left for PostgreSQL to report, with its position.
@@ -75,20 +82,20 @@ func (d *txDriver) Run(migration io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", file, st.line, err)
 		}
-		if _, err := d.tx.Exec(d.ctx, text); err != nil {
+		if _, err := tx.Exec(ctx, text); err != nil {
 			return fmt.Errorf("%s:%d: %w", file, st.line+errorLine(err, text), installError(err, text))
 		}
 	}
 	for ; depth > 0; depth-- {
 		// BEGIN without COMMIT: the end of the file ends it, as Hasura's
 		// run_sql commits at the end.
-		if _, err := d.tx.Exec(d.ctx, "RELEASE SAVEPOINT "+savepoint(depth)); err != nil {
+		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+savepoint(depth)); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 	}
-	// A SET in one migration does not carry over to the next one or to the
+	// A SET in one file does not carry over to the next one or to the
 	// policy install, as each of Hasura's run_sql starts afresh.
-	if _, err := d.tx.Exec(d.ctx, "RESET ALL; RESET ROLE"); err != nil {
+	if _, err := tx.Exec(ctx, "RESET ALL; RESET ROLE"); err != nil {
 		return fmt.Errorf("%s: reset settings: %w", file, err)
 	}
 	return nil
