@@ -55,12 +55,13 @@ func TestSessionValues(t *testing.T) {
 		obs := New(Config{Log: NewLogger(&out, LogConfig{Types: map[string]bool{TypeHTTP: true, TypeQuery: true}, SessionValues: values})})
 		h := obs.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := FromContext(r.Context())
-			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "77"})
-			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": 991})
-			rec.Statement(r.Context(), "t", "SELECT $1", []string{"991"})
+			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "user-seventy-seven"})
+			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": "secret-arg-xyzzy"})
+			rec.Statement(r.Context(), "t", "SELECT $1", []string{"secret-arg-xyzzy"})
 		}))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/graphql", nil))
-		for _, secret := range []string{`"77"`, "991"} {
+		// The values are words no request id, timestamp or duration can hold.
+		for _, secret := range []string{"user-seventy-seven", "secret-arg-xyzzy"} {
 			if got := strings.Contains(out.String(), secret); got != values {
 				t.Errorf("SessionValues %v: the logs hold %s: %v\n%s", values, secret, got, out.String())
 			}
