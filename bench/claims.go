@@ -38,6 +38,12 @@ type claimsMode struct {
 	pgb   []result        // pgbench replays of tx
 	tx    []wireStatement // the transaction the server sends
 	loads []string        // load average before each round
+	app   string          // application_name of the server's connections
+	// opened counts the server's PostgreSQL connections that started
+	// during each round (or right after it, before the next): a pool
+	// replaces a connection it lost, e.g. one broken when a client left
+	// mid-request.
+	opened []int
 }
 
 // claimsReport compares the membership query of role member, whose rule
@@ -69,7 +75,7 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 		return nil, fmt.Errorf("-claims-rounds %d: at least 1", rounds)
 	}
 	rep := &claimsReport{cfg: e.cfg, rounds: rounds, pgbRounds: min(rounds, 6), started: time.Now(), loadStart: loadAverage(),
-		token: &claimsMode{name: "token claims"}, fresh: &claimsMode{name: "fresh claims", extra: []string{"--fresh-claims"}}}
+		token: &claimsMode{name: "token claims", app: "rowguard-bench-token"}, fresh: &claimsMode{name: "fresh claims", extra: []string{"--fresh-claims"}, app: "rowguard-bench-fresh"}}
 	cfg, err := claims.ReadFile("bench/rowguard_claims.json")
 	if err != nil {
 		return nil, err
@@ -125,7 +131,7 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 	}
 	logf("claims: starting rowguard serve and rowguard serve --fresh-claims")
 	for _, m := range modes {
-		if m.srv, err = rowguardServe(ctx, e.bin, e.pooled(), rolePrefix, adminSecret, e.jwtCfg, m.extra...); err != nil {
+		if m.srv, err = rowguardServe(ctx, e.bin, e.pooled()+"&application_name="+m.app, rolePrefix, adminSecret, e.jwtCfg, m.extra...); err != nil {
 			return nil, err
 		}
 		defer m.srv.Stop()
@@ -145,11 +151,22 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 		for _, m := range pairOrder(modes, i) {
 			m.loads = append(m.loads, loadAverage())
 			logf("claims: %s, round %d of %d (load average %s)", m.name, i+1, rounds, m.loads[len(m.loads)-1])
+			var start time.Time
+			if err := e.conn.QueryRow(ctx, "SELECT now()").Scan(&start); err != nil {
+				return nil, err
+			}
 			r := e.wrk(ctx, script, m.srv, load{URL: m.srv.URL, Body: body(q.User), Header: header})
 			if !r.ok() {
 				return nil, fmt.Errorf("claims: %s: %s", m.name, r.err)
 			}
 			m.wrk = append(m.wrk, *r.res)
+			// Counted once the next run starts, when a pool has had the
+			// time to replace what it lost at this run's end.
+			opened, err := e.connectionsSince(ctx, m.app, start)
+			if err != nil {
+				return nil, err
+			}
+			m.opened = append(m.opened, opened)
 		}
 	}
 	if rep.pgbErr == "" {
@@ -174,6 +191,14 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 	}
 	rep.loadEnd = loadAverage()
 	return rep, nil
+}
+
+// connectionsSince counts the open PostgreSQL connections named app that
+// started at or after since.
+func (e *environment) connectionsSince(ctx context.Context, app string, since time.Time) (int, error) {
+	var n int
+	err := e.conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND backend_start >= $2", app, since).Scan(&n)
+	return n, err
 }
 
 // pairOrder returns the modes in the order of round i: each goes first in
@@ -331,6 +356,14 @@ func (r *claimsReport) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nServer CPU per request (user + system time of the rowguard process over the run ÷ requests): fresh/token %.2f.\n",
 		float64(medianDuration(r.fresh.wrk, func(r result) time.Duration { return r.CPUPerReq }))/float64(medianDuration(r.token.wrk, func(r result) time.Duration { return r.CPUPerReq })))
+	sum := func(xs []int) (n int) {
+		for _, x := range xs {
+			n += x
+		}
+		return n
+	}
+	fmt.Fprintf(&b, "\nPostgreSQL connections opened during the rounds (the pool holds %d; a new one starts with cold caches): token claims %d, fresh claims %d.\n",
+		c.conns, sum(r.token.opened), sum(r.fresh.opened))
 	if r.callErr != "" {
 		fmt.Fprintf(&b, "\n`rowguard.rg_claims` per call: %s.\n", r.callErr)
 	} else {

@@ -310,7 +310,7 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 		if pg.TxStatus() != 'I' && !pg.IsClosed() {
 			// The failed statement left the transaction open (aborted);
 			// end it before the connection goes back to the pool.
-			if _, rerr := pg.Exec(reqCtx, "ROLLBACK").ReadAll(); rerr != nil {
+			if _, rerr := rollback(reqCtx, pg); rerr != nil {
 				conn.Conn().Close(context.Background())
 			}
 		}

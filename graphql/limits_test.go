@@ -238,6 +238,59 @@ func TestTimeLimit(t *testing.T) {
 	}
 }
 
+// TestClientGone: a client that leaves mid-request stops its statement
+// with a cancel request; the connection is kept (no new backend with cold
+// caches) and serves the next request.
+func TestClientGone(t *testing.T) {
+	b := newBlog(t)
+	ctx := context.Background()
+	if _, err := b.conn.Exec(ctx, `INSERT INTO article (title, published, user_id) SELECT 'bulk ' || i, true, 2 FROM generate_series(1, 100) i`); err != nil {
+		t.Fatal(err)
+	}
+	// Seconds of work without a time limit: 100 × 100 × 100 rows.
+	slow := `{ author(where: {id: {_eq: 2}}) { articles { author { articles { author { articles { title } } } } } } }`
+	if got := b.query(t, `{ tag_by_pk(id: 1) { id } }`, "", user, alice); got != `{"data":{"tag_by_pk":{"id":1}}}` {
+		t.Fatalf("warm-up: %s", got)
+	}
+	before := b.pool.Stat().NewConnsCount()
+	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	q, _ := json.Marshal(slow)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, b.srv.URL+"/v1/graphql", strings.NewReader(`{"query":`+string(q)+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Hasura-Role", "user")
+	req.Header.Set("X-Hasura-User-Id", "1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the slow query was answered within 300ms (status %d): make it slower", resp.StatusCode)
+	}
+	// The statement stops well before it would have ended.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var active int
+		if err := b.conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		if active == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d statements still running 3s after the client left", active)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range 4 { // every connection of the pool (2)
+		if got := b.query(t, `{ tag_by_pk(id: 1) { id } }`, "", user, alice); got != `{"data":{"tag_by_pk":{"id":1}}}` {
+			t.Errorf("after the client left: %s", got)
+		}
+	}
+	if n := b.pool.Stat().NewConnsCount() - before; n != 0 {
+		t.Errorf("%d new connections: the cancelled request's connection was closed", n)
+	}
+}
+
 func marshalString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b

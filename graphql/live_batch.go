@@ -64,7 +64,7 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 	}
 	if err != nil {
 		if pg.TxStatus() != 'I' && !pg.IsClosed() {
-			if _, rerr := pg.Exec(ctx, "ROLLBACK").ReadAll(); rerr != nil {
+			if _, rerr := rollback(ctx, pg); rerr != nil {
 				conn.Conn().Close(context.Background())
 			}
 		}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/compiler"
@@ -66,7 +65,7 @@ func startDemoAPI(ctx context.Context, dbURL string, opts compiler.Options, addr
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, err := graphql.NewPool(ctx, dbURL)
 	if err != nil {
 		authn.Close()
 		return nil, fmt.Errorf("connect: %w", err)

@@ -120,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	pool, err := pgxpool.New(ctx, *dbURL)
+	pool, err := graphql.NewPool(ctx, *dbURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
