@@ -100,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(p, "/console/api/") {
 		// The page itself is public, as Hasura's console is: it asks for
 		// the admin secret and every API call carries it.
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.files.ServeHTTP(w, r)
 		return
