@@ -49,6 +49,9 @@ type ClaimsState struct {
 	// ReadOnly says why the page cannot change it ("" when it can).
 	ReadOnly string     `json:"read_only"`
 	Config   ClaimsFile `json:"config"`
+	// DefaultsText are Config's defaults as JSON text, which the page
+	// edits as typed (a number beyond 2^53 keeps every digit).
+	DefaultsText map[string]string `json:"defaults_text"`
 	// Vars are the session variables installed (rowguard.rg_claim_vars).
 	Vars []string `json:"installed_vars"`
 }
@@ -170,6 +173,10 @@ func (h *Handler) claimsState(ctx context.Context) (*ClaimsState, error) {
 	}
 	if st.Config.Claims == nil {
 		st.Config.Claims = map[string]string{}
+	}
+	st.DefaultsText = map[string]string{}
+	for k, v := range st.Config.Defaults {
+		st.DefaultsText[k] = string(v)
 	}
 	vars, err := claims.InstalledVars(ctx, h.cfg.Pool)
 	if err == nil {

@@ -848,8 +848,9 @@
     for (const s of document.querySelectorAll(".tab")) s.classList.toggle("hidden", s.id !== "tab-" + tab);
     if (tab === "history") renderHistory();
     if (tab === "try") mountGraphiQL();
+    document.dispatchEvent(new CustomEvent("rowguard:tab", { detail: tab }));
   });
 
-  window.rowguardConsole = { state, renderMatrix, tryState };
+  window.rowguardConsole = { state, renderMatrix, tryState, api, esc, status, reload };
   start();
 })();

@@ -191,6 +191,34 @@ function check(cond, msg) {
     await page.waitForSelector("#history button[data-version]");
     out.history = await page.locator("#history tr").count() - 1;
 
+    // Permission variables: a claim with a typo in its path is refused at
+    // its key (with the nearest column), fixed, previewed for user 1,
+    // then applied (written beside the metadata and installed).
+    await page.click("nav button[data-tab='claims']");
+    await page.waitForFunction(() => document.getElementById("claims-source").textContent.includes("No custom claims"));
+    await page.fill("#claims-user-table", "public.app_user");
+    await page.click("#claims-add");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='key']", "favorite-genre");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='path']", "genrex");
+    await page.waitForFunction(() => document.getElementById("claims-errors").textContent.includes("genrex"));
+    const claimError = await page.textContent("#claims-errors");
+    check(/rowguard_claims\.json:\d+: claim "favorite-genre"/.test(claimError) && claimError.includes("genre"), "the claim's error names the file line and the claim: " + claimError);
+    check(await page.$("#claims-table tbody tr.bad") !== null, "the row of the broken claim is marked");
+    check(await page.isDisabled("#claims-apply"), "a broken configuration cannot be applied");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='path']", "genre");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='default']", '"none"');
+    await page.fill("#claims-user-id", "1");
+    await page.waitForFunction(() => document.getElementById("claims-values").textContent.includes("fiction"));
+    check((await page.textContent("#claims-values")).includes("x-hasura-favorite-genre"), "preview of user 1");
+    check((await page.textContent("#claims-table")).includes("x-hasura-favorite-genre"), "the claim's session variable is shown");
+    await page.fill("#claims-user-id", "3");
+    await page.click("#claims-preview");
+    await page.waitForFunction(() => document.getElementById("claims-values").textContent.includes("none"));
+    await page.screenshot({ path: path.join(shots, "claims.png") });
+    await page.click("#claims-apply");
+    await page.waitForFunction(() => document.getElementById("claims-status").textContent.startsWith("applied"), null, { timeout: 60000 });
+    await page.waitForFunction(() => document.getElementById("claims-source").textContent.includes("Installed: x-hasura-favorite-genre"));
+
     check(pageErrors.length === 0, "no JavaScript error: " + pageErrors.join("; "));
     console.log(JSON.stringify(out));
   } finally {
