@@ -246,6 +246,25 @@ func TestBrowser(t *testing.T) {
 	if want := `{"data":{"book":[{"title":"Dune"},{"title":"Emma"}]}}`; string(body) != want {
 		t.Errorf("reader over HTTP: %s, want %s", body, want)
 	}
+	// The inherited role the page created reads what its member reader
+	// reads.
+	req, _ = http.NewRequest("POST", base+"/v1/graphql", strings.NewReader(`{"query":"{ book(order_by: {id: asc}) { title } }"}`))
+	req.Header.Set("x-hasura-admin-secret", secret)
+	req.Header.Set("x-hasura-role", "editors")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"data":{"book":[{"title":"Dune"},{"title":"Emma"}]}}`; string(body) != want {
+		t.Errorf("editors (inherits reader) over HTTP: %s, want %s", body, want)
+	}
+	roles, err := os.ReadFile(filepath.Join(md, "inherited_roles.yaml"))
+	if err != nil || !strings.Contains(string(roles), "editors") {
+		t.Errorf("inherited_roles.yaml after apply: %s (%v)", roles, err)
+	}
+
 	// The permission variables page wrote the claims file beside the
 	// metadata and installed it.
 	claimsFile, err := os.ReadFile(filepath.Join(filepath.Dir(md), "rowguard_claims.json"))

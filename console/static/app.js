@@ -102,6 +102,7 @@
     renderTryRoles();
     $("review").disabled = !state.pending;
     $("review").textContent = state.pending ? "Review & apply (pending)" : "Review & apply";
+    document.dispatchEvent(new CustomEvent("rowguard:render"));
   }
 
   // ---- matrix ------------------------------------------------------------
@@ -608,25 +609,6 @@
     openReview();
   });
 
-  // setInherited sets (or, with no members, removes) an inherited role.
-  function setInherited(d, name, members) {
-    const out = clone(d);
-    const list = (out.inherited_roles || []).filter((r) => r.role_name !== name);
-    if (members.length) list.push({ role_name: name, role_set: members });
-    if (list.length) out.inherited_roles = list; else delete out.inherited_roles;
-    return out;
-  }
-  $("role-inherit").addEventListener("click", async () => {
-    const cur = (doc().inherited_roles || []).map((r) => r.role_name + " = " + r.role_set.join(", ")).join("\n");
-    const name = prompt("Inherited role to create, change or remove (its permissions are the union of its members'):" + (cur ? "\n" + cur : ""));
-    if (!name || !name.trim()) return;
-    const existing = (doc().inherited_roles || []).find((r) => r.role_name === name.trim());
-    const members = prompt("Members of " + name.trim() + ", separated by commas (none removes it):", existing ? existing.role_set.join(", ") : "");
-    if (members === null) return;
-    await stage(setInherited(doc(), name.trim(), members.split(",").map((m) => m.trim()).filter(Boolean)));
-    openReview();
-  });
-
   // ---- review and apply --------------------------------------------------
   function diffHTML(lines) {
     return lines.map((l) => {
@@ -851,6 +833,6 @@
     document.dispatchEvent(new CustomEvent("rowguard:tab", { detail: tab }));
   });
 
-  window.rowguardConsole = { state, renderMatrix, tryState, api, esc, status, reload };
+  window.rowguardConsole = { state, renderMatrix, tryState, api, esc, status, reload, doc, roles, clone, stage, openReview };
   start();
 })();

@@ -179,11 +179,35 @@ function check(cond, msg) {
     check(copyDDL.includes("critic"), "role copy DDL diff names the new role");
     await page.screenshot({ path: path.join(shots, "role-copy.png") });
     await page.click("#rv-discard");
-    // An inherited role, previewed the same way.
-    page.__answers = ["editors", "reader, r1"];
-    await page.click("#role-inherit");
+    // Inherited roles: create one (diff, then apply), then an edit and a
+    // delete are previewed and discarded.
+    await page.click("nav button[data-tab='inherited']");
+    await page.click("#inh-new");
+    await page.fill("#inh-name", "reader");
+    await page.check("#inh-members input[value='r1']");
+    await page.click("#inh-save");
+    await page.waitForFunction(() => document.getElementById("inh-error").textContent.includes("already a role"));
+    await page.fill("#inh-name", "editors");
+    await page.check("#inh-members input[value='reader']");
+    await page.click("#inh-save");
     await page.waitForFunction(() => document.getElementById("rv-metadata").textContent.includes("@@ inherited_roles"));
-    check((await page.textContent("#rv-metadata")).includes("editors"), "inherited role in the metadata diff");
+    const inhDiff = await page.textContent("#rv-metadata");
+    check(inhDiff.includes("editors") && inhDiff.includes("reader") && inhDiff.includes("r1"), "inherited role in the metadata diff: " + inhDiff);
+    await page.screenshot({ path: path.join(shots, "inherited.png") });
+    await page.click("#rv-apply");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "applied", null, { timeout: 60000 });
+    await page.click("nav button[data-tab='inherited']");
+    await page.waitForSelector("#inherited tr[data-role='editors']");
+    check((await page.textContent("#inherited tr[data-role='editors']")).includes("r1, reader"), "the list shows the members");
+    await page.click("#inherited tr[data-role='editors'] button[data-act='edit']");
+    check(await page.isChecked("#inh-members input[value='reader']"), "the form starts from the role set");
+    await page.uncheck("#inh-members input[value='r1']");
+    await page.click("#inh-save");
+    await page.waitForFunction(() => /- .*r1/.test(document.getElementById("rv-metadata").textContent));
+    await page.click("#rv-discard");
+    await page.click("nav button[data-tab='inherited']");
+    await page.click("#inherited tr[data-role='editors'] button[data-act='delete']");
+    await page.waitForFunction(() => /- .*editors/.test(document.getElementById("rv-metadata").textContent));
     await page.click("#rv-discard");
 
     // History: the install just made is listed.
