@@ -127,17 +127,31 @@ func Load(s Sources) (*Config, error) {
 	if err != nil || cfg == nil {
 		return nil, err
 	}
+	if err := s.Override(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Override sets cfg's user table and key from s.UserTable and s.UserKey,
+// else EnvUserTable and EnvUserKey, when they are set: they win over the
+// configuration's own.
+func (s Sources) Override(cfg *Config) error {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	if t := firstOf(s.UserTable, getenv(EnvUserTable)); t != "" {
 		q, err := parseTable(t)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.UserTable = q
 	}
 	if k := firstOf(s.UserKey, getenv(EnvUserKey)); k != "" {
 		cfg.UserKey = k
 	}
-	return cfg, nil
+	return nil
 }
 
 func firstOf(vs ...string) string {
@@ -171,6 +185,12 @@ func ReadFile(name string) (*Config, error) {
 		return ParseNhostTOML(string(b), name)
 	}
 	return parseJSONFile(b, name)
+}
+
+// ParseJSON reads FileJSON's shape from data; name is the file the text
+// is (or will be written) in, so each error names name:line.
+func ParseJSON(data []byte, name string) (*Config, error) {
+	return parseJSONFile(data, name)
 }
 
 // parseJSONFile reads FileJSON's shape; sources are file:line of each key.

@@ -74,6 +74,24 @@ func InstallSQL(c *Compiled, definer string, grantees []string) string {
 	return b.String()
 }
 
+// Install compiles cfg against prog and renders InstallSQL for it, as
+// migrate installs it with the policies: owned by definer, executable by
+// the admin role, every role of prog and loginRole (when not empty).
+func Install(cfg *Config, prog *compiler.Program, definer, loginRole string) (string, error) {
+	comp, err := Compile(cfg, prog, prog.Catalog)
+	if err != nil {
+		return "", err
+	}
+	grantees := []string{prog.AdminPGRole()}
+	for _, r := range prog.Roles {
+		grantees = append(grantees, r.PGName)
+	}
+	if loginRole != "" {
+		grantees = append(grantees, loginRole)
+	}
+	return InstallSQL(comp, definer, grantees), nil
+}
+
 // encoderFunctions are the functions of encoderSQL.
 var encoderFunctions = []string{"rg_claim_json(jsonb)", "rg_claim_text(jsonb, text)", "rg_claim_nested(jsonb, text)"}
 

@@ -70,6 +70,8 @@ func writeProject(t *testing.T, db string) string {
 	ddl.WriteString(`CREATE TABLE book (id serial PRIMARY KEY, title text NOT NULL, genre text NOT NULL, status text NOT NULL);
 INSERT INTO book (title, genre, status) VALUES ('Dune', 'fiction', 'published'), ('Draft novel', 'fiction', 'draft'),
   ('Cosmos', 'science', 'published'), ('Emma', 'fiction', 'published');
+CREATE TABLE app_user (id int PRIMARY KEY, genre text NOT NULL);
+INSERT INTO app_user VALUES (1, 'fiction'), (2, 'science');
 CREATE SCHEMA wide;
 `)
 	for i := 1; i <= wideTables; i++ {
@@ -78,7 +80,9 @@ CREATE SCHEMA wide;
 	if _, err := conn.Exec(ctx, ddl.String()); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	// The metadata directory has a directory of its own: the claims
+	// configuration (rowguard_claims.json) is written beside it.
+	dir := filepath.Join(t.TempDir(), "metadata")
 	tables := filepath.Join(dir, "databases", "default", "tables")
 	if err := os.MkdirAll(tables, 0o755); err != nil {
 		t.Fatal(err)
@@ -241,6 +245,38 @@ func TestBrowser(t *testing.T) {
 	resp.Body.Close()
 	if want := `{"data":{"book":[{"title":"Dune"},{"title":"Emma"}]}}`; string(body) != want {
 		t.Errorf("reader over HTTP: %s, want %s", body, want)
+	}
+	// The inherited role the page created reads what its member reader
+	// reads.
+	req, _ = http.NewRequest("POST", base+"/v1/graphql", strings.NewReader(`{"query":"{ book(order_by: {id: asc}) { title } }"}`))
+	req.Header.Set("x-hasura-admin-secret", secret)
+	req.Header.Set("x-hasura-role", "editors")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"data":{"book":[{"title":"Dune"},{"title":"Emma"}]}}`; string(body) != want {
+		t.Errorf("editors (inherits reader) over HTTP: %s, want %s", body, want)
+	}
+	roles, err := os.ReadFile(filepath.Join(md, "inherited_roles.yaml"))
+	if err != nil || !strings.Contains(string(roles), "editors") {
+		t.Errorf("inherited_roles.yaml after apply: %s (%v)", roles, err)
+	}
+
+	// The permission variables page wrote the claims file beside the
+	// metadata and installed it.
+	claimsFile, err := os.ReadFile(filepath.Join(filepath.Dir(md), "rowguard_claims.json"))
+	if err != nil {
+		t.Fatalf("the permission variables page wrote no claims file: %v", err)
+	}
+	if want := "{\n  \"claims\": {\n    \"favorite-genre\": \"genre\"\n  },\n  \"defaults\": {\n    \"favorite-genre\": \"none\"\n  },\n  \"user_table\": \"public.app_user\"\n}\n"; string(claimsFile) != want {
+		t.Errorf("rowguard_claims.json:\n%s\nwant:\n%s", claimsFile, want)
+	}
+	var vars []string
+	if err := pgtest.Connect(t, db).QueryRow(context.Background(), "SELECT rowguard.rg_claim_vars()").Scan(&vars); err != nil || len(vars) != 1 || vars[0] != "x-hasura-favorite-genre" {
+		t.Errorf("installed claim variables: %v (%v), want [x-hasura-favorite-genre]", vars, err)
 	}
 	file, err := os.ReadFile(filepath.Join(md, "databases/default/tables/public_book.yaml"))
 	if err != nil {

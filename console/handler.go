@@ -41,6 +41,10 @@ type Config struct {
 	// MetadataAPI tells the page to apply through /v1/metadata
 	// (replace_metadata) rather than Store.Apply.
 	MetadataAPI bool
+	// Claims are where the custom-claims configuration is read from (the
+	// flags, environment and files of migrate up); nil when the console
+	// cannot change it (the permission variables page is then read-only).
+	Claims *claims.Sources
 	// Compile and RLS are the options the program was installed with.
 	Compile compiler.Options
 	RLS     rls.Options
@@ -100,7 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(p, "/console/api/") {
 		// The page itself is public, as Hasura's console is: it asks for
 		// the admin secret and every API call carries it.
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.files.ServeHTTP(w, r)
 		return
@@ -215,6 +219,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeOK(w, vals)
+	case route == "claims/config" && r.Method == http.MethodGet:
+		st, err := h.claimsState(ctx)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, "unexpected", err.Error())
+			return
+		}
+		writeOK(w, st)
+	case (route == "claims/check" || route == "claims/apply") && r.Method == http.MethodPost:
+		var req struct {
+			Config ClaimsFile `json:"config"`
+			UserID string     `json:"user_id"`
+		}
+		if !decode(w, r, &req) {
+			return
+		}
+		st, err := h.claimsState(ctx)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, "unexpected", err.Error())
+			return
+		}
+		check, cfg, err := h.checkClaims(ctx, &req.Config, st.File, req.UserID)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, "unexpected", err.Error())
+			return
+		}
+		if route == "claims/check" {
+			writeOK(w, check)
+			return
+		}
+		if st.ReadOnly != "" {
+			writeErr(w, http.StatusConflict, "apply-failed", st.ReadOnly)
+			return
+		}
+		if cfg == nil {
+			writeErr(w, http.StatusBadRequest, "apply-failed", "the claims configuration has errors, nothing was written: "+check.Errors[0].Message)
+			return
+		}
+		if err := h.cfg.Store.(ClaimsApplier).ApplyClaims(ctx, st.File, []byte(check.Text)); err != nil {
+			writeErr(w, http.StatusBadRequest, "apply-failed", err.Error())
+			return
+		}
+		writeOK(w, map[string]string{"message": "success", "file": st.File})
 	case route == "run" && r.Method == http.MethodPost:
 		var req RunRequest
 		if !decode(w, r, &req) {

@@ -189,6 +189,48 @@ func (s *DirStore) Apply(ctx context.Context, export json.RawMessage) error {
 	return nil
 }
 
+// ClaimsApplier is a Store that can also change the custom-claims
+// configuration.
+type ClaimsApplier interface {
+	// ApplyClaims writes text to file and installs, all-or-nothing.
+	ApplyClaims(ctx context.Context, file string, text []byte) error
+}
+
+// ApplyClaims writes the claims configuration file and installs (the
+// install reads it through Extend), restoring the file when the install
+// fails.
+func (s *DirStore) ApplyClaims(ctx context.Context, file string, text []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, err := os.ReadFile(file)
+	existed := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if existed && bytes.Equal(old, text) {
+		return nil
+	}
+	restore := func() {
+		if existed {
+			_ = os.WriteFile(file, old, 0o644)
+		} else {
+			os.Remove(file)
+		}
+	}
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	err = migrations.Up(ctx, migrations.Config{DatabaseURL: s.DatabaseURL, Metadata: s.Path, Compile: s.Compile, RLS: s.RLS, Extend: s.Extend})
+	if err != nil {
+		restore()
+		return fmt.Errorf("install (%s was restored): %w", file, err)
+	}
+	if s.Installed != nil {
+		return s.Installed(ctx)
+	}
+	return nil
+}
+
 // changedFiles returns the files to write so that the metadata reads as
 // export: each changed table's own file, or the whole export when it is
 // one file.

@@ -34,10 +34,7 @@ func (c *claimsFlags) register(fs *flag.FlagSet) {
 
 // load reads the configuration; nil when no claims are configured.
 func (c *claimsFlags) load(metadata string) (*claims.Config, error) {
-	return claims.Load(claims.Sources{
-		ClaimsJSON: c.claimsJSON, DefaultsJSON: c.defaultsJSON, File: c.file,
-		Metadata: metadata, UserTable: c.userTable, UserKey: c.userKey,
-	})
+	return claims.Load(c.sources(metadata))
 }
 
 // extend returns what migrate installs with the policies for the
@@ -48,23 +45,37 @@ func (c *claimsFlags) extend(metadata string, opts rls.Options) (func(*compiler.
 		return nil, err
 	}
 	return func(prog *compiler.Program) (string, error) {
-		comp, err := claims.Compile(cfg, prog, prog.Catalog)
-		if err != nil {
+		return claims.Install(cfg, prog, definerOf(opts), opts.LoginRole)
+	}, nil
+}
+
+// extendLive is extend for a configuration that may change while the
+// process runs (the console's permission variables page writes it): it
+// reads the configuration again at every install, and installs nothing
+// while there is none.
+func (c *claimsFlags) extendLive(metadata string, opts rls.Options) func(*compiler.Program) (string, error) {
+	return func(prog *compiler.Program) (string, error) {
+		cfg, err := c.load(metadata)
+		if err != nil || cfg == nil {
 			return "", err
 		}
-		definer := opts.DefinerRole
-		if definer == "" {
-			definer = rls.DefaultDefinerRole
-		}
-		grantees := []string{prog.AdminPGRole()}
-		for _, r := range prog.Roles {
-			grantees = append(grantees, r.PGName)
-		}
-		if opts.LoginRole != "" {
-			grantees = append(grantees, opts.LoginRole)
-		}
-		return claims.InstallSQL(comp, definer, grantees), nil
-	}, nil
+		return claims.Install(cfg, prog, definerOf(opts), opts.LoginRole)
+	}
+}
+
+// sources are the places the configuration is read from.
+func (c *claimsFlags) sources(metadata string) claims.Sources {
+	return claims.Sources{
+		ClaimsJSON: c.claimsJSON, DefaultsJSON: c.defaultsJSON, File: c.file,
+		Metadata: metadata, UserTable: c.userTable, UserKey: c.userKey,
+	}
+}
+
+func definerOf(opts rls.Options) string {
+	if opts.DefinerRole == "" {
+		return rls.DefaultDefinerRole
+	}
+	return opts.DefinerRole
 }
 
 // runClaims prints the claims namespace an auth service would put in the

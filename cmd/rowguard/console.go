@@ -69,11 +69,14 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 	copts := compiler.Options{RolePrefix: *rolePrefix}
 	ropts := rls.Options{DefinerRole: *definer}
 	// The custom claims install with the policies, as with migrate up:
-	// each install drops rowguard's functions first.
-	extend, err := cf.extend(*metadata, ropts)
-	if err != nil {
+	// each install drops rowguard's functions first. The permission
+	// variables page may rewrite the configuration, so each install reads
+	// it again; a broken one stops the console here.
+	if _, err := cf.load(*metadata); err != nil {
 		return err
 	}
+	extend := cf.extendLive(*metadata, ropts)
+	sources := cf.sources(*metadata)
 	if err := migrations.Up(ctx, migrations.Config{DatabaseURL: *dbURL, Metadata: *metadata, Compile: copts, RLS: ropts, Extend: extend}); err != nil {
 		return fmt.Errorf("install %s: %w", *metadata, err)
 	}
@@ -106,7 +109,7 @@ func runConsole(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			return srv.SetProgram(prog)
 		}}
-	c, err := console.New(console.Config{Server: srv, Pool: pool, Auth: authn, Log: log, Store: store, Compile: copts, RLS: ropts})
+	c, err := console.New(console.Config{Server: srv, Pool: pool, Auth: authn, Log: log, Store: store, Claims: &sources, Compile: copts, RLS: ropts})
 	if err != nil {
 		return err
 	}

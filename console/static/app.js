@@ -102,6 +102,7 @@
     renderTryRoles();
     $("review").disabled = !state.pending;
     $("review").textContent = state.pending ? "Review & apply (pending)" : "Review & apply";
+    document.dispatchEvent(new CustomEvent("rowguard:render"));
   }
 
   // ---- matrix ------------------------------------------------------------
@@ -608,25 +609,6 @@
     openReview();
   });
 
-  // setInherited sets (or, with no members, removes) an inherited role.
-  function setInherited(d, name, members) {
-    const out = clone(d);
-    const list = (out.inherited_roles || []).filter((r) => r.role_name !== name);
-    if (members.length) list.push({ role_name: name, role_set: members });
-    if (list.length) out.inherited_roles = list; else delete out.inherited_roles;
-    return out;
-  }
-  $("role-inherit").addEventListener("click", async () => {
-    const cur = (doc().inherited_roles || []).map((r) => r.role_name + " = " + r.role_set.join(", ")).join("\n");
-    const name = prompt("Inherited role to create, change or remove (its permissions are the union of its members'):" + (cur ? "\n" + cur : ""));
-    if (!name || !name.trim()) return;
-    const existing = (doc().inherited_roles || []).find((r) => r.role_name === name.trim());
-    const members = prompt("Members of " + name.trim() + ", separated by commas (none removes it):", existing ? existing.role_set.join(", ") : "");
-    if (members === null) return;
-    await stage(setInherited(doc(), name.trim(), members.split(",").map((m) => m.trim()).filter(Boolean)));
-    openReview();
-  });
-
   // ---- review and apply --------------------------------------------------
   function diffHTML(lines) {
     return lines.map((l) => {
@@ -757,27 +739,38 @@
     }
     return h;
   }
+  // The query and variables of the GraphiQL editor, which "Run as SQL"
+  // and Explain use too.
+  const tryState = { query: "# The picked role's schema: completion (Ctrl-Space) and Docs offer its fields.\nquery {\n  \n}\n", variables: "" };
   function gqlRequest() {
     let variables = {};
-    try { variables = JSON.parse($("try-variables").value || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
-    return { query: $("try-query").value, variables };
+    try { variables = JSON.parse(tryState.variables.trim() || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
+    return { query: tryState.query, variables };
   }
   async function graphql(body, headers) {
     const r = await fetch("/v1/graphql", { method: "POST", headers: Object.assign({ "content-type": "application/json", "x-hasura-admin-secret": state.secret }, headers), body: JSON.stringify(body) });
     return r.json();
   }
-  $("try-run").addEventListener("click", async () => {
-    try {
-      const res = await graphql(gqlRequest(), sessionHeaders());
-      $("try-result").textContent = JSON.stringify(res, null, 2);
-    } catch (e) { $("try-result").textContent = e.message; }
-  });
-  $("try-schema").addEventListener("click", async () => {
-    const res = await graphql({ query: "{ __schema { queryType { fields { name args { name } type { name kind ofType { name kind ofType { name } } } } } } }" }, sessionHeaders());
-    $("try-schema-out").classList.remove("hidden");
-    if (res.errors) { $("try-schema-text").textContent = JSON.stringify(res.errors); return; }
-    $("try-schema-text").textContent = res.data.__schema.queryType.fields.map((f) => f.name + (f.args.length ? "(" + f.args.map((a) => a.name).join(", ") + ")" : "")).join("\n");
-  });
+  // roleFetcher is GraphiQL's fetcher for the picked role: every request,
+  // introspection included, carries the role and its session variables,
+  // so GraphiQL's schema is the role's. A new one is made when the role
+  // changes, which makes GraphiQL fetch the schema again.
+  function roleFetcher() {
+    return (params) => graphql({ query: params.query, variables: params.variables || {}, operationName: params.operationName || undefined }, sessionHeaders());
+  }
+  let graphiql = null;
+  function mountGraphiQL() {
+    if (graphiql) return;
+    if (!window.RowguardGraphiQL) { $("graphiql").textContent = "graphiql.js did not load"; return; }
+    graphiql = window.RowguardGraphiQL.mount($("graphiql"), {
+      fetcher: roleFetcher(),
+      query: tryState.query,
+      variables: tryState.variables,
+      onEditQuery: (q) => { tryState.query = q; },
+      onEditVariables: (v) => { tryState.variables = v; },
+    });
+  }
+  $("try-role").addEventListener("change", () => { if (graphiql) graphiql.setFetcher(roleFetcher()); });
   function explainBody() {
     const role = $("try-role").value;
     const user = { "x-hasura-role": role };
@@ -836,8 +829,10 @@
     for (const b of $("tabs").querySelectorAll("button")) b.classList.toggle("active", b.dataset.tab === tab);
     for (const s of document.querySelectorAll(".tab")) s.classList.toggle("hidden", s.id !== "tab-" + tab);
     if (tab === "history") renderHistory();
+    if (tab === "try") mountGraphiQL();
+    document.dispatchEvent(new CustomEvent("rowguard:tab", { detail: tab }));
   });
 
-  window.rowguardConsole = { state, renderMatrix };
+  window.rowguardConsole = { state, renderMatrix, tryState, api, esc, status, reload, doc, roles, clone, stage, openReview };
   start();
 })();

@@ -21,6 +21,9 @@ function check(cond, msg) {
     const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(String(e)));
+    // A bundled asset the page's Content-Security-Policy blocks (an inline
+    // style sheet, eval, a font) shows only on the console.
+    page.on("console", (m) => { if (m.type() === "error" && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
     page.on("dialog", async (d) => {
       const answers = page.__answers || [];
       await d.accept(answers.shift() || "");
@@ -116,13 +119,33 @@ function check(cond, msg) {
     await page.click("#rv-apply");
     await page.waitForFunction(() => document.getElementById("status").textContent === "applied", null, { timeout: 60000 });
 
-    // Try as role: GraphQL, then the same as SQL.
+    // Try as role in GraphiQL: the query is typed into its editor and run
+    // with its own button; the role's schema is what it completes and
+    // lints against.
     await page.click("nav button[data-tab='try']");
     await page.selectOption("#try-role", "reader");
-    await page.fill("#try-query", "query { book(order_by: {id: asc}) { title genre status } }");
-    await page.click("#try-run");
-    await page.waitForFunction(() => document.getElementById("try-result").textContent.includes("data"));
-    const result = JSON.parse(await page.textContent("#try-result"));
+    await page.waitForSelector("#graphiql .graphiql-query-editor .CodeMirror");
+    // The schema GraphiQL fetched is reader's: a table reader has no
+    // permission on is an unknown field (a lint mark in the editor).
+    const typeQuery = async (q) => {
+      await page.click("#graphiql .graphiql-query-editor .CodeMirror");
+      await page.keyboard.press("Control+A");
+      await page.keyboard.press("Delete");
+      await page.keyboard.type(q);
+      await page.keyboard.press("Escape");
+      await page.waitForFunction((q) => window.rowguardConsole.tryState.query === q, q);
+    };
+    await typeQuery("query { wide_t002 { id } }");
+    await page.waitForSelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error");
+    const query = "query { book(order_by: {id: asc}) { title genre status } }";
+    await typeQuery(query);
+    await page.waitForFunction(() => !document.querySelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error"));
+    await page.click("#graphiql .graphiql-execute-button");
+    await page.waitForFunction(() => {
+      const cm = document.querySelector("#graphiql .graphiql-response .CodeMirror");
+      return cm && cm.CodeMirror.getValue().includes("data");
+    });
+    const result = JSON.parse(await page.evaluate(() => document.querySelector("#graphiql .graphiql-response .CodeMirror").CodeMirror.getValue()));
     out.reader_rows = result.data.book.length;
     check(result.data.book.length > 0 && result.data.book.every((b) => b.genre === "fiction" && b.status === "published"), "reader sees only published fiction: " + JSON.stringify(result));
     await page.click("#try-sql");
@@ -156,17 +179,69 @@ function check(cond, msg) {
     check(copyDDL.includes("critic"), "role copy DDL diff names the new role");
     await page.screenshot({ path: path.join(shots, "role-copy.png") });
     await page.click("#rv-discard");
-    // An inherited role, previewed the same way.
-    page.__answers = ["editors", "reader, r1"];
-    await page.click("#role-inherit");
+    // Inherited roles: create one (diff, then apply), then an edit and a
+    // delete are previewed and discarded.
+    await page.click("nav button[data-tab='inherited']");
+    await page.click("#inh-new");
+    await page.fill("#inh-name", "reader");
+    await page.check("#inh-members input[value='r1']");
+    await page.click("#inh-save");
+    await page.waitForFunction(() => document.getElementById("inh-error").textContent.includes("already a role"));
+    await page.fill("#inh-name", "editors");
+    await page.check("#inh-members input[value='reader']");
+    await page.click("#inh-save");
     await page.waitForFunction(() => document.getElementById("rv-metadata").textContent.includes("@@ inherited_roles"));
-    check((await page.textContent("#rv-metadata")).includes("editors"), "inherited role in the metadata diff");
+    const inhDiff = await page.textContent("#rv-metadata");
+    check(inhDiff.includes("editors") && inhDiff.includes("reader") && inhDiff.includes("r1"), "inherited role in the metadata diff: " + inhDiff);
+    await page.screenshot({ path: path.join(shots, "inherited.png") });
+    await page.click("#rv-apply");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "applied", null, { timeout: 60000 });
+    await page.click("nav button[data-tab='inherited']");
+    await page.waitForSelector("#inherited tr[data-role='editors']");
+    check((await page.textContent("#inherited tr[data-role='editors']")).includes("r1, reader"), "the list shows the members");
+    await page.click("#inherited tr[data-role='editors'] button[data-act='edit']");
+    check(await page.isChecked("#inh-members input[value='reader']"), "the form starts from the role set");
+    await page.uncheck("#inh-members input[value='r1']");
+    await page.click("#inh-save");
+    await page.waitForFunction(() => /- .*r1/.test(document.getElementById("rv-metadata").textContent));
+    await page.click("#rv-discard");
+    await page.click("nav button[data-tab='inherited']");
+    await page.click("#inherited tr[data-role='editors'] button[data-act='delete']");
+    await page.waitForFunction(() => /- .*editors/.test(document.getElementById("rv-metadata").textContent));
     await page.click("#rv-discard");
 
     // History: the install just made is listed.
     await page.click("nav button[data-tab='history']");
     await page.waitForSelector("#history button[data-version]");
     out.history = await page.locator("#history tr").count() - 1;
+
+    // Permission variables: a claim with a typo in its path is refused at
+    // its key (with the nearest column), fixed, previewed for user 1,
+    // then applied (written beside the metadata and installed).
+    await page.click("nav button[data-tab='claims']");
+    await page.waitForFunction(() => document.getElementById("claims-source").textContent.includes("No custom claims"));
+    await page.fill("#claims-user-table", "public.app_user");
+    await page.click("#claims-add");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='key']", "favorite-genre");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='path']", "genrex");
+    await page.waitForFunction(() => document.getElementById("claims-errors").textContent.includes("genrex"));
+    const claimError = await page.textContent("#claims-errors");
+    check(/rowguard_claims\.json:\d+: claim "favorite-genre"/.test(claimError) && claimError.includes("genre"), "the claim's error names the file line and the claim: " + claimError);
+    check(await page.$("#claims-table tbody tr.bad") !== null, "the row of the broken claim is marked");
+    check(await page.isDisabled("#claims-apply"), "a broken configuration cannot be applied");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='path']", "genre");
+    await page.fill("#claims-table tbody tr:last-child input[data-claim='default']", '"none"');
+    await page.fill("#claims-user-id", "1");
+    await page.waitForFunction(() => document.getElementById("claims-values").textContent.includes("fiction"));
+    check((await page.textContent("#claims-values")).includes("x-hasura-favorite-genre"), "preview of user 1");
+    check((await page.textContent("#claims-table")).includes("x-hasura-favorite-genre"), "the claim's session variable is shown");
+    await page.fill("#claims-user-id", "3");
+    await page.click("#claims-preview");
+    await page.waitForFunction(() => document.getElementById("claims-values").textContent.includes("none"));
+    await page.screenshot({ path: path.join(shots, "claims.png") });
+    await page.click("#claims-apply");
+    await page.waitForFunction(() => document.getElementById("claims-status").textContent.startsWith("applied"), null, { timeout: 60000 });
+    await page.waitForFunction(() => document.getElementById("claims-source").textContent.includes("Installed: x-hasura-favorite-genre"));
 
     check(pageErrors.length === 0, "no JavaScript error: " + pageErrors.join("; "));
     console.log(JSON.stringify(out));
