@@ -136,6 +136,9 @@ type state struct {
 	empty    *roleSchema // for roles without any permission
 	settings *settingsSQL
 	cache    *planCache
+	// applied names the policies PostgreSQL applies per role, table and
+	// command, for the logs.
+	applied *appliedPolicies
 }
 
 // NewServer builds every role's schema from cfg.Program and checks that the
@@ -209,7 +212,16 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
+	pgRoles := []string{}
+	for _, r := range prog.Roles {
+		pgRoles = append(pgRoles, r.PGName)
+	}
+	applied, err := loadAppliedPolicies(ctx, s.cfg.Pool, pgRoles)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
 	st := &state{
+		applied:  applied,
 		version:  version,
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},

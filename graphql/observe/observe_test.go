@@ -57,7 +57,7 @@ func TestSessionValues(t *testing.T) {
 			rec := FromContext(r.Context())
 			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "user-seventy-seven"})
 			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": "secret-arg-xyzzy"})
-			rec.Statement(r.Context(), "t", "SELECT $1", []string{"secret-arg-xyzzy"})
+			rec.Statement(r.Context(), "t", "SELECT $1", []string{"secret-arg-xyzzy"}, nil)
 		}))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/graphql", nil))
 		// The values are words no request id, timestamp or duration can hold.
