@@ -98,6 +98,10 @@ type Config struct {
 	// live-query rounds) to read replicas at the request's policy version
 	// (replicas.go); mutations and explain run on Pool.
 	Replicas ReadRouter
+	// Observer, when set, records live-query rounds (a span and a
+	// duration each, failed cohort refetches); requests are observed by
+	// wrapping the handler (observe.Observer.Handler).
+	Observer *observe.Observer
 }
 
 // Defaults of Config.

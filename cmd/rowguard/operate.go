@@ -82,12 +82,16 @@ func newObserver(ctx context.Context, o *operateOptions, metadata string, stdout
 	return observe.New(cfg), lc, tracing, shutdown, nil
 }
 
-// mountMetrics serves the metrics (the pool's included): on their own
+// mountMetrics serves the metrics (the pool's and the live queries'
+// (live: graphql.Server.LiveCount) included): on their own
 // listener at o.metricsAddr until ctx ends, or else on /metrics of next,
 // to admin requests only.
-func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
+func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, live func() (int, int), authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
 	m := obs.Metrics()
 	if err := m.Register(observe.PoolCollector(pool)); err != nil {
+		return nil, err
+	}
+	if err := m.Register(observe.LiveCollector(live)); err != nil {
 		return nil, err
 	}
 	if o.metricsAddr != "" {

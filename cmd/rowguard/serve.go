@@ -153,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer closeReplicas()
 	cfg.Replicas = readRouter
+	cfg.Observer = obs
 	if *fresh {
 		vars, err := claims.InstalledVars(ctx, pool)
 		if err != nil {
@@ -205,7 +206,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
-	if handler, err = mountMetrics(ctx, ops, obs, pool, authn, handler, timeouts, stdout); err != nil {
+	if handler, err = mountMetrics(ctx, ops, obs, pool, srv.LiveCount, authn, handler, timeouts, stdout); err != nil {
 		return err
 	}
 	handler = obs.Handler(handler)

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestIDHeader carries a request's id, in the request and the response.
@@ -58,6 +60,8 @@ type Request struct {
 	err        *opError
 	statements int
 	access     []FieldAccess
+	// span is the request's span (a WebSocket's operations link to it).
+	span trace.SpanContext
 }
 
 // TableAccess is a table a root field reads or writes with a command,
@@ -250,6 +254,9 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 		w.Header().Set(RequestIDHeader, rec.ID)
 		ctx := context.WithValue(r.Context(), ctxKey{}, rec)
 		ctx, span := o.cfg.Tracer.startRequest(ctx, r)
+		if span != nil {
+			rec.span = span.s.SpanContext()
+		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.hijacked {

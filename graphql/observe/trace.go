@@ -210,3 +210,16 @@ func (sp *Span) End(code, message string) {
 	}
 	sp.s.End()
 }
+
+// SetKind records the kind of a WebSocket operation's span once known
+// (query, mutation, subscription); a subscription's is named
+// graphql.subscribe.
+func (sp *Span) SetKind(kind string) {
+	if sp == nil {
+		return
+	}
+	sp.s.SetAttributes(attribute.String("graphql.operation.type", kind))
+	if kind == "subscription" {
+		sp.s.SetName("graphql.subscribe")
+	}
+}

@@ -119,3 +119,46 @@ func TestLoadOTelConfig(t *testing.T) {
 		t.Errorf("empty directory: %v, %v", got, err)
 	}
 }
+
+// TestWebSocketSpans: a WebSocket operation's span is a new trace linked
+// to the handshake's span, named graphql.subscribe for a subscription; a
+// live round is a span with its cohorts and failures.
+func TestWebSocketSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	obs := New(Config{Tracer: &Tracer{tp: tp, tr: tp.Tracer("test"), prop: propagation.TraceContext{}}, Metrics: NewMetrics()})
+	h := obs.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := FromContext(r.Context())
+		rec.WebSocketInit("user", true, nil)
+		sp := rec.OperationSpan("op1", "Notes")
+		sp.SetKind("subscription")
+		sp.End("", "")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/graphql", nil))
+	round := obs.StartLiveRound(false, 3)
+	round.CohortFailed("user", true)
+	round.End()
+
+	spans := map[string]tracetest.SpanStub{}
+	for _, s := range exp.GetSpans() {
+		spans[s.Name] = s
+	}
+	req, sub, live := spans["GET /v1/graphql"], spans["graphql.subscribe"], spans["graphql.live_round"]
+	if sub.Name == "" || live.Name == "" {
+		t.Fatalf("spans: %v", spans)
+	}
+	if sub.SpanContext.TraceID() == req.SpanContext.TraceID() || len(sub.Links) != 1 || sub.Links[0].SpanContext.SpanID() != req.SpanContext.SpanID() {
+		t.Errorf("the operation's span is not a new trace linked to the handshake's: links %v", sub.Links)
+	}
+	attrs := map[string]string{}
+	for _, a := range append(sub.Attributes, live.Attributes...) {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	for k, want := range map[string]string{"graphql.operation.type": "subscription", "rowguard.role": "user", "rowguard.websocket.operation_id": "op1",
+		"rowguard.live.cohorts": "3", "rowguard.live.failed_cohorts": "1"} {
+		if attrs[k] != want {
+			t.Errorf("%s = %q, want %q", k, attrs[k], want)
+		}
+	}
+}
