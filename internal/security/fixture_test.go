@@ -92,12 +92,12 @@ const metadataYAML = `
 // suite is a database with the suite's schema and policies, and a served
 // GraphQL API over a pool of 4 connections in JWT mode.
 type suite struct {
-	dbURL  string // superuser URL of the database
-	conn   *pgx.Conn
-	prog   *compiler.Program
-	users  int
-	pool   *pgxpool.Pool // the server's
-	srv    *httptest.Server
+	dbURL string // superuser URL of the database
+	conn  *pgx.Conn
+	prog  *compiler.Program
+	users int
+	pool  *pgxpool.Pool // the server's
+	srv   *httptest.Server
 	// remote, when set, is the base URL of a server in another process
 	// (the soak's), which post sends to instead of srv.
 	remote string
