@@ -257,8 +257,15 @@ func (s *Server) refetch(todo []*cohort, l *refetcher) {
 		batch := todo[:n]
 		todo = todo[n:]
 		ctx, cancel := context.WithTimeout(context.Background(), max(l.interval*10, 30*time.Second))
+		round := s.cfg.Observer.StartLiveRound(l.stream, len(batch))
 		results := s.runCohorts(ctx, batch)
 		cancel()
+		for i, c := range batch {
+			if results[i].failed {
+				round.CohortFailed(c.op.role, c.op.rs != c.op.st.empty)
+			}
+		}
+		round.End()
 		s.live.refetches.Add(uint64(len(batch)))
 		for i, c := range batch {
 			s.live.mu.Lock()

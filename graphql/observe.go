@@ -32,9 +32,18 @@ func observeStatements(ctx context.Context, op *operation) {
 	if rec == nil {
 		return
 	}
+	var all []observe.FieldAccess
+	if rec.LogsPolicies() {
+		all = rootAccess(op)
+		rec.Access(all)
+	}
 	fields := statementFields(op.p, len(op.stmts))
 	for i, st := range op.stmts {
-		rec.Statement(ctx, fields[i], st.sql, st.params)
+		var acc []observe.FieldAccess
+		if all != nil {
+			acc = fieldsAccess(all, fields[i])
+		}
+		rec.Statement(ctx, fields[i], st.sql, st.params, acc)
 	}
 }
 

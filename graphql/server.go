@@ -98,6 +98,10 @@ type Config struct {
 	// live-query rounds) to read replicas at the request's policy version
 	// (replicas.go); mutations and explain run on Pool.
 	Replicas ReadRouter
+	// Observer, when set, records live-query rounds (a span and a
+	// duration each, failed cohort refetches); requests are observed by
+	// wrapping the handler (observe.Observer.Handler).
+	Observer *observe.Observer
 }
 
 // Defaults of Config.
@@ -136,6 +140,9 @@ type state struct {
 	empty    *roleSchema // for roles without any permission
 	settings *settingsSQL
 	cache    *planCache
+	// applied names the policies PostgreSQL applies per role, table and
+	// command, for the logs.
+	applied *appliedPolicies
 }
 
 // NewServer builds every role's schema from cfg.Program and checks that the
@@ -209,7 +216,16 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
+	pgRoles := []string{}
+	for _, r := range prog.Roles {
+		pgRoles = append(pgRoles, r.PGName)
+	}
+	applied, err := loadAppliedPolicies(ctx, s.cfg.Pool, pgRoles)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
 	st := &state{
+		applied:  applied,
 		version:  version,
 		prog:     prog,
 		schemas:  map[string]*roleSchema{},

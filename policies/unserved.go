@@ -34,7 +34,6 @@ var unservedTopLevel = map[string]unservedPart{
 	"api_limits":                   {"API limits", "use serve's --depth-limit, --node-limit and --time-limit, which apply to every role"},
 	"network":                      {"network settings", "rowguard makes no outbound calls for the API"},
 	"graphql_schema_introspection": {"disabled introspection", "every role may introspect its schema"},
-	"opentelemetry":                {"the OpenTelemetry export configuration", "rowguard exports traces as the standard OTEL_* environment variables say"},
 	"metrics_config":               {"the metrics configuration", "rowguard's /metrics is configured by serve's flags (--metrics-addr)"},
 	"backend_configs":              {"backend configurations", "rowguard serves PostgreSQL only"},
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,35 +37,61 @@ func operateFlags(fs *flag.FlagSet) *operateOptions {
 }
 
 // newObserver builds the Observer of serve from the environment
-// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL, OTEL_*) and
-// o; its logs go to stdout. shutdown flushes the traces.
-func newObserver(ctx context.Context, o *operateOptions, stdout io.Writer) (obs *observe.Observer, lc observe.LogConfig, shutdown func(), err error) {
+// (HASURA_GRAPHQL_ENABLED_LOG_TYPES, HASURA_GRAPHQL_LOG_LEVEL, OTEL_*), the
+// metadata's OpenTelemetry configuration (opentelemetry.yaml under
+// metadata, when there is one: it decides whether traces are exported)
+// and o; its logs go to stdout. shutdown flushes the traces; tracing says
+// whether and how traces are exported, for the startup line.
+func newObserver(ctx context.Context, o *operateOptions, metadata string, stdout io.Writer) (obs *observe.Observer, lc observe.LogConfig, tracing string, shutdown func(), err error) {
 	lc, err = observe.LogConfigFromEnv(os.Getenv)
 	if err != nil {
-		return nil, lc, nil, usageError{err.Error()}
+		return nil, lc, "", nil, usageError{err.Error()}
 	}
 	lc.SessionValues = lc.SessionValues || o.sessionValues
+	otel, err := observe.LoadOTelConfig(metadata, os.Getenv)
+	if err != nil {
+		return nil, lc, "", nil, err
+	}
 	cfg := observe.Config{Log: observe.NewLogger(stdout, lc), Metrics: observe.NewMetrics()}
 	shutdown = func() {}
-	if observe.TracingEnabled(os.Getenv) {
-		if cfg.Tracer, err = observe.NewTracerFromEnv(ctx, version, o.traceSQL); err != nil {
-			return nil, lc, nil, err
+	tracing = "off"
+	if observe.TracingEnabled(os.Getenv, otel) {
+		if cfg.Tracer, err = observe.NewTracer(ctx, version, o.traceSQL, otel); err != nil {
+			return nil, lc, "", nil, err
 		}
 		shutdown = func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			cfg.Tracer.Shutdown(sctx)
 		}
+		tracing = "OTEL_* environment"
 	}
-	return observe.New(cfg), lc, shutdown, nil
+	if otel != nil {
+		tracing += " (" + otel.File + " decides"
+		if !otel.Enabled {
+			tracing += ": status disabled"
+		}
+		tracing += ")"
+		if un := otel.Unexported(); len(un) > 0 {
+			fmt.Fprintf(stdout, "warning: %s: data types %s are not exported over OTLP (metrics are on /metrics, logs on standard output)\n", otel.File, strings.Join(un, ", "))
+		}
+		if cfg.Tracer != nil {
+			tracing = "OTLP to " + otel.TracesEndpoint + " (" + otel.File + ")"
+		}
+	}
+	return observe.New(cfg), lc, tracing, shutdown, nil
 }
 
-// mountMetrics serves the metrics (the pool's included): on their own
+// mountMetrics serves the metrics (the pool's and the live queries'
+// (live: graphql.Server.LiveCount) included): on their own
 // listener at o.metricsAddr until ctx ends, or else on /metrics of next,
 // to admin requests only.
-func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
+func mountMetrics(ctx context.Context, o *operateOptions, obs *observe.Observer, pool *pgxpool.Pool, live func() (int, int), authn graphql.Authenticator, next http.Handler, t *httpTimeouts, stdout io.Writer) (http.Handler, error) {
 	m := obs.Metrics()
 	if err := m.Register(observe.PoolCollector(pool)); err != nil {
+		return nil, err
+	}
+	if err := m.Register(observe.LiveCollector(live)); err != nil {
 		return nil, err
 	}
 	if o.metricsAddr != "" {
@@ -115,7 +142,7 @@ type startupInfo struct {
 	Roles            int      `json:"roles"`
 	LogSessionValues bool     `json:"log_session_values"`
 	MetricsAddr      *string  `json:"metrics_addr"`
-	Tracing          bool     `json:"tracing"`
+	Tracing          string   `json:"tracing"`
 	TraceSQL         bool     `json:"trace_sql"`
 }
 

@@ -24,7 +24,6 @@ import (
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/metadataapi"
-	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/graphql/ws"
 	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/rls"
@@ -93,7 +92,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
 
-	obs, logCfg, flushTraces, err := newObserver(ctx, ops, stdout)
+	obs, logCfg, tracing, flushTraces, err := newObserver(ctx, ops, *metadata, stdout)
 	if err != nil {
 		return err
 	}
@@ -154,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer closeReplicas()
 	cfg.Replicas = readRouter
+	cfg.Observer = obs
 	if *fresh {
 		vars, err := claims.InstalledVars(ctx, pool)
 		if err != nil {
@@ -206,7 +206,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	// WebSocket handshakes on /v1/graphql: subscriptions, queries and
 	// mutations over graphql-ws and graphql-transport-ws.
 	handler = sockets.Mount(handler)
-	if handler, err = mountMetrics(ctx, ops, obs, pool, authn, handler, timeouts, stdout); err != nil {
+	if handler, err = mountMetrics(ctx, ops, obs, pool, srv.LiveCount, authn, handler, timeouts, stdout); err != nil {
 		return err
 	}
 	handler = obs.Handler(handler)
@@ -221,7 +221,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		ReadTimeout: timeouts.Read.String(), WriteTimeout: timeouts.Write.String(), IdleTimeout: timeouts.Idle.String(),
 		MetadataAPI: *ddlURL != "", Version: version, Tables: len(prog.Tables), Roles: len(prog.Roles),
 		LogSessionValues: logCfg.SessionValues, MetricsAddr: optional(ops.metricsAddr),
-		Tracing: observe.TracingEnabled(os.Getenv), TraceSQL: ops.traceSQL,
+		Tracing: tracing, TraceSQL: ops.traceSQL,
 	})
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

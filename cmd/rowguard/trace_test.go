@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +25,10 @@ type collector struct {
 	mu    sync.Mutex
 	spans []*tracepb.Span
 	srv   *httptest.Server
+	// headers and resources are each export's request headers and
+	// resource attributes (key=value).
+	headers   []http.Header
+	resources []map[string]string
 }
 
 func newCollector(t *testing.T) *collector {
@@ -50,7 +56,13 @@ func newCollector(t *testing.T) *collector {
 			return
 		}
 		c.mu.Lock()
+		c.headers = append(c.headers, r.Header.Clone())
 		for _, rs := range req.ResourceSpans {
+			res := map[string]string{}
+			for _, a := range rs.GetResource().GetAttributes() {
+				res[a.Key] = a.Value.GetStringValue()
+			}
+			c.resources = append(c.resources, res)
 			for _, ss := range rs.ScopeSpans {
 				c.spans = append(c.spans, ss.Spans...)
 			}
@@ -133,5 +145,93 @@ func TestServeTraces(t *testing.T) {
 	dbSpan := spans["db.transaction"]
 	if sql := attr(dbSpan, "db.statement"); !strings.HasPrefix(sql, "SELECT") || attr(dbSpan, "db.system") != "postgresql" {
 		t.Errorf("db span attributes: %v", dbSpan.Attributes)
+	}
+}
+
+// exports is the number of export requests received.
+func (c *collector) exports() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.headers)
+}
+
+// TestServeTracesFromMetadata: an opentelemetry.yaml in the metadata
+// directory (Hasura's format) configures the export, and decides over
+// OTEL_*: its endpoint, headers (value and value_from_env) and resource
+// attributes are used, the environment's endpoint gets nothing; with
+// status: disabled nothing is exported although OTEL_* ask for it.
+func TestServeTracesFromMetadata(t *testing.T) {
+	fileCollector, envCollector := newCollector(t), newCollector(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", envCollector.srv.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-env-secret=not-for-the-file-endpoint")
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+	t.Setenv("ROWGUARD_TEST_OTLP_TOKEN", "token-from-env")
+	_, db, prefix := blogDatabaseWithLogin(t)
+	metadata := t.TempDir()
+	if err := os.CopyFS(metadata, os.DirFS("../../examples/blog/metadata")); err != nil {
+		t.Fatal(err)
+	}
+	writeOTel := func(status string) {
+		yaml := `status: ` + status + `
+data_types: [traces]
+exporter_otlp:
+  otlp_traces_endpoint: ` + fileCollector.srv.URL + `/v1/traces
+  protocol: http/protobuf
+  traces_propagators: [tracecontext]
+  headers:
+    - name: x-test-header
+      value: testing
+    - name: authorization
+      value_from_env: ROWGUARD_TEST_OTLP_TOKEN
+  resource_attributes:
+    - name: stage
+      value: production
+batch_span_processor:
+  max_export_batch_size: 100
+`
+		if err := os.WriteFile(filepath.Join(metadata, "opentelemetry.yaml"), []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	writeOTel("enabled")
+	url := startServe(t, "--database-url", db, "--role-prefix", prefix, "--metadata", metadata, "--unauthorized-role", "anonymous", "--admin-secret", "s3cret")
+	const traceHex = "5bf92f3577b34da6a3ce929d0e0e4736"
+	traceID, _ := hex.DecodeString(traceHex)
+	post(t, url, articlesQuery, "traceparent", "00-"+traceHex+"-00f067aa0ba902b7-01")
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && fileCollector.trace(traceID)["POST /v1/graphql"] == nil; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if fileCollector.trace(traceID)["POST /v1/graphql"] == nil {
+		t.Fatal("the endpoint of opentelemetry.yaml received no span of the request")
+	}
+	fileCollector.mu.Lock()
+	h, res := fileCollector.headers[0], fileCollector.resources[0]
+	fileCollector.mu.Unlock()
+	if h.Get("x-test-header") != "testing" || h.Get("authorization") != "token-from-env" || h.Get("x-env-secret") != "" {
+		t.Errorf("export headers: %v", h)
+	}
+	if res["stage"] != "production" || res["service.name"] != "rowguard" {
+		t.Errorf("resource attributes: %v", res)
+	}
+	if n := envCollector.exports(); n != 0 {
+		t.Errorf("the OTEL_EXPORTER_OTLP_ENDPOINT collector received %d exports; opentelemetry.yaml decides", n)
+	}
+
+	// status: disabled turns traces off, whatever OTEL_* say.
+	writeOTel("disabled")
+	before := fileCollector.exports()
+	url, out := startServeLogs(t, "--database-url", db, "--role-prefix", prefix, "--metadata", metadata, "--unauthorized-role", "anonymous", "--admin-secret", "s3cret")
+	post(t, url, articlesQuery)
+	startup := logLines(t, out.String(), "startup")
+	if len(startup) == 0 {
+		t.Fatalf("no startup line:\n%s", out.String())
+	}
+	info := startup[0]["detail"].(map[string]any)["info"].(map[string]any)
+	if tr, _ := info["tracing"].(string); !strings.HasPrefix(tr, "off") || !strings.Contains(tr, "status disabled") {
+		t.Errorf("startup line's tracing: %q, want off because of opentelemetry.yaml", tr)
+	}
+	if n, m := fileCollector.exports()-before, envCollector.exports(); n != 0 || m != 0 {
+		t.Errorf("status: disabled, yet %d exports to the file's endpoint, %d to the environment's", n, m)
 	}
 }

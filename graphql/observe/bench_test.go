@@ -22,7 +22,7 @@ func BenchmarkHandler(b *testing.B) {
 		rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "1"})
 		rec.Operation("Articles", query, nil)
 		rec.Kind("query")
-		rec.Statement(r.Context(), "article", sql, nil)
+		rec.Statement(r.Context(), "article", sql, nil, nil)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(answer)
 	})

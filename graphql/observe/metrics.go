@@ -29,6 +29,10 @@ type Metrics struct {
 	websockets   prometheus.Gauge
 	// subscriptions counts the active subscriptions of WebSockets.
 	subscriptions prometheus.Gauge
+	subsStarted   *prometheus.CounterVec
+	subsStopped   *prometheus.CounterVec
+	subErrors     *prometheus.CounterVec
+	liveRound     *prometheus.HistogramVec
 }
 
 // Metric names.
@@ -40,6 +44,12 @@ const (
 	MetricStatements      = "rowguard_graphql_statements_per_request"
 	MetricWebSockets      = "rowguard_websocket_connections"
 	MetricSubscriptions   = "rowguard_active_subscriptions"
+	MetricSubsStarted     = "rowguard_subscriptions_started_total"
+	MetricSubsStopped     = "rowguard_subscriptions_stopped_total"
+	MetricSubErrors       = "rowguard_subscription_errors_total"
+	MetricLiveRound       = "rowguard_live_round_duration_seconds"
+	MetricLiveQueries     = "rowguard_live_queries"
+	MetricLiveCohorts     = "rowguard_live_query_cohorts"
 )
 
 // NewMetrics returns the metrics, registered.
@@ -76,8 +86,26 @@ func NewMetrics() *Metrics {
 			Name: MetricSubscriptions,
 			Help: "Subscriptions running on WebSocket connections.",
 		}),
+		subsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricSubsStarted,
+			Help: "Subscriptions started on WebSocket connections, by role.",
+		}, []string{"role"}),
+		subsStopped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricSubsStopped,
+			Help: "Subscriptions ended (stopped by the client, or their connection closed), by role.",
+		}, []string{"role"}),
+		subErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricSubErrors,
+			Help: "WebSocket operations refused at start (stage start: validation, permissions, limits), and live-query cohort refetches that failed (stage refetch: their subscribers got an error), by role.",
+		}, []string{"role", "stage"}),
+		liveRound: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    MetricLiveRound,
+			Help:    "Time of one live-query round trip: a batch of cohorts refetched in one transaction, by kind (live, stream).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
 	}
 	m.reg.MustRegister(m.duration, m.requests, m.errors, m.authFailures, m.statements, m.websockets, m.subscriptions,
+		m.subsStarted, m.subsStopped, m.subErrors, m.liveRound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

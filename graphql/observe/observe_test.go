@@ -57,7 +57,7 @@ func TestSessionValues(t *testing.T) {
 			rec := FromContext(r.Context())
 			rec.Session("user", true, map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "user-seventy-seven"})
 			rec.Operation("", "query q($v: Int) { t(id: $v) { id } }", map[string]any{"v": "secret-arg-xyzzy"})
-			rec.Statement(r.Context(), "t", "SELECT $1", []string{"secret-arg-xyzzy"})
+			rec.Statement(r.Context(), "t", "SELECT $1", []string{"secret-arg-xyzzy"}, nil)
 		}))
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/graphql", nil))
 		// The values are words no request id, timestamp or duration can hold.
@@ -117,7 +117,8 @@ func TestRequestID(t *testing.T) {
 }
 
 // TestDashboardNamesMetrics: every rowguard_ metric the Grafana dashboard
-// in examples/ queries is one the server exports.
+// in examples/ queries is one the server exports, and every one the
+// server exports is on the dashboard.
 func TestDashboardNamesMetrics(t *testing.T) {
 	data, err := os.ReadFile("../../examples/grafana/rowguard-dashboard.json")
 	if err != nil {
@@ -135,6 +136,10 @@ func TestDashboardNamesMetrics(t *testing.T) {
 	m.request("/v1/graphql", "query", "user", 200, time.Millisecond, 1, true)
 	m.error("x")
 	m.authFailure("x")
+	m.subsStarted.WithLabelValues("user").Inc()
+	m.subsStopped.WithLabelValues("user").Inc()
+	m.subErrors.WithLabelValues("user", "start").Inc()
+	m.liveRound.WithLabelValues("live").Observe(0.01)
 	families, err := m.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -146,15 +151,25 @@ func TestDashboardNamesMetrics(t *testing.T) {
 			exported[f.GetName()+suffix] = true
 		}
 	}
-	for _, d := range []*prometheus.Desc{poolConns, poolAcquires, poolWaits, poolWaitSeconds, poolCanceled} {
-		exported[regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())[1]] = true
+	var ours []string
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "rowguard_") {
+			ours = append(ours, f.GetName())
+		}
+	}
+	for _, d := range []*prometheus.Desc{poolConns, poolAcquires, poolWaits, poolWaitSeconds, poolCanceled, liveQueries, liveCohorts} {
+		n := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())[1]
+		exported[n] = true
+		ours = append(ours, n)
 	}
 	name := regexp.MustCompile(`\b(rowguard_[a-z_]+|process_[a-z_]+|go_[a-z_]+)`)
 	queried := 0
+	onDashboard := map[string]bool{}
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
 			for _, n := range name.FindAllString(tg.Expr, -1) {
 				queried++
+				onDashboard[strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")] = true
 				if !exported[n] {
 					t.Errorf("the dashboard queries %s, which the server does not export", n)
 				}
@@ -163,5 +178,10 @@ func TestDashboardNamesMetrics(t *testing.T) {
 	}
 	if queried < 10 {
 		t.Errorf("the dashboard queries %d metrics", queried)
+	}
+	for _, n := range ours {
+		if !onDashboard[n] {
+			t.Errorf("the server exports %s, which the dashboard does not show", n)
+		}
 	}
 }

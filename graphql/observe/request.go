@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestIDHeader carries a request's id, in the request and the response.
@@ -57,6 +59,28 @@ type Request struct {
 	ops        []operation
 	err        *opError
 	statements int
+	access     []FieldAccess
+	// span is the request's span (a WebSocket's operations link to it).
+	span trace.SpanContext
+}
+
+// TableAccess is a table a root field reads or writes with a command,
+// and the row-level security policies PostgreSQL applies to it for the
+// request's role (the command's own and FOR ALL ones, of the role, the
+// roles it inherits and PUBLIC).
+type TableAccess struct {
+	Table    string   `json:"table"`
+	Command  string   `json:"command"`
+	Policies []string `json:"policies"`
+	// RLS says why no policy applies, when none can: "bypassed" (admin),
+	// "disabled" (the table has no row-level security) or "view".
+	RLS string `json:"rls,omitempty"`
+}
+
+// FieldAccess is what one root field of a request touched.
+type FieldAccess struct {
+	Field  string        `json:"field"`
+	Tables []TableAccess `json:"tables"`
 }
 
 // operation is one GraphQL operation of a request (a batch has several).
@@ -148,10 +172,34 @@ func (r *Request) Error(code, path, message string) {
 	r.obs.cfg.Metrics.error(code)
 }
 
+// LogsPolicies reports whether a log (http-log or query-log) shows the
+// policies a request's root fields were subject to: the caller need not
+// work them out otherwise.
+func (r *Request) LogsPolicies() bool {
+	if r == nil {
+		return false
+	}
+	l := r.obs.cfg.Log
+	return l.Enabled(TypeHTTP, slog.LevelError) || l.Enabled(TypeQuery, slog.LevelInfo)
+}
+
+// Access records the tables the request's root fields touch and the
+// policies applied to them (http-log's operation.policies; a batch
+// accumulates its operations').
+func (r *Request) Access(fields []FieldAccess) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.access = append(r.access, fields...)
+	r.mu.Unlock()
+}
+
 // Statement records one SQL statement the request ran for the root
-// fields fields, with its parameters: counted, and written as a
-// query-log line when that type is enabled.
-func (r *Request) Statement(ctx context.Context, fields, sql string, params []string) {
+// fields fields, with its parameters and what those fields touch
+// (access, may be nil): counted, and written as a query-log line when
+// that type is enabled.
+func (r *Request) Statement(ctx context.Context, fields, sql string, params []string, access []FieldAccess) {
 	if r == nil {
 		return
 	}
@@ -175,9 +223,16 @@ func (r *Request) Statement(ctx context.Context, fields, sql string, params []st
 		"request_id": r.ID,
 		"query":      op,
 		"generated_sql": map[string]any{
-			fields: map[string]any{"query": sql, "prepared_arguments": params},
+			fields: generatedSQL{Query: sql, Arguments: params, Policies: access},
 		},
 	})
+}
+
+// generatedSQL is one statement of a query-log line.
+type generatedSQL struct {
+	Query     string        `json:"query"`
+	Arguments []string      `json:"prepared_arguments"`
+	Policies  []FieldAccess `json:"policies,omitempty"`
 }
 
 // redactAll replaces every value with "<redacted>".
@@ -199,6 +254,9 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 		w.Header().Set(RequestIDHeader, rec.ID)
 		ctx := context.WithValue(r.Context(), ctxKey{}, rec)
 		ctx, span := o.cfg.Tracer.startRequest(ctx, r)
+		if span != nil {
+			rec.span = span.s.SpanContext()
+		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		if sw.hijacked {
@@ -214,7 +272,7 @@ func (o *Observer) Handler(next http.Handler) http.Handler {
 func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw *statusWriter) {
 	elapsed := time.Since(rec.start)
 	rec.mu.Lock()
-	role, known, vars, ops, gerr, nstmt := rec.role, rec.knownRole, rec.vars, rec.ops, rec.err, rec.statements
+	role, known, vars, ops, gerr, nstmt, access := rec.role, rec.knownRole, rec.vars, rec.ops, rec.err, rec.statements, rec.access
 	rec.mu.Unlock()
 	if m := o.cfg.Metrics; m != nil {
 		kind, label := "", role
@@ -242,6 +300,7 @@ func (o *Observer) finish(ctx context.Context, rec *Request, r *http.Request, sw
 		UserVars:      l.userVars(vars),
 		Role:          role,
 		Statements:    nstmt,
+		Policies:      access,
 		Error:         gerr,
 	}
 	if !l.cfg.SessionValues {
@@ -290,6 +349,7 @@ type httpOperation struct {
 	ExecutionTime float64           `json:"query_execution_time"`
 	ResponseSize  int               `json:"response_size"`
 	Statements    int               `json:"statements"`
+	Policies      []FieldAccess     `json:"policies,omitempty"`
 }
 
 type httpInfo struct {

@@ -30,38 +30,64 @@ type Tracer struct {
 	sql bool
 }
 
-// TracingEnabled reports whether the standard OTEL_* variables ask for
-// traces: an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, and neither
-// OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none.
-func TracingEnabled(getenv func(string) string) bool {
-	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") || getenv("OTEL_TRACES_EXPORTER") == "none" {
+// TracingEnabled reports whether traces are exported. When the metadata
+// has an OpenTelemetry configuration (cfg), it decides, as in Hasura
+// (status enabled, traces among its data types), whatever OTEL_* say;
+// else the standard variables do: an OTLP endpoint is set
+// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) and
+// not OTEL_TRACES_EXPORTER=none. OTEL_SDK_DISABLED=true turns traces off
+// either way.
+func TracingEnabled(getenv func(string) string, cfg *OTelConfig) bool {
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		return false
+	}
+	if cfg != nil {
+		return cfg.Traces()
+	}
+	if getenv("OTEL_TRACES_EXPORTER") == "none" {
 		return false
 	}
 	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-// NewTracerFromEnv returns a Tracer exporting over OTLP/HTTP as the
-// standard variables configure it (endpoint, headers, timeout,
-// compression, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, the
-// sampler OTEL_TRACES_SAMPLER, the batch OTEL_BSP_*); the service name is
-// "rowguard" unless set. sql adds statements' text to spans. Shutdown
-// flushes it.
-func NewTracerFromEnv(ctx context.Context, version string, sql bool) (*Tracer, error) {
-	if p := os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"); p != "" && p != "http/protobuf" {
+// NewTracer returns a Tracer exporting over OTLP/HTTP. The standard
+// variables configure it (endpoint, headers, timeout, compression,
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, the sampler
+// OTEL_TRACES_SAMPLER, the batch OTEL_BSP_*); the service name is
+// "rowguard" unless set. The metadata's configuration (cfg, may be nil)
+// wins where it speaks: its endpoint and headers replace OTEL_EXPORTER_*'s
+// (headers meant for another endpoint are never sent to it), its resource
+// attributes override the same names, its batch size OTEL_BSP_'s. sql
+// adds statements' text to spans. Shutdown flushes it.
+func NewTracer(ctx context.Context, version string, sql bool, cfg *OTelConfig) (*Tracer, error) {
+	var opts []otlptracehttp.Option
+	bsp := []sdktrace.BatchSpanProcessorOption{}
+	resOpts := []resource.Option{
+		resource.WithAttributes(semconv.ServiceName("rowguard"), semconv.ServiceVersion(version)),
+		resource.WithFromEnv(), resource.WithTelemetrySDK(),
+	}
+	if cfg != nil {
+		opts = append(opts, otlptracehttp.WithEndpointURL(cfg.TracesEndpoint), otlptracehttp.WithHeaders(cfg.Headers))
+		var attrs []attribute.KeyValue
+		for k, v := range cfg.ResourceAttributes {
+			attrs = append(attrs, attribute.String(k, v))
+		}
+		resOpts = append(resOpts, resource.WithAttributes(attrs...))
+		if cfg.MaxExportBatchSize > 0 {
+			bsp = append(bsp, sdktrace.WithMaxExportBatchSize(cfg.MaxExportBatchSize))
+		}
+	} else if p := os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"); p != "" && p != "http/protobuf" {
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL: %q is not supported: rowguard exports traces over http/protobuf", p)
 	}
-	exp, err := otlptracehttp.New(ctx)
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 	}
-	res, err := resource.New(ctx,
-		resource.WithAttributes(semconv.ServiceName("rowguard"), semconv.ServiceVersion(version)),
-		resource.WithFromEnv(), resource.WithTelemetrySDK())
+	res, err := resource.New(ctx, resOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, bsp...), sdktrace.WithResource(res))
 	return &Tracer{
 		tp:   tp,
 		tr:   tp.Tracer("github.com/rowguard/rowguard/graphql/observe"),
@@ -183,4 +209,17 @@ func (sp *Span) End(code, message string) {
 		sp.s.SetStatus(codes.Error, code+": "+message)
 	}
 	sp.s.End()
+}
+
+// SetKind records the kind of a WebSocket operation's span once known
+// (query, mutation, subscription); a subscription's is named
+// graphql.subscribe.
+func (sp *Span) SetKind(kind string) {
+	if sp == nil {
+		return
+	}
+	sp.s.SetAttributes(attribute.String("graphql.operation.type", kind))
+	if kind == "subscription" {
+		sp.s.SetName("graphql.subscribe")
+	}
 }

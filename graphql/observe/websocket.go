@@ -20,9 +20,11 @@ func (r *Request) WebSocketAccepted() {
 	r.wsLog(slog.LevelInfo, map[string]any{"type": "accepted"}, "")
 }
 
-// WebSocketInit records the session connection_init authenticated.
-func (r *Request) WebSocketInit(role string, vars map[string]string) {
-	r.Session(role, false, vars)
+// WebSocketInit records the session connection_init authenticated
+// (known: the metadata names the role, so metrics may use it as a
+// label).
+func (r *Request) WebSocketInit(role string, known bool, vars map[string]string) {
+	r.Session(role, known, vars)
 }
 
 // WebSocketOperation records an event of operation id: "started",
@@ -80,17 +82,23 @@ func (r *Request) wsLog(level slog.Level, event map[string]any, msg string) {
 	})
 }
 
-// TrackSubscription counts a subscription of the connection as active
-// until the stop it returns (which calls stop) is first called.
+// TrackSubscription counts a subscription of the connection as started
+// and active until the stop it returns (which calls stop) is first
+// called, then as stopped, by the connection's role.
 func (r *Request) TrackSubscription(stop func()) func() {
 	if r == nil || r.obs.cfg.Metrics == nil {
 		return stop
 	}
 	m := r.obs.cfg.Metrics
+	role := r.roleLabel()
 	m.subscriptions.Inc()
+	m.subsStarted.WithLabelValues(role).Inc()
 	var once sync.Once
 	return func() {
-		once.Do(func() { m.subscriptions.Dec() })
+		once.Do(func() {
+			m.subscriptions.Dec()
+			m.subsStopped.WithLabelValues(role).Inc()
+		})
 		stop()
 	}
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -173,7 +174,8 @@ func (c *conn) init(payload json.RawMessage) {
 	c.mu.Lock()
 	c.sess, c.acked = sess, true
 	c.mu.Unlock()
-	observe.FromContext(c.req.Context()).WebSocketInit(sess.Role, sess.Vars)
+	known := sess.IsAdmin || c.h.cfg.Server.PGRole(sess.Role) != ""
+	observe.FromContext(c.req.Context()).WebSocketInit(sess.Role, known, sess.Vars)
 	c.send([]byte(`{"type":"connection_ack"}`))
 	if _, ok := c.proto.(apollo); ok {
 		c.send(c.proto.keepalive())
@@ -237,13 +239,17 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		return
 	}
 	req := &graphql.Request{Query: sp.Query, Variables: sp.Variables, OperationName: sp.OperationName}
-	observe.FromContext(c.req.Context()).WebSocketOperation(id, "started", sp.OperationName, sp.Query, "")
+	rec := observe.FromContext(c.req.Context())
+	rec.WebSocketOperation(id, "started", sp.OperationName, sp.Query, "")
+	span := rec.OperationSpan(id, sp.OperationName)
 	srv := c.h.cfg.Server
 	prep, errBody := srv.Prepare(sess, req)
 	if errBody != nil {
-		c.opError(id, errBody)
+		code, msg := c.opError(id, errBody)
+		span.End(code, msg)
 		return
 	}
+	span.SetKind(string(prep.Kind()))
 	if prep.Kind() != graphql.KindSubscription {
 		ctx, cancel := context.WithCancel(c.ctx)
 		c.mu.Lock()
@@ -252,6 +258,9 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		go func() {
 			defer cancel()
 			body := srv.Run(ctx, prep)
+			if span != nil {
+				span.End(errorCode(body))
+			}
 			c.mu.Lock()
 			_, running := c.ops[id]
 			delete(c.ops, id)
@@ -271,10 +280,12 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		c.mu.Lock()
 		delete(c.ops, id)
 		c.mu.Unlock()
-		c.opError(id, graphql.ErrorBody("start-failed", err.Error()))
+		code, msg := c.opError(id, graphql.ErrorBody("start-failed", err.Error()))
+		span.End(code, msg)
 		return
 	}
-	stop = observe.FromContext(c.req.Context()).TrackSubscription(stop)
+	span.End("", "")
+	stop = rec.TrackSubscription(stop)
 	c.mu.Lock()
 	if _, ok := c.ops[id]; ok && c.ctx.Err() == nil {
 		c.ops[id] = stop
@@ -287,12 +298,35 @@ func (c *conn) start(id string, payload json.RawMessage) {
 }
 
 // opError reports an operation that could not start: error (then, in
-// Apollo's protocol, complete).
-func (c *conn) opError(id string, errorsBody []byte) {
+// Apollo's protocol, complete); it is counted and logged, and its code
+// and message returned.
+func (c *conn) opError(id string, errorsBody []byte) (code, msg string) {
 	c.send(c.proto.opError(id, errorsBody))
 	if _, ok := c.proto.(apollo); ok {
 		c.send(message("complete", id, nil))
 	}
+	code, msg = errorCode(errorsBody)
+	rec := observe.FromContext(c.req.Context())
+	rec.OperationFailed(code)
+	rec.WebSocketOperation(id, "error", "", "", code+": "+msg)
+	return code, msg
+}
+
+// errorCode is the code and message of the first error of a response
+// body ({"errors":[…]}); empty for data.
+func errorCode(body []byte) (code, msg string) {
+	var r struct {
+		Errors []struct {
+			Message    string `json:"message"`
+			Extensions struct {
+				Code string `json:"code"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	if !bytes.HasPrefix(body, []byte(`{"errors"`)) || json.Unmarshal(body, &r) != nil || len(r.Errors) == 0 {
+		return "", ""
+	}
+	return r.Errors[0].Extensions.Code, r.Errors[0].Message
 }
 
 // keepalive sends the protocol's keepalive every KeepAlive until the

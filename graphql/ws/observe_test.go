@@ -106,3 +106,58 @@ func TestWebSocketMetrics(t *testing.T) {
 	waitFor("rowguard_active_subscriptions", "0")
 	waitFor("rowguard_websocket_connections", "0")
 }
+
+// TestSubscriptionMetrics: scraped after subscriptions, /metrics shows
+// them started and stopped by role, the live queries and the cohorts
+// serving them, the live rounds' durations, and an operation refused at
+// start.
+func TestSubscriptionMetrics(t *testing.T) {
+	m := observe.NewMetrics()
+	obs := observe.New(observe.Config{Metrics: m})
+	f := newFixture(t, ws.Config{}, graphql.LiveConfig{RefetchInterval: 50 * time.Millisecond}, func(c *graphql.Config) { c.Observer = obs })
+	if err := m.Register(observe.LiveCollector(f.gql.LiveCount)); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
+	t.Cleanup(srv.Close)
+	waitFor := func(name, want string) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for gauge(t, m, name) != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := gauge(t, m, name); got != want {
+			t.Fatalf("%s = %q, want %s", name, got, want)
+		}
+	}
+	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
+	c.expect("connection_ack", wait)
+	// Two subscriptions of one user to one query: one cohort.
+	c.send(start(c.proto, "a", "subscription { note { id } }"))
+	c.send(start(c.proto, "b", "subscription { note { id } }"))
+	c.expect("next", wait)
+	c.expect("next", wait)
+	waitFor(`rowguard_subscriptions_started_total{role="user"}`, "2")
+	waitFor("rowguard_live_queries", "2")
+	waitFor("rowguard_live_query_cohorts", "1")
+	// A round ran (the first fetch, then every 50 ms).
+	deadline := time.Now().Add(wait)
+	for gauge(t, m, `rowguard_live_round_duration_seconds_count{kind="live"}`) == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if gauge(t, m, `rowguard_live_round_duration_seconds_count{kind="live"}`) == "" {
+		t.Fatal("no live round duration recorded")
+	}
+	// Refused at start: counted by role, and as a validation error.
+	c.send(start(c.proto, "c", "subscription { nope { id } }"))
+	c.expect("error", wait)
+	waitFor(`rowguard_subscription_errors_total{role="user",stage="start"}`, "1")
+	waitFor(`rowguard_graphql_errors_total{code="validation-failed"}`, "1")
+	c.send(stop(c.proto, "a"))
+	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "1")
+	c.nc.Close()
+	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "2")
+	waitFor("rowguard_live_queries", "0")
+	waitFor("rowguard_live_query_cohorts", "0")
+}

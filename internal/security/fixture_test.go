@@ -92,12 +92,15 @@ const metadataYAML = `
 // suite is a database with the suite's schema and policies, and a served
 // GraphQL API over a pool of 4 connections in JWT mode.
 type suite struct {
-	dbURL  string // superuser URL of the database
-	conn   *pgx.Conn
-	prog   *compiler.Program
-	users  int
-	pool   *pgxpool.Pool // the server's
-	srv    *httptest.Server
+	dbURL string // superuser URL of the database
+	conn  *pgx.Conn
+	prog  *compiler.Program
+	users int
+	pool  *pgxpool.Pool // the server's
+	srv   *httptest.Server
+	// remote, when set, is the base URL of a server in another process
+	// (the soak's), which post sends to instead of srv.
+	remote string
 	client *http.Client
 }
 
@@ -134,20 +137,7 @@ func install(t *testing.T, ctx context.Context, url string, conn *pgx.Conn, user
 // named prefix… and installs the policies.
 func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, prefix string) *compiler.Program {
 	t.Helper()
-	dir := t.TempDir()
-	write := func(name, text string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("version.yaml", "version: 3\n")
-	write("databases/databases.yaml", "- name: default\n  kind: postgres\n  configuration: {connection_info: {database_url: {from_env: DB}}}\n  tables: \"!include default/tables/tables.yaml\"\n")
-	write("databases/default/tables/tables.yaml", metadataYAML)
-	md, err := policies.Load(dir)
+	md, err := policies.Load(writeMetadata(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +154,26 @@ func compileInstall(t *testing.T, ctx context.Context, conn *pgx.Conn, prefix st
 		t.Fatalf("install policies: %v", err)
 	}
 	return prog
+}
+
+// writeMetadata writes the suite's metadata (metadataYAML) as a metadata
+// directory and returns it.
+func writeMetadata(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("version.yaml", "version: 3\n")
+	write("databases/databases.yaml", "- name: default\n  kind: postgres\n  configuration: {connection_info: {database_url: {from_env: DB}}}\n  tables: \"!include default/tables/tables.yaml\"\n")
+	write("databases/default/tables/tables.yaml", metadataYAML)
+	return dir
 }
 
 // serve starts the GraphQL server over a pool of 4 connections to url;
@@ -252,7 +262,11 @@ type gqlResponse struct {
 // answer, or an error for transport failures and undecodable bodies.
 func (s *suite) post(ctx context.Context, query string, headers ...string) (*gqlResponse, error) {
 	body, _ := json.Marshal(map[string]string{"query": query})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.srv.URL+"/v1/graphql", strings.NewReader(string(body)))
+	base := s.remote
+	if base == "" {
+		base = s.srv.URL
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/graphql", strings.NewReader(string(body)))
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	s.serve(t, cluster.URL("app"), nil)
 
 	var okBefore, okAfter, restarted atomic.Int64
-	load := startRestartLoad(t, ctx, s, users, func() {
+	load := startRestartLoad(t, ctx, s, users, 16, func() {
 		if restarted.Load() != 0 {
 			okAfter.Add(1)
 		} else {
@@ -107,7 +107,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	}
 }
 
-// restartLoad is the load of the restart and soak tests: 16 clients
+// restartLoad is the load of the restart and soak tests: clients
 // posting isolationQuery with the tokens of users 2 … users+1 until
 // stopped, counting good answers (in res, each checked for foreign rows),
 // clean GraphQL errors and broken HTTP exchanges.
@@ -119,9 +119,9 @@ type restartLoad struct {
 	wg               sync.WaitGroup
 }
 
-// startRestartLoad starts the clients against s; ok, when set, is called
-// after each good answer.
-func startRestartLoad(t *testing.T, ctx context.Context, s *suite, users int, ok func()) *restartLoad {
+// startRestartLoad starts clients clients against s; ok, when set, is
+// called after each good answer.
+func startRestartLoad(t *testing.T, ctx context.Context, s *suite, users, clients int, ok func()) *restartLoad {
 	tokens := make([]string, users+2)
 	for id := 2; id < len(tokens); id++ {
 		tokens[id] = bearer(token(t, id))
@@ -130,7 +130,7 @@ func startRestartLoad(t *testing.T, ctx context.Context, s *suite, users int, ok
 	loadCtx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	var n atomic.Int64
-	for range 16 {
+	for range clients {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
