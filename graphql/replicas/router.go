@@ -159,40 +159,63 @@ func (r *Router) ReadPool(version string) *pgxpool.Pool {
 }
 
 // StillAt reports whether the replica behind pool has, now, replayed
-// exactly policy version version (clean). Asked after a transaction ran on
-// the replica, it makes the version rule exact for that transaction:
-// ReadPool handed the replica out only after a check saw version, replay
-// only moves forward, and a migration's policies and its version row
-// commit together, so a replica still at version when the transaction has
-// ended ran all of it at version. A pool that is not a replica's, a
-// replica that does not answer, or a database without
-// rowguard.policy_migrations when version is not "" is not at version.
+// exactly policy version version (clean), in a round trip of its own; the
+// server folds the same statement into a read's batch instead
+// (VersionSQL, Held). Asked after a transaction ran on the replica, it
+// makes the version rule exact for that transaction: ReadPool handed the
+// replica out only after a check saw version, replay only moves forward,
+// and a migration's policies and its version row commit together, so a
+// replica still at version when the transaction has ended ran all of it
+// at version. A pool that is not a replica's, or a replica that does not
+// answer, is not at version.
 func (r *Router) StillAt(ctx context.Context, pool *pgxpool.Pool, version string) bool {
 	for _, rep := range r.replicas {
 		if rep.pool != pool {
 			continue
 		}
-		var v int64
-		var dirty bool
-		err := pool.QueryRow(ctx, stillAtSQL).Scan(&v, &dirty)
-		var pgErr *pgconn.PgError
-		switch {
-		case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == "42P01": // no version, no table
-			return version == ""
-		case err != nil:
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
 			return false
 		}
-		return strconv.FormatInt(v, 10) == version && !dirty
+		defer conn.Release()
+		return r.Held(version, conn.Conn().PgConn().ExecParams(ctx, VersionSQL, nil, nil, nil, nil).Read())
 	}
 	return false
 }
 
-// lastVersionSQL reads the newest policy version. stillAtSQL is the same
-// with a comment that tells it apart from the checks in pg_stat_activity.
-const (
-	lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
-	stillAtSQL     = `/* rowguard: policy version after a read */ ` + lastVersionSQL
-)
+// VersionSQL is the statement that reads a replica's policy version after
+// a read, in text format and without parameters, for the end of the
+// read's own batch (after its COMMIT): Held tells from its result whether
+// the replica is still at the read's version, as StillAt does. Its
+// comment tells it apart from the health checks in pg_stat_activity.
+const VersionSQL = `/* rowguard: policy version after a read */ ` + lastVersionSQL
+
+// VersionSQL returns VersionSQL (graphql.ReadRouter).
+func (r *Router) VersionSQL() string { return VersionSQL }
+
+// Held reports whether res, the result of VersionSQL run on a replica
+// (in text format), says the replica has replayed exactly policy version
+// version, clean. No row, or no rowguard.policy_migrations table, is
+// version ""; any other error, or a nil res, is no version at all.
+func (r *Router) Held(version string, res *pgconn.Result) bool {
+	if res == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(res.Err, &pgErr) && pgErr.Code == "42P01": // undefined_table
+		return version == ""
+	case res.Err != nil:
+		return false
+	case len(res.Rows) == 0:
+		return version == ""
+	}
+	row := res.Rows[0]
+	return len(row) == 2 && string(row[0]) == version && string(row[1]) == "f"
+}
+
+// lastVersionSQL reads the newest policy version.
+const lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
 
 // Failed reports that a read on pool failed for a reason that is not the
 // request's: the replica is out of rotation until a check passes, and one
