@@ -148,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := lim
 	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes, cfg.Live = pool, prog, authn, version, log, *maxBody, live
-	readRouter, closeReplicas, err := replicaOpts.start(ctx, pool, log, stdout)
+	readRouter, closeReplicas, err := replicaOpts.start(ctx, pool, log, stdout, obs.Metrics())
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,8 @@ type Status struct {
 	// lag is within Config.MaxLag.
 	Healthy bool
 	// InRecovery is pg_is_in_recovery(): false for a replica that was
-	// promoted (it is still read from, as any database with the policies).
+	// promoted, which is out of rotation (it no longer follows the
+	// primary, so neither its rows nor its policies are the primary's).
 	InRecovery bool
 	// Lag is how far replay is behind (see Router's lag rule).
 	Lag time.Duration
@@ -58,7 +59,10 @@ type Status struct {
 	// version's install had not finished.
 	Version string
 	Dirty   bool
-	// Err is why the last check failed; "" when it did not.
+	// State is one of StateHealthy, StateLagging, StatePromoted and
+	// StateDown ("" before the first check).
+	State string
+	// Err is why the replica is out of rotation; "" when it is not.
 	Err string
 	// Checked is when the last check ended.
 	Checked time.Time
@@ -70,7 +74,10 @@ type Router struct {
 	log      *slog.Logger
 	replicas []*replica
 	next     atomic.Uint64
-	stop     context.CancelFunc
+	// fallbacks counts the reads ReadPool sent to the primary because no
+	// replica was in rotation at the request's version.
+	fallbacks atomic.Uint64
+	stop      context.CancelFunc
 	done     sync.WaitGroup
 }
 
@@ -85,6 +92,8 @@ type replica struct {
 	// behindSince is when checks first saw replay behind what the
 	// replica received, zero while it is not (the loop's own).
 	behindSince time.Time
+	// reads counts the transactions ReadPool handed this replica.
+	reads atomic.Uint64
 }
 
 // New makes a pool per URL, checks every replica once (a replica that
@@ -152,9 +161,11 @@ func (r *Router) ReadPool(version string) *pgxpool.Pool {
 		}
 		st := rep.status.Load()
 		if st.Healthy && !st.Dirty && st.Version == version {
+			rep.reads.Add(1)
 			return rep.pool
 		}
 	}
+	r.fallbacks.Add(1)
 	return nil
 }
 
@@ -241,7 +252,11 @@ func (r *Router) Status() []Status {
 	out := make([]Status, len(r.replicas))
 	for i, rep := range r.replicas {
 		out[i] = *rep.status.Load()
-		out[i].Healthy = out[i].Healthy && !rep.down.Load()
+		if rep.down.Load() && out[i].Healthy {
+			// A read failed there since the last check, which has not
+			// run again yet.
+			out[i].Healthy, out[i].State, out[i].Err = false, StateDown, "a read failed on it; checking again"
+		}
 	}
 	return out
 }
@@ -308,7 +323,7 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	now := time.Now()
 	st.Checked = now
 	if err != nil {
-		st.Err = err.Error()
+		st.Err, st.State = err.Error(), StateDown
 	} else {
 		if behind {
 			if rep.behindSince.IsZero() {
@@ -323,9 +338,13 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 		} else {
 			rep.behindSince = time.Time{}
 		}
-		st.Healthy = true
-		if r.cfg.MaxLag > 0 && st.Lag > r.cfg.MaxLag {
-			st.Healthy = false
+		st.Healthy, st.State = true, StateHealthy
+		switch {
+		case !st.InRecovery:
+			st.Healthy, st.State = false, StatePromoted
+			st.Err = errPromoted
+		case r.cfg.MaxLag > 0 && st.Lag > r.cfg.MaxLag:
+			st.Healthy, st.State = false, StateLagging
 			st.Err = fmt.Sprintf("replay lag %s is above --max-replica-lag %s", st.Lag.Round(time.Millisecond), r.cfg.MaxLag)
 		}
 	}
@@ -337,10 +356,28 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	switch up := st.Healthy; {
 	case up && !wasUp:
 		r.log.Info("read replica in rotation", "replica", rep.name, "policy_version", st.Version, "lag", st.Lag)
+	case st.Err == errPromoted && prev.Err != errPromoted:
+		// Said once, whatever the replica's state before: it is a
+		// configuration problem, not a passing one.
+		r.log.Error("read replica promoted: out of read rotation, it no longer follows the primary (pg_is_in_recovery() is false); remove it from --read-replica-url, or make it a standby again",
+			"replica", rep.name)
 	case !up && wasUp:
 		r.log.Warn("read replica out of rotation", "replica", rep.name, "reason", st.Err)
 	}
 }
+
+// The states of Status.State. A healthy replica serves only the requests
+// of the policy version it has replayed (see ReadPool); HealthLines calls
+// one at another version "wrong version".
+const (
+	StateHealthy  = "healthy"
+	StateLagging  = "lagging"
+	StatePromoted = "promoted"
+	StateDown     = "down"
+)
+
+// errPromoted is Status.Err of a replica that is no longer in recovery.
+const errPromoted = "not in recovery (pg_is_in_recovery() is false): it no longer follows the primary"
 
 // read fills st from the replica but for the lag, and returns whether
 // replay is behind what the replica received and the time since the last
