@@ -78,7 +78,7 @@ type Router struct {
 	// replica was in rotation at the request's version.
 	fallbacks atomic.Uint64
 	stop      context.CancelFunc
-	done     sync.WaitGroup
+	done      sync.WaitGroup
 }
 
 type replica struct {
