@@ -49,6 +49,8 @@ type config struct {
 	explain          string // comma-separated names of queries whose plans are reported even when they meet their targets
 	claimsRounds     int    // paired rounds of that comparison
 	subscriptions    bool   // only the live-query benchmark
+	replicas         int    // only the read-replica benchmark, up to this many standbys; 0: off
+	replicaRounds    int    // its interleaved rounds
 	subs             subParams
 }
 
@@ -96,6 +98,8 @@ func main() {
 	flag.DurationVar(&c.subs.Writes, "sub-writes", 30*time.Second, "how long the one-update-a-second phase runs")
 	flag.DurationVar(&c.subs.Idle, "sub-idle", 10*time.Second, "how long the idle phase runs")
 	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
+	flag.IntVar(&c.replicas, "replicas", 0, "only the read-replica benchmark: read throughput with 0, 1 … N hot standbys as read replicas, started by the harness; writes <date>-replicas.md")
+	flag.IntVar(&c.replicaRounds, "replica-rounds", 3, "interleaved rounds of -replicas")
 	flag.Parse()
 	if c.data.Articles == 0 {
 		c.data.Articles = 100_000
@@ -139,9 +143,13 @@ func run(ctx context.Context, c config) error {
 	}
 
 	serverURL := c.databaseURL
+	if c.replicas < 0 || c.replicas > 0 && serverURL != "" {
+		return fmt.Errorf("-replicas %d: needs the harness's own cluster to copy standbys from (drop -database-url), and a count of at least 1", c.replicas)
+	}
+	var cluster *pgcluster.Cluster
 	if serverURL == "" {
 		logf("starting a throwaway PostgreSQL cluster")
-		cluster, err := pgcluster.Start(ctx)
+		cluster, err = pgcluster.Start(ctx)
 		if err != nil {
 			return err
 		}
@@ -159,6 +167,13 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		return writeResults(c, "-subscriptions", rep.markdown())
+	}
+	if c.replicas > 0 {
+		rep, err := env.measureReplicas(ctx, cluster, c.replicas, c.replicaRounds)
+		if err != nil {
+			return err
+		}
+		return writeResults(c, "-replicas", rep.markdown())
 	}
 	if c.claimsOnly {
 		rep, err := env.measureClaims(ctx)

@@ -162,10 +162,23 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // not idle (still in a transaction, busy or closed), so a connection
 // inside a transaction is never reused.
 func execute(ctx context.Context, pool *pgxpool.Pool, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
-	results, gerr := runTx(ctx, txSpec{pool: pool, prepared: prepared, settings: settings, jitOff: jitOff, rs: rs, sess: sess, stmts: stmts, readWrite: readWrite, timeLimit: timeLimit})
+	cols, _, gerr := executeTx(ctx, txSpec{pool: pool, prepared: prepared, settings: settings, jitOff: jitOff, rs: rs, sess: sess, stmts: stmts, readWrite: readWrite, timeLimit: timeLimit})
+	return cols, gerr
+}
+
+// executeTx is execute for a txSpec: it also returns the result of
+// t.after (nil without one).
+func executeTx(ctx context.Context, t txSpec) ([][]byte, *pgconn.Result, *Error) {
+	results, after, gerr := runTx(ctx, t)
 	if gerr != nil {
-		return nil, gerr
+		return nil, nil, gerr
 	}
+	cols, gerr := columns(results)
+	return cols, after, gerr
+}
+
+// columns returns the json columns of results, each of one row.
+func columns(results []*pgconn.Result) ([][]byte, *Error) {
 	var cols [][]byte
 	for _, r := range results {
 		if len(r.Rows) != 1 {
@@ -195,11 +208,20 @@ type txSpec struct {
 	// does for the admin role (explain: the caller is the admin,
 	// whatever role the statements run as).
 	detail bool
+	// after, when set, is one more statement (no parameters, run
+	// unprepared as the login role) at the end of the same batch, after
+	// COMMIT and the resets: on a read replica, the read of its policy
+	// version that tells whether the whole transaction ran at the
+	// request's version, without a round trip of its own. Its result,
+	// rows or error, is runTx's second value; its failure is not the
+	// request's.
+	after string
 }
 
 // runTx runs t as execute describes and returns the results of t.stmts,
-// in order.
-func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
+// in order, and the result of t.after (nil without one, or when the batch
+// did not reach it: its Err then says so).
+func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Error) {
 	pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit := t.pool, t.prepared, t.settings, t.jitOff, t.rs, t.sess, t.stmts, t.readWrite, t.timeLimit
 	reqCtx := ctx
 	if timeLimit > 0 {
@@ -214,9 +236,9 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		if reqCtx.Err() == nil && ctx.Err() != nil {
-			return nil, timeLimitError(timeLimit)
+			return nil, nil, timeLimitError(timeLimit)
 		}
-		return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
+		return nil, nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
 	}
 	defer conn.Release()
 	pg := conn.Conn().PgConn()
@@ -255,18 +277,18 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				if reqCtx.Err() == nil {
-					return nil, timeLimitError(timeLimit)
+					return nil, nil, timeLimitError(timeLimit)
 				}
-				return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
+				return nil, nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
 			}
 			if pg.IsClosed() {
-				return nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
+				return nil, nil, &Error{Code: CodeUnexpected, Message: "database connection error"}
 			}
 			e := dbError(err, rs.admin || t.detail)
 			if i := failedPrepare - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
 				e.Path = stmts[i].errPath
 			}
-			return nil, e
+			return nil, nil, e
 		}
 		for i, name := range names {
 			batch.ExecPrepared(name, args[i], nil, nil)
@@ -285,6 +307,10 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 	// leave clean too.
 	batch.ExecParams("RESET ALL", nil, nil, nil, nil)
 	batch.ExecParams("RESET ROLE", nil, nil, nil, nil)
+	afterAt := len(stmts) + 5 // BEGIN, settings, stmts, COMMIT, the resets
+	if t.after != "" {
+		batch.ExecParams(t.after, nil, nil, nil, nil)
+	}
 	results, err := pg.ExecBatch(ctx, batch).ReadAll()
 	failed := -1 // index of the failing result
 	if err == nil {
@@ -299,12 +325,24 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 	} else {
 		failed = n
 	}
+	var after *pgconn.Result
 	if err != nil && failed >= len(stmts)+3 && pg.TxStatus() == 'I' {
-		// Only a reset after COMMIT failed: the answer stands, the
-		// connection does not go back to the pool.
-		conn.Conn().Close(context.Background())
+		// Only what runs after COMMIT failed: the answer stands.
+		switch {
+		case t.after != "" && failed == afterAt && failed < len(results) && !pg.IsClosed():
+			// The statement after the resets failed on its own (say the
+			// version table does not exist): the connection is clean.
+			after = results[afterAt]
+		default:
+			// A reset failed, or the connection broke: it does not go
+			// back to the pool.
+			conn.Conn().Close(context.Background())
+			if t.after != "" {
+				after = &pgconn.Result{Err: fmt.Errorf("the batch ended before the statement after COMMIT: %w", err)}
+			}
+		}
 		err = nil
-		results = results[:failed]
+		results = results[:min(failed, len(results))]
 	}
 	if err != nil {
 		if pg.TxStatus() != 'I' && !pg.IsClosed() {
@@ -315,21 +353,27 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *Error) {
 			}
 		}
 		if reqCtx.Err() == nil && (ctx.Err() != nil || isStatementTimeout(err)) {
-			return nil, timeLimitError(timeLimit)
+			return nil, nil, timeLimitError(timeLimit)
 		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
+			return nil, nil, &Error{Code: CodeUnexpected, Message: "the request was cancelled"}
 		}
 		e := dbError(err, rs.admin || t.detail)
 		if i := failed - 2; i >= 0 && i < len(stmts) && (e.Code == CodePermissionError || e.Code == CodeConstraintViolation || e.Code == CodeDataException) {
 			e.Path = stmts[i].errPath
 		}
-		return nil, e
+		return nil, nil, e
 	}
 	if len(results) < len(stmts)+3 {
-		return nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
+		return nil, nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
 	}
-	return results[2 : 2+len(stmts)], nil
+	if t.after != "" && after == nil {
+		if len(results) <= afterAt {
+			return nil, nil, &Error{Code: CodeUnexpected, Message: "unexpected result from the database: " + strconv.Itoa(len(results)) + " results"}
+		}
+		after = results[afterAt]
+	}
+	return results[2 : 2+len(stmts)], after, nil
 }
 
 // values returns the parameters of the settings' SELECT: the PostgreSQL

@@ -288,7 +288,7 @@ func (s *Server) explainStatements(ctx context.Context, op *operation, sess *aut
 			&statement{sql: "EXPLAIN (" + options + ") " + st.sql, params: st.params, bitmapOff: off},
 			&statement{sql: "EXPLAIN (VERBOSE, FORMAT JSON) " + st.sql, params: st.params, bitmapOff: off})
 	}
-	results, gerr := runTx(ctx, txSpec{
+	results, _, gerr := runTx(ctx, txSpec{
 		pool: s.cfg.Pool, settings: op.st.settings, jitOff: !s.cfg.JIT, rs: op.rs, sess: sess,
 		stmts: run, timeLimit: s.limitsFor(op.rs).time, rollback: true, detail: true,
 	})

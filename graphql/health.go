@@ -67,7 +67,9 @@ func loadPolicyVersion(ctx context.Context, pool *pgxpool.Pool) (string, error) 
 // version. A database whose policy version moved on since the schema was
 // built (another server, or `rowguard migrate up`, installed newer
 // policies) is an inconsistency: this server's schema no longer matches
-// what the database enforces.
+// what the database enforces. With read replicas, each has a line of its
+// own after those (replicas.Router.HealthLines): the first line stays
+// Hasura's.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	w.Header().Set(PolicyVersionHeader, st.version)
@@ -90,8 +92,19 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Inconsistencies != nil {
 		problems = append(problems, s.cfg.Inconsistencies()...)
 	}
+	// With read replicas, a line for each after the first (the replicas
+	// do not change the status: without them reads go to the primary).
+	var replicas string
+	if hr, ok := s.cfg.Replicas.(interface{ HealthLines(string) []string }); ok {
+		if lines := hr.HealthLines(st.version); len(lines) > 0 {
+			replicas = strings.Join(lines, "\n") + "\n"
+		}
+	}
 	if len(problems) == 0 {
-		io.WriteString(w, healthOK)
+		if replicas != "" {
+			replicas = "\n" + replicas
+		}
+		io.WriteString(w, healthOK+replicas)
 		return
 	}
 	status, word := http.StatusOK, "WARN"
@@ -99,7 +112,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		status, word = http.StatusInternalServerError, "ERROR"
 	}
 	w.WriteHeader(status)
-	io.WriteString(w, word+": "+healthInconsistent+"\n"+strings.Join(problems, "\n")+"\n")
+	io.WriteString(w, word+": "+healthInconsistent+"\n"+strings.Join(problems, "\n")+"\n"+replicas)
 }
 
 func orNone(v string) string {

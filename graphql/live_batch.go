@@ -52,8 +52,27 @@ func (s *Server) runCohorts(ctx context.Context, batch []*cohort) []cohortResult
 	b.ExecParams("COMMIT", nil, nil, nil, nil)
 	b.ExecParams("RESET ALL", nil, nil, nil, nil)
 	b.ExecParams("RESET ROLE", nil, nil, nil, nil)
+	// On a replica the batch ends with the read of its policy version:
+	// no round trip of its own (liveVersionHeld).
+	onReplica := pool != s.cfg.Pool
+	if onReplica {
+		b.ExecParams(s.cfg.Replicas.VersionSQL(), nil, nil, nil, nil)
+	}
+	queued := 1 + 3 + 1 // BEGIN; COMMIT and the resets; the version read
+	for _, c := range batch {
+		queued += 4 + len(c.op.stmts) // three resets, the settings, the statements
+	}
 	results, err := pg.ExecBatch(ctx, b).ReadAll()
-	err = s.liveVersionHeld(ctx, &pool, batch, err)
+	var after *pgconn.Result
+	if onReplica && len(results) == queued {
+		// The version read was reached: everything before it succeeded,
+		// and its own error (no version table) is not the round's.
+		after, results = results[queued-1], results[:queued-1]
+		if after.Err != nil {
+			err = nil
+		}
+	}
+	err = s.liveVersionHeld(&pool, batch, after, err)
 	if err == nil {
 		for _, r := range results {
 			if r.Err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/auth"
@@ -19,11 +20,15 @@ type ReadRouter interface {
 	// Failed reports that a read on pool failed for a reason that is not
 	// the request's.
 	Failed(pool *pgxpool.Pool, err error)
-	// StillAt reports whether the replica behind pool has replayed
-	// exactly policy version version now, asked after a transaction ran
-	// there: ReadPool handed it out at version and replay only moves
-	// forward, so yes means the whole transaction ran at version.
-	StillAt(ctx context.Context, pool *pgxpool.Pool, version string) bool
+	// VersionSQL is a statement that reads a replica's policy version,
+	// run at the end of a read's own batch on the replica (after COMMIT
+	// and the resets): no round trip of its own.
+	VersionSQL() string
+	// Held reports whether res, VersionSQL's result, says the replica
+	// has replayed exactly policy version version: ReadPool handed it
+	// out at version and replay only moves forward, so yes means the
+	// whole transaction before it ran at version.
+	Held(version string, res *pgconn.Result) bool
 }
 
 // liveFenceWait bounds how long a live-query round waits for a replica to
@@ -45,22 +50,25 @@ func (s *Server) readPool(version string, readWrite bool) *pgxpool.Pool {
 }
 
 // readExecute is execute on pool, for a request whose schema was built
-// from policy version version. When pool is a replica's, the transaction
-// runs again on the primary (it is read-only) when it failed for a reason
-// that is not the request's (an unexpected error: the connection broke,
-// the replica shut down, a conflict with recovery), or when the replica is
-// no longer at version once it ended (StillAt: it replayed a newer policy
-// install meanwhile, so the transaction may have run under it); the
-// replica is reported either way. A time limit or a cancelled request is
-// final.
+// from policy version version. When pool is a replica's, the batch ends
+// with the replica's VersionSQL, and the transaction runs again on the
+// primary (it is read-only) when it failed for a reason that is not the
+// request's (an unexpected error: the connection broke, the replica shut
+// down, a conflict with recovery), or when the replica is no longer at
+// version once it ended (Held: it replayed a newer policy install
+// meanwhile, so the transaction may have run under it); the replica is
+// reported either way. A time limit or a cancelled request is final.
 func (s *Server) readExecute(ctx context.Context, pool *pgxpool.Pool, version string, prepared bool, settings *settingsSQL, jitOff bool, rs *roleSchema, sess *auth.Session, stmts []*statement, readWrite bool, timeLimit time.Duration) ([][]byte, *Error) {
-	cols, gerr := execute(ctx, pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit)
-	if pool == s.cfg.Pool || readWrite || ctx.Err() != nil {
+	if pool == s.cfg.Pool || readWrite {
+		return execute(ctx, pool, prepared, settings, jitOff, rs, sess, stmts, readWrite, timeLimit)
+	}
+	cols, after, gerr := executeTx(ctx, txSpec{pool: pool, prepared: prepared, settings: settings, jitOff: jitOff, rs: rs, sess: sess, stmts: stmts, timeLimit: timeLimit, after: s.cfg.Replicas.VersionSQL()})
+	if ctx.Err() != nil {
 		return cols, gerr
 	}
 	switch {
 	case gerr == nil:
-		if s.cfg.Replicas.StillAt(ctx, pool, version) {
+		if s.cfg.Replicas.Held(version, after) {
 			return cols, nil
 		}
 		s.cfg.Replicas.Failed(pool, errors.New("the replica is no longer at policy version "+version))
@@ -136,14 +144,15 @@ var errPolicyVersionMoved = errors.New("graphql: the read replica moved to anoth
 
 // liveVersionHeld checks, after a live round ran on a replica without
 // error, that the replica is still at the cohorts' policy version (as
-// readExecute does); when it is not, it reports the replica, points *pool
+// readExecute does), from after, the result of VersionSQL at the end of
+// the round's batch; when it is not, it reports the replica, points *pool
 // at the primary (the round's fallback runs each cohort again there) and
 // returns errPolicyVersionMoved. Any other err is returned as it is.
-func (s *Server) liveVersionHeld(ctx context.Context, pool **pgxpool.Pool, batch []*cohort, err error) error {
+func (s *Server) liveVersionHeld(pool **pgxpool.Pool, batch []*cohort, after *pgconn.Result, err error) error {
 	if err != nil || *pool == s.cfg.Pool || len(batch) == 0 {
 		return err
 	}
-	if s.cfg.Replicas.StillAt(ctx, *pool, batch[0].op.st.version) {
+	if s.cfg.Replicas.Held(batch[0].op.st.version, after) {
 		return nil
 	}
 	s.cfg.Replicas.Failed(*pool, errPolicyVersionMoved)

@@ -204,15 +204,25 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) SetProgram(prog *compiler.Program) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	version, err := loadPolicyVersion(ctx, s.cfg.Pool)
+	if err != nil {
+		return fmt.Errorf("graphql: %w", err)
+	}
+	return s.SetProgramAt(prog, version)
+}
+
+// SetProgramAt is SetProgram for a program compiled from the metadata of
+// policy version version, read in the same snapshot as that version (a
+// server that follows `migrate up`): the version is the one read
+// replicas must have replayed to serve its requests.
+func (s *Server) SetProgramAt(prog *compiler.Program, version string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	cons, err := loadConstraints(ctx, s.cfg.Pool)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
 	enums, err := loadEnumValues(ctx, s.cfg.Pool, prog)
-	if err != nil {
-		return fmt.Errorf("graphql: %w", err)
-	}
-	version, err := loadPolicyVersion(ctx, s.cfg.Pool)
 	if err != nil {
 		return fmt.Errorf("graphql: %w", err)
 	}
@@ -259,6 +269,10 @@ func (s *Server) SetProgram(prog *compiler.Program) error {
 	s.programChanged()
 	return nil
 }
+
+// PolicyVersion returns the policy version (rowguard.policy_migrations)
+// the served schema was built from; "" for none.
+func (s *Server) PolicyVersion() string { return s.state.Load().version }
 
 // hasBackendOnly reports whether role has a backend_only permission.
 func hasBackendOnly(prog *compiler.Program, role string) bool {

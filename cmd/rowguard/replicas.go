@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rowguard/rowguard/graphql"
+	"github.com/rowguard/rowguard/graphql/observe"
 	"github.com/rowguard/rowguard/graphql/replicas"
 )
 
@@ -45,10 +46,10 @@ func replicaFlags(fs *flag.FlagSet, envErrs *[]error) *replicaOptions {
 	return o
 }
 
-// start makes the router when replicas are configured: nil and a no-op
-// close when not. The replicas' pools prepare statements exactly when the
+// start makes the router when replicas are configured, its metrics in
+// metrics (may be nil): nil and a no-op close when not. The replicas' pools prepare statements exactly when the
 // primary's does (the server decides from the primary's pool).
-func (o *replicaOptions) start(ctx context.Context, primary *pgxpool.Pool, log *slog.Logger, stdout io.Writer) (graphql.ReadRouter, func(), error) {
+func (o *replicaOptions) start(ctx context.Context, primary *pgxpool.Pool, log *slog.Logger, stdout io.Writer, metrics *observe.Metrics) (graphql.ReadRouter, func(), error) {
 	urls := o.urls
 	if len(urls) == 0 {
 		urls = o.env
@@ -71,6 +72,10 @@ func (o *replicaOptions) start(ctx context.Context, primary *pgxpool.Pool, log *
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := metrics.Register(r); err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("read replica metrics: %w", err)
 	}
 	for _, st := range r.Status() {
 		state := "in rotation"

@@ -79,6 +79,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	timeouts := timeoutFlags(fs, &envErrs)
 	ops := operateFlags(fs)
 	replicaOpts := replicaFlags(fs, &envErrs)
+	follow, err := time.ParseDuration(envOr("ROWGUARD_FOLLOW_POLICIES", "0s"))
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("ROWGUARD_FOLLOW_POLICIES: %w", err))
+	}
+	fs.DurationVar(&follow, "follow-policies", follow, "check the database's policy version this often and serve each newly installed one (its installed metadata), e.g. 1s; 0: serve the version of the start until restarted; not with --metadata")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -90,6 +95,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *dbURL == "" {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
+	}
+	switch {
+	case follow < 0:
+		return usageError{"--follow-policies must not be negative"}
+	case follow > 0 && *metadata != "":
+		return usageError{"--follow-policies serves the metadata the database installed with each version: drop --metadata (or --follow-policies)"}
 	}
 
 	obs, logCfg, tracing, flushTraces, err := newObserver(ctx, ops, *metadata, stdout)
@@ -147,7 +158,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg := lim
 	cfg.Pool, cfg.Program, cfg.Auth, cfg.Version, cfg.Log, cfg.MaxBodyBytes, cfg.Live = pool, prog, authn, version, log, *maxBody, live
-	readRouter, closeReplicas, err := replicaOpts.start(ctx, pool, log, stdout)
+	readRouter, closeReplicas, err := replicaOpts.start(ctx, pool, log, stdout, obs.Metrics())
 	if err != nil {
 		return err
 	}
@@ -174,6 +185,16 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	wsCfg.Server, wsCfg.Auth, wsCfg.Log = srv, authn, log
+	if follow > 0 {
+		f := &policyFollower{pool: pool, srv: srv, opts: compiler.Options{RolePrefix: *rolePrefix}, every: follow, log: log}
+		followCtx, stopFollowing := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f.run(followCtx)
+		}()
+		defer func() { stopFollowing(); <-done }() // before the pool closes
+	}
 	sockets := ws.NewHandler(wsCfg)
 
 	var handler http.Handler = srv

@@ -49,7 +49,8 @@ type Status struct {
 	// lag is within Config.MaxLag.
 	Healthy bool
 	// InRecovery is pg_is_in_recovery(): false for a replica that was
-	// promoted (it is still read from, as any database with the policies).
+	// promoted, which is out of rotation (it no longer follows the
+	// primary, so neither its rows nor its policies are the primary's).
 	InRecovery bool
 	// Lag is how far replay is behind (see Router's lag rule).
 	Lag time.Duration
@@ -58,7 +59,10 @@ type Status struct {
 	// version's install had not finished.
 	Version string
 	Dirty   bool
-	// Err is why the last check failed; "" when it did not.
+	// State is one of StateHealthy, StateLagging, StatePromoted and
+	// StateDown ("" before the first check).
+	State string
+	// Err is why the replica is out of rotation; "" when it is not.
 	Err string
 	// Checked is when the last check ended.
 	Checked time.Time
@@ -70,8 +74,11 @@ type Router struct {
 	log      *slog.Logger
 	replicas []*replica
 	next     atomic.Uint64
-	stop     context.CancelFunc
-	done     sync.WaitGroup
+	// fallbacks counts the reads ReadPool sent to the primary because no
+	// replica was in rotation at the request's version.
+	fallbacks atomic.Uint64
+	stop      context.CancelFunc
+	done      sync.WaitGroup
 }
 
 type replica struct {
@@ -85,6 +92,8 @@ type replica struct {
 	// behindSince is when checks first saw replay behind what the
 	// replica received, zero while it is not (the loop's own).
 	behindSince time.Time
+	// reads counts the transactions ReadPool handed this replica.
+	reads atomic.Uint64
 }
 
 // New makes a pool per URL, checks every replica once (a replica that
@@ -152,47 +161,72 @@ func (r *Router) ReadPool(version string) *pgxpool.Pool {
 		}
 		st := rep.status.Load()
 		if st.Healthy && !st.Dirty && st.Version == version {
+			rep.reads.Add(1)
 			return rep.pool
 		}
 	}
+	r.fallbacks.Add(1)
 	return nil
 }
 
 // StillAt reports whether the replica behind pool has, now, replayed
-// exactly policy version version (clean). Asked after a transaction ran on
-// the replica, it makes the version rule exact for that transaction:
-// ReadPool handed the replica out only after a check saw version, replay
-// only moves forward, and a migration's policies and its version row
-// commit together, so a replica still at version when the transaction has
-// ended ran all of it at version. A pool that is not a replica's, a
-// replica that does not answer, or a database without
-// rowguard.policy_migrations when version is not "" is not at version.
+// exactly policy version version (clean), in a round trip of its own; the
+// server folds the same statement into a read's batch instead
+// (VersionSQL, Held). Asked after a transaction ran on the replica, it
+// makes the version rule exact for that transaction: ReadPool handed the
+// replica out only after a check saw version, replay only moves forward,
+// and a migration's policies and its version row commit together, so a
+// replica still at version when the transaction has ended ran all of it
+// at version. A pool that is not a replica's, or a replica that does not
+// answer, is not at version.
 func (r *Router) StillAt(ctx context.Context, pool *pgxpool.Pool, version string) bool {
 	for _, rep := range r.replicas {
 		if rep.pool != pool {
 			continue
 		}
-		var v int64
-		var dirty bool
-		err := pool.QueryRow(ctx, stillAtSQL).Scan(&v, &dirty)
-		var pgErr *pgconn.PgError
-		switch {
-		case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == "42P01": // no version, no table
-			return version == ""
-		case err != nil:
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
 			return false
 		}
-		return strconv.FormatInt(v, 10) == version && !dirty
+		defer conn.Release()
+		return r.Held(version, conn.Conn().PgConn().ExecParams(ctx, VersionSQL, nil, nil, nil, nil).Read())
 	}
 	return false
 }
 
-// lastVersionSQL reads the newest policy version. stillAtSQL is the same
-// with a comment that tells it apart from the checks in pg_stat_activity.
-const (
-	lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
-	stillAtSQL     = `/* rowguard: policy version after a read */ ` + lastVersionSQL
-)
+// VersionSQL is the statement that reads a replica's policy version after
+// a read, in text format and without parameters, for the end of the
+// read's own batch (after its COMMIT): Held tells from its result whether
+// the replica is still at the read's version, as StillAt does. Its
+// comment tells it apart from the health checks in pg_stat_activity.
+const VersionSQL = `/* rowguard: policy version after a read */ ` + lastVersionSQL
+
+// VersionSQL returns VersionSQL (graphql.ReadRouter).
+func (r *Router) VersionSQL() string { return VersionSQL }
+
+// Held reports whether res, the result of VersionSQL run on a replica
+// (in text format), says the replica has replayed exactly policy version
+// version, clean. No row, or no rowguard.policy_migrations table, is
+// version ""; any other error, or a nil res, is no version at all.
+func (r *Router) Held(version string, res *pgconn.Result) bool {
+	if res == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(res.Err, &pgErr) && pgErr.Code == "42P01": // undefined_table
+		return version == ""
+	case res.Err != nil:
+		return false
+	case len(res.Rows) == 0:
+		return version == ""
+	}
+	row := res.Rows[0]
+	return len(row) == 2 && string(row[0]) == version && string(row[1]) == "f"
+}
+
+// lastVersionSQL reads the newest policy version.
+const lastVersionSQL = `SELECT version, dirty FROM rowguard.policy_migrations ORDER BY version DESC LIMIT 1`
 
 // Failed reports that a read on pool failed for a reason that is not the
 // request's: the replica is out of rotation until a check passes, and one
@@ -218,7 +252,11 @@ func (r *Router) Status() []Status {
 	out := make([]Status, len(r.replicas))
 	for i, rep := range r.replicas {
 		out[i] = *rep.status.Load()
-		out[i].Healthy = out[i].Healthy && !rep.down.Load()
+		if rep.down.Load() && out[i].Healthy {
+			// A read failed there since the last check, which has not
+			// run again yet.
+			out[i].Healthy, out[i].State, out[i].Err = false, StateDown, "a read failed on it; checking again"
+		}
 	}
 	return out
 }
@@ -285,7 +323,7 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	now := time.Now()
 	st.Checked = now
 	if err != nil {
-		st.Err = err.Error()
+		st.Err, st.State = err.Error(), StateDown
 	} else {
 		if behind {
 			if rep.behindSince.IsZero() {
@@ -300,9 +338,13 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 		} else {
 			rep.behindSince = time.Time{}
 		}
-		st.Healthy = true
-		if r.cfg.MaxLag > 0 && st.Lag > r.cfg.MaxLag {
-			st.Healthy = false
+		st.Healthy, st.State = true, StateHealthy
+		switch {
+		case !st.InRecovery:
+			st.Healthy, st.State = false, StatePromoted
+			st.Err = errPromoted
+		case r.cfg.MaxLag > 0 && st.Lag > r.cfg.MaxLag:
+			st.Healthy, st.State = false, StateLagging
 			st.Err = fmt.Sprintf("replay lag %s is above --max-replica-lag %s", st.Lag.Round(time.Millisecond), r.cfg.MaxLag)
 		}
 	}
@@ -314,10 +356,28 @@ func (r *Router) check(ctx context.Context, rep *replica) {
 	switch up := st.Healthy; {
 	case up && !wasUp:
 		r.log.Info("read replica in rotation", "replica", rep.name, "policy_version", st.Version, "lag", st.Lag)
+	case st.Err == errPromoted && prev.Err != errPromoted:
+		// Said once, whatever the replica's state before: it is a
+		// configuration problem, not a passing one.
+		r.log.Error("read replica promoted: out of read rotation, it no longer follows the primary (pg_is_in_recovery() is false); remove it from --read-replica-url, or make it a standby again",
+			"replica", rep.name)
 	case !up && wasUp:
 		r.log.Warn("read replica out of rotation", "replica", rep.name, "reason", st.Err)
 	}
 }
+
+// The states of Status.State. A healthy replica serves only the requests
+// of the policy version it has replayed (see ReadPool); HealthLines calls
+// one at another version "wrong version".
+const (
+	StateHealthy  = "healthy"
+	StateLagging  = "lagging"
+	StatePromoted = "promoted"
+	StateDown     = "down"
+)
+
+// errPromoted is Status.Err of a replica that is no longer in recovery.
+const errPromoted = "not in recovery (pg_is_in_recovery() is false): it no longer follows the primary"
 
 // read fills st from the replica but for the lag, and returns whether
 // replay is behind what the replica received and the time since the last

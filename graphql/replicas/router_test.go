@@ -5,10 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rowguard/rowguard/graphql/replicas"
 	"github.com/rowguard/rowguard/internal/pgcluster"
@@ -185,4 +188,100 @@ func TestRouterStillAt(t *testing.T) {
 	if r.StillAt(ctx, nil, "2") {
 		t.Fatal("StillAt: a pool that is not a replica's")
 	}
+}
+
+// syncBuf is a bytes.Buffer for a logger that checks write from their
+// own goroutine.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRouterPromoted: a replica promoted to a primary of its own leaves
+// the rotation with one log line that says so, /healthz's line says
+// "promoted", and the metrics say it is not healthy.
+func TestRouterPromoted(t *testing.T) {
+	_, standby := startPair(t)
+	logs := &syncBuf{}
+	r, err := replicas.New(context.Background(), replicas.Config{
+		URLs: []string{standby.URL("postgres")}, Interval: 200 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if r.ReadPool("") == nil {
+		t.Fatal("ReadPool: the standby is not in rotation")
+	}
+	if got := r.HealthLines(""); len(got) != 1 || !strings.Contains(got[0], ": healthy, policy version none, lag 0s") {
+		t.Fatalf("health lines %q, want the standby healthy", got)
+	}
+	if got := r.HealthLines("3"); len(got) != 1 || !strings.Contains(got[0], "wrong version: it has replayed policy version none, this server serves 3") {
+		t.Fatalf("health lines for version 3 %q, want wrong version", got)
+	}
+	if err := standby.Promote(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, 10*time.Second, "out of rotation once promoted", func(s replicas.Status) bool {
+		return !s.Healthy && s.State == replicas.StatePromoted && !s.InRecovery
+	})
+	if r.ReadPool("") != nil {
+		t.Fatal("ReadPool: a promoted replica was handed out")
+	}
+	if got := r.HealthLines(""); !strings.Contains(got[0], ": promoted: not in recovery (pg_is_in_recovery() is false): it no longer follows the primary") {
+		t.Fatalf("health line %q, want promoted", got[0])
+	}
+	// A few more checks: the log line is said once.
+	time.Sleep(3 * 200 * time.Millisecond)
+	if n := strings.Count(logs.String(), "read replica promoted"); n != 1 {
+		t.Fatalf("%d log lines about the promotion, want 1:\n%s", n, logs.String())
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{
+		"rowguard_read_replica_reads_total":          1, // the first ReadPool
+		"rowguard_read_replica_fallback_reads_total": 1, // the one after promotion
+		"rowguard_read_replica_healthy":              0,
+		"rowguard_read_replica_policy_version":       -1,
+	} {
+		if got := metric(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// metric returns the value of the one series of the metric name in reg.
+func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) != 1 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if m.GetCounter() != nil {
+			return m.GetCounter().GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("no single series %s", name)
+	return 0
 }

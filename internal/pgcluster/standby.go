@@ -113,6 +113,20 @@ func (c *Cluster) IsStandby() bool {
 	return err == nil
 }
 
+// Promote makes a standby a primary of its own (pg_promote, waiting up to
+// a minute for it to leave recovery): from then on it no longer follows
+// the cluster it was copied from.
+func (c *Cluster) Promote(ctx context.Context) error {
+	var done bool
+	if err := c.queryRow(ctx, "SELECT pg_promote(true, 60)", &done); err != nil {
+		return fmt.Errorf("pg_promote on port %d: %w", c.Port, err)
+	}
+	if !done {
+		return fmt.Errorf("pg_promote on port %d: still in recovery after 60s", c.Port)
+	}
+	return nil
+}
+
 // PauseReplay stops a standby's WAL replay (pg_wal_replay_pause): it keeps
 // receiving WAL and answering reads from what it replayed so far.
 func (c *Cluster) PauseReplay(ctx context.Context) error {
