@@ -54,13 +54,13 @@ func compileRule(t *testing.T, rule string) (*Program, policies.ErrorList) {
 func TestCompileRendersRules(t *testing.T) {
 	tests := []struct{ name, rule, want string }{
 		{"session var", `{author_id: {_eq: X-Hasura-User-Id}}`,
-			`a."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer`},
+			`a."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)`},
 		{"relationship", `{author: {name: {_ilike: "%a%"}}}`,
 			`EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = a."author_id" AND (_rg1."name" ILIKE '%a%'::text))`},
 		{"in list", `{id: {_in: [1, 2]}}`, `a."id" = ANY (ARRAY['1'::integer, '2'::integer]::integer[])`},
 		{"nin empty", `{id: {_nin: []}}`, `true`},
 		{"in empty", `{id: {_in: []}}`, `false`},
-		{"array var", `{id: {_nin: X-Hasura-Ids}}`, `a."id" <> ALL ((SELECT NULLIF(current_setting('hasura.x_hasura_ids', true), ''))::integer[])`},
+		{"array var", `{id: {_nin: X-Hasura-Ids}}`, `a."id" <> ALL ((SELECT NULLIF(current_setting('hasura.x_hasura_ids', true), '')::integer[])::integer[])`},
 		{"not or", `{_not: {_or: [{published: {_eq: true}}, {title: {_is_null: true}}]}}`,
 			`NOT ((a."published" = 'true'::boolean) OR (a."title" IS NULL))`},
 		{"quote in literal", `{title: {_eq: "it's"}}`, `a."title" = 'it''s'::character varying`},

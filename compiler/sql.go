@@ -186,9 +186,11 @@ func (r *Renderer) ComputedCall(cf *ComputedField, alias string, extra []string)
 
 // SessionJSON renders the session argument of a function: the session's
 // variables as a JSON object of type typ (json or jsonb), read from
-// SessionSetting, which the server sets for every request.
+// SessionSetting, which the server sets for every request. As in
+// SessionRead, the cast is inside the InitPlan: the object is parsed once
+// per statement, not once per call.
 func SessionJSON(typ string) string {
-	return "coalesce((SELECT NULLIF(current_setting(" + QuoteLiteral(SessionSetting) + ", true), ''))::" + typ + ", '{}'::" + typ + ")"
+	return "coalesce((SELECT NULLIF(current_setting(" + QuoteLiteral(SessionSetting) + ", true), '')::" + typ + "), '{}'::" + typ + ")"
 }
 
 func (r *Renderer) compareLeft(left, op string, right Operand, alias string) string {
@@ -209,10 +211,19 @@ func (r *Renderer) compareLeft(left, op string, right Operand, alias string) str
 			}
 			return "true"
 		}
-		if e.Op == "_in" {
-			return left + " = ANY (" + r.Operand(e.Right, alias) + ")"
+		list := r.Operand(e.Right, alias)
+		if sv, ok := e.Right.(*SessionValue); ok {
+			// SessionRead is a scalar subquery: `= ANY ((SELECT …))`
+			// would parse as ANY over the subquery's rows, comparing the
+			// column with the whole array. The cast to the array's own
+			// type makes it an expression again; PostgreSQL drops it at
+			// parse time, so it costs nothing.
+			list += "::" + sv.Type
 		}
-		return left + " <> ALL (" + r.Operand(e.Right, alias) + ")"
+		if e.Op == "_in" {
+			return left + " = ANY (" + list + ")"
+		}
+		return left + " <> ALL (" + list + ")"
 	}
 	op, ok := binaryOps[e.Op]
 	if !ok {
@@ -257,8 +268,12 @@ func (r *Renderer) Operand(o Operand, alias string) string {
 // typ. The scalar subquery makes PostgreSQL evaluate it once per statement
 // (an InitPlan) instead of once per row, and NULLIF makes a setting that
 // was set to ” on an earlier transaction of the connection read as unset.
+// The cast is inside the subquery, so the InitPlan returns a value of typ:
+// cast outside, PostgreSQL parsed the setting's text again for every row a
+// policy tested (int4in for each of the 634 rows the benchmark's list reads
+// as a user; bench/results/2026-12-03-list.md).
 func SessionRead(setting, typ string) string {
-	return "(SELECT NULLIF(current_setting(" + QuoteLiteral(setting) + ", true), ''))::" + typ
+	return "(SELECT NULLIF(current_setting(" + QuoteLiteral(setting) + ", true), '')::" + typ + ")"
 }
 
 // RootColumns lists every column the expression reads of the root table through

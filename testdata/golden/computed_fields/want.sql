@@ -133,14 +133,14 @@ GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_31e0fe8811b2"(p1 anyelement) TO "hasu
 GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_31e0fe8811b2"(p1 anyelement) TO "hasura_tutor";
 COMMENT ON FUNCTION rowguard."rg_cfv_31e0fe8811b2"(p1 anyelement) IS 'rowguard: cross-table rule used by metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
 
-CREATE FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) RETURNS integer
+CREATE FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."total_marks_offset"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), ''))::json, '{}'::json), p1) $rg$;
-ALTER FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) TO "hasura_reader";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) TO "hasura_tutor";
-COMMENT ON FUNCTION rowguard."rg_cfv_b16ace0bbf18"(p1 anyelement) IS 'rowguard: cross-table rule used by metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
+  AS $rg$ SELECT "public"."total_marks_offset"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), '')::json), '{}'::json), p1) $rg$;
+ALTER FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) TO "hasura_reader";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) TO "hasura_tutor";
+COMMENT ON FUNCTION rowguard."rg_cfv_39325515c9b7"(p1 anyelement) IS 'rowguard: cross-table rule used by metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
 
 DO $rg$
 DECLARE
@@ -177,7 +177,7 @@ $rg$;
 
 CREATE FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."total_marks"(_rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer)) $rg$;
+  AS $rg$ SELECT "public"."total_marks"(_rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_39325515c9b7"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), '')::integer))) $rg$;
 ALTER FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) TO "hasura_tutor";
@@ -185,7 +185,7 @@ COMMENT ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_eb1f18"(integer) I
 
 CREATE FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."total_marks_offset"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), ''))::json, '{}'::json), _rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer)) $rg$;
+  AS $rg$ SELECT "public"."total_marks_offset"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), '')::json), '{}'::json), _rgt) FROM "public"."student_marks" _rgt WHERE _rgt."id" = $1 AND ((rowguard."rg_cfv_31e0fe8811b2"(_rgt) >= '220'::integer) OR (rowguard."rg_cfv_39325515c9b7"(_rgt) > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), '')::integer))) $rg$;
 ALTER FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_tutor_student_marks_total_offset_f4bcff"(integer) TO "hasura_tutor";
@@ -209,7 +209,7 @@ GRANT EXECUTE ON FUNCTION "public"."get_articles"(public.author) TO "rowguard_de
 -- public.student_marks
 ALTER TABLE "public"."student_marks" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_student_marks_select_tutor" ON "public"."student_marks" AS PERMISSIVE FOR SELECT TO "hasura_tutor"
-  USING ((rowguard."rg_cfv_31e0fe8811b2"("student_marks") >= '220'::integer) OR (rowguard."rg_cfv_b16ace0bbf18"("student_marks") > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), ''))::integer));
+  USING ((rowguard."rg_cfv_31e0fe8811b2"("student_marks") >= '220'::integer) OR (rowguard."rg_cfv_39325515c9b7"("student_marks") > (SELECT NULLIF(current_setting('hasura.x_hasura_min', true), '')::integer)));
 COMMENT ON POLICY "rg_student_marks_select_tutor" ON "public"."student_marks" IS 'rowguard: metadata.yaml:27:5 (select permission of role tutor on public.student_marks)';
 ALTER TABLE "public"."student_marks" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."student_marks" FORCE ROW LEVEL SECURITY;

@@ -120,15 +120,15 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_employee", "hasura_manager", "hasura_m
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."employee" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) RETURNS boolean
+CREATE FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ SELECT COALESCE((SELECT _rg0."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer FROM "public"."employee" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
-ALTER FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) TO "hasura_employee";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) TO "hasura_manager";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) TO "hasura_manager_employee";
-COMMENT ON FUNCTION rowguard."rg_cols_bba3958187eb"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:20:3 (column id of inherited role manager_employee on public.employee); metadata.yaml:20:3 (column salary of inherited role manager_employee on public.employee); metadata.yaml:20:3 (column yearly_salary of inherited role manager_employee on public.employee)';
+  AS $rg$ SELECT COALESCE((SELECT _rg0."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer) FROM "public"."employee" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
+ALTER FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) TO "hasura_employee";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) TO "hasura_manager";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) TO "hasura_manager_employee";
+COMMENT ON FUNCTION rowguard."rg_cols_fde543e3202c"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:20:3 (column id of inherited role manager_employee on public.employee); metadata.yaml:20:3 (column salary of inherited role manager_employee on public.employee); metadata.yaml:20:3 (column yearly_salary of inherited role manager_employee on public.employee)';
 
 DO $rg$
 DECLARE
@@ -165,7 +165,7 @@ $rg$;
 
 CREATE FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."employee_yearly_salary"(_rgt) FROM "public"."employee" _rgt WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) $rg$;
+  AS $rg$ SELECT "public"."employee_yearly_salary"(_rgt) FROM "public"."employee" _rgt WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) $rg$;
 ALTER FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(integer) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(integer) TO "hasura_employee";
@@ -173,7 +173,7 @@ COMMENT ON FUNCTION rowguard."rg_cf_employee_employee_yearly_salary_2a47da"(inte
 
 CREATE FUNCTION rowguard."rg_cf_manager_employee_employee_yearly_salary_840946"(integer) RETURNS integer
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."employee_yearly_salary"(_rgt) FROM "public"."employee" _rgt WHERE _rgt."id" = $1 AND ((_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) OR (_rgt."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), ''))::integer)) AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) $rg$;
+  AS $rg$ SELECT "public"."employee_yearly_salary"(_rgt) FROM "public"."employee" _rgt WHERE _rgt."id" = $1 AND ((_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR (_rgt."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), '')::integer))) AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) $rg$;
 ALTER FUNCTION rowguard."rg_cf_manager_employee_employee_yearly_salary_840946"(integer) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_manager_employee_employee_yearly_salary_840946"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_manager_employee_employee_yearly_salary_840946"(integer) TO "hasura_manager_employee";
@@ -182,13 +182,13 @@ COMMENT ON FUNCTION rowguard."rg_cf_manager_employee_employee_yearly_salary_8409
 -- public.employee
 ALTER TABLE "public"."employee" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_employee_select_employee" ON "public"."employee" AS PERMISSIVE FOR SELECT TO "hasura_employee"
-  USING ("employee"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  USING ("employee"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_employee_select_employee" ON "public"."employee" IS 'rowguard: metadata.yaml:10:5 (select permission of role employee on public.employee)';
 CREATE POLICY "rg_employee_select_manager" ON "public"."employee" AS PERMISSIVE FOR SELECT TO "hasura_manager"
-  USING ("employee"."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), ''))::integer);
+  USING ("employee"."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), '')::integer));
 COMMENT ON POLICY "rg_employee_select_manager" ON "public"."employee" IS 'rowguard: metadata.yaml:15:5 (select permission of role manager on public.employee)';
 CREATE POLICY "rg_employee_select_manager_employee" ON "public"."employee" AS PERMISSIVE FOR SELECT TO "hasura_manager_employee"
-  USING (("employee"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) OR ("employee"."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), ''))::integer));
+  USING (("employee"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("employee"."manager_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_manager_id', true), '')::integer)));
 COMMENT ON POLICY "rg_employee_select_manager_employee" ON "public"."employee" IS 'rowguard: metadata.yaml:20:3 (select permission of role manager_employee on public.employee)';
 ALTER TABLE "public"."employee" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."employee" FORCE ROW LEVEL SECURITY;

@@ -110,18 +110,18 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 GRANT USAGE ON SCHEMA "audit" TO "rowguard_definer";
 GRANT SELECT ON "audit"."event" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_exists_a88183d58cf2"() RETURNS boolean
+CREATE FUNCTION rowguard."rg_exists_418cec64412a"() RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT EXISTS (SELECT 1 FROM "audit"."event" _rg0 WHERE _rg0."actor_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)); END $rg$;
-ALTER FUNCTION rowguard."rg_exists_a88183d58cf2"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_exists_a88183d58cf2"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_exists_a88183d58cf2"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_exists_a88183d58cf2"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT EXISTS (SELECT 1 FROM "audit"."event" _rg0 WHERE _rg0."actor_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer))); END $rg$;
+ALTER FUNCTION rowguard."rg_exists_418cec64412a"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_exists_418cec64412a"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_exists_418cec64412a"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_exists_418cec64412a"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ((SELECT rowguard."rg_exists_a88183d58cf2"()));
+  USING ((SELECT rowguard."rg_exists_418cec64412a"()));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

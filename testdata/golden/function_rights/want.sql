@@ -142,7 +142,7 @@ $rg$;
 
 CREATE FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) RETURNS bigint
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "public"."item_secret_count"(_rgt) FROM "public"."item" _rgt WHERE _rgt."id" = $1 AND (_rgt."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) $rg$;
+  AS $rg$ SELECT "public"."item_secret_count"(_rgt) FROM "public"."item" _rgt WHERE _rgt."id" = $1 AND (_rgt."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) $rg$;
 ALTER FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) TO "hasura_user";
@@ -151,7 +151,7 @@ COMMENT ON FUNCTION rowguard."rg_cf_user_item_secret_count_b5a184"(integer) IS '
 -- public.item
 ALTER TABLE "public"."item" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_item_select_user" ON "public"."item" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("item"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  USING ("item"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_item_select_user" ON "public"."item" IS 'rowguard: metadata.yaml:9:5 (select permission of role user on public.item)';
 ALTER TABLE "public"."item" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."item" FORCE ROW LEVEL SECURITY;
@@ -166,7 +166,7 @@ GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."item_flag" TO "rowguard_definer";
 CREATE FUNCTION rowguard."rg_vs_user_public_item_flag_fae93f"() RETURNS SETOF "public"."item_flag"
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT "item_flag"."id", CASE WHEN false THEN "item_flag"."owner_id" END AS "owner_id", "item_flag"."has_secret" FROM "public"."item_flag" AS "item_flag" WHERE "item_flag"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer $rg$;
+  AS $rg$ SELECT "item_flag"."id", CASE WHEN false THEN "item_flag"."owner_id" END AS "owner_id", "item_flag"."has_secret" FROM "public"."item_flag" AS "item_flag" WHERE "item_flag"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer) $rg$;
 ALTER FUNCTION rowguard."rg_vs_user_public_item_flag_fae93f"() OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_vs_user_public_item_flag_fae93f"() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_vs_user_public_item_flag_fae93f"() TO "hasura_user";
@@ -185,7 +185,7 @@ GRANT SELECT ON "public"."item_plain" TO "rowguard_definer";
 CREATE VIEW "rowguard"."rg_item_plain_user" WITH (security_barrier) AS
   SELECT "item_plain"."id", "item_plain"."owner_id", "item_plain"."name"
   FROM "public"."item_plain" AS "item_plain"
-  WHERE "item_plain"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer;
+  WHERE "item_plain"."owner_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer);
 ALTER VIEW "rowguard"."rg_item_plain_user" OWNER TO "rowguard_definer";
 COMMENT ON VIEW "rowguard"."rg_item_plain_user" IS 'rowguard: metadata.yaml:22:5 (select permission of role user on public.item_plain)';
 GRANT SELECT ("id", "name") ON "rowguard"."rg_item_plain_user" TO "hasura_user";

@@ -110,7 +110,7 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

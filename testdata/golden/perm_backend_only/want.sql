@@ -110,10 +110,10 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_service";
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_insert_service" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_service"
-  WITH CHECK (true AND (SELECT NULLIF(current_setting('hasura.x_hasura_use_backend_only_permissions', true), ''))::boolean IS TRUE);
+  WITH CHECK (true AND (SELECT NULLIF(current_setting('hasura.x_hasura_use_backend_only_permissions', true), '')::boolean) IS TRUE);
 COMMENT ON POLICY "rg_article_insert_service" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (insert permission of role service on public.article)';
 CREATE POLICY "rg_article_delete_service" ON "public"."article" AS PERMISSIVE FOR DELETE TO "hasura_service"
-  USING (true AND (SELECT NULLIF(current_setting('hasura.x_hasura_use_backend_only_permissions', true), ''))::boolean IS TRUE);
+  USING (true AND (SELECT NULLIF(current_setting('hasura.x_hasura_use_backend_only_permissions', true), '')::boolean) IS TRUE);
 COMMENT ON POLICY "rg_article_delete_service" ON "public"."article" IS 'rowguard: metadata.yaml:40:7 (delete permission of role service on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

@@ -118,7 +118,7 @@ ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;
 -- public.comment
 ALTER TABLE "public"."comment" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_comment_insert_user" ON "public"."comment" AS PERMISSIVE FOR INSERT TO "hasura_user"
-  WITH CHECK ("comment"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("comment"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_comment_insert_user" ON "public"."comment" IS 'rowguard: metadata.yaml:22:7 (insert permission of role user on public.comment)';
 CREATE FUNCTION rowguard."rg_presets_public_comment"() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp

@@ -131,77 +131,77 @@ GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."article" TO "rowguard_definer";
 GRANT SELECT ON "public"."author" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) RETURNS boolean
+CREATE FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ SELECT COALESCE((SELECT EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = _rg0."author_id" AND (_rg1."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer)) FROM "public"."article" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
-ALTER FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) TO "hasura_anonymous";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) TO "hasura_auditor";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) TO "hasura_reader";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) TO "hasura_staff";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_cols_44ecaf286b2a"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:46:3 (column body of inherited role reader on public.article); metadata.yaml:46:3 (column rating of inherited role reader on public.article); metadata.yaml:48:3 (column body of inherited role staff on public.article); metadata.yaml:48:3 (column rating of inherited role staff on public.article)';
+  AS $rg$ SELECT COALESCE((SELECT (_rg0."published" = 'true'::boolean) OR (EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = _rg0."author_id" AND (_rg1."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), '')::integer)))) FROM "public"."article" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
+ALTER FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) TO "hasura_anonymous";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) TO "hasura_auditor";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) TO "hasura_reader";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) TO "hasura_staff";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_cols_269d1a94d4ac"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:48:3 (column title of inherited role staff on public.article)';
 
-CREATE FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) RETURNS boolean
+CREATE FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ SELECT COALESCE((SELECT (_rg0."published" = 'true'::boolean) OR (EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = _rg0."author_id" AND (_rg1."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer))) FROM "public"."article" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
-ALTER FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_anonymous";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_auditor";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_reader";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_staff";
-GRANT EXECUTE ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_cols_aa48db3b0a09"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:48:3 (column title of inherited role staff on public.article)';
+  AS $rg$ SELECT COALESCE((SELECT EXISTS (SELECT 1 FROM "public"."author" _rg1 WHERE _rg1."id" = _rg0."author_id" AND (_rg1."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), '')::integer))) FROM "public"."article" _rg0 WHERE _rg0.ctid = p1), false) $rg$;
+ALTER FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) TO "hasura_anonymous";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) TO "hasura_auditor";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) TO "hasura_reader";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) TO "hasura_staff";
+GRANT EXECUTE ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_cols_648551a748e6"(p1 tid) IS 'rowguard: cross-table rule used by metadata.yaml:46:3 (column body of inherited role reader on public.article); metadata.yaml:46:3 (column rating of inherited role reader on public.article); metadata.yaml:48:3 (column body of inherited role staff on public.article); metadata.yaml:48:3 (column rating of inherited role staff on public.article)';
 
-CREATE FUNCTION rowguard."rg_set_9825202391f5"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_b25a68ae1ce6"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_9825202391f5"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_9825202391f5"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_anonymous";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_auditor";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_reader";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_staff";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9825202391f5"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_9825202391f5"() IS 'rowguard: cross-table rule used by metadata.yaml:27:7 (select permission of role user on public.article); metadata.yaml:46:3 (select permission of role reader on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."organization_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_org_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_b25a68ae1ce6"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() TO "hasura_anonymous";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() TO "hasura_auditor";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() TO "hasura_reader";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() TO "hasura_staff";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_b25a68ae1ce6"() IS 'rowguard: cross-table rule used by metadata.yaml:27:7 (select permission of role user on public.article); metadata.yaml:46:3 (select permission of role reader on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_insert_anonymous" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_anonymous"
-  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role anonymous on public.article)';
 CREATE POLICY "rg_article_select_anonymous" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_anonymous"
   USING ("article"."published" = 'true'::boolean);
 COMMENT ON POLICY "rg_article_select_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:22:7 (select permission of role anonymous on public.article)';
 CREATE POLICY "rg_article_update_anonymous" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_anonymous"
-  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
+  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer))
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:37:7 (update permission of role anonymous on public.article)';
 CREATE POLICY "rg_article_select_auditor" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_auditor"
   USING (true);
 COMMENT ON POLICY "rg_article_select_auditor" ON "public"."article" IS 'rowguard: metadata.yaml:32:7 (select permission of role auditor on public.article)';
 CREATE POLICY "rg_article_insert_reader" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_reader"
-  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_reader" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role reader on public.article)';
 CREATE POLICY "rg_article_select_reader" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_reader"
-  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_9825202391f5"())::integer[])));
+  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_b25a68ae1ce6"())::integer[])));
 COMMENT ON POLICY "rg_article_select_reader" ON "public"."article" IS 'rowguard: metadata.yaml:46:3 (select permission of role reader on public.article)';
 CREATE POLICY "rg_article_insert_staff" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_staff"
-  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_staff" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role staff on public.article)';
 CREATE POLICY "rg_article_select_staff" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_staff"
   USING (true);
 COMMENT ON POLICY "rg_article_select_staff" ON "public"."article" IS 'rowguard: metadata.yaml:48:3 (select permission of role staff on public.article)';
 CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_user"
-  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:17:7 (insert permission of role user on public.article)';
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_9825202391f5"())::integer[]));
+  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_b25a68ae1ce6"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:27:7 (select permission of role user on public.article)';
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
-  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
+  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer))
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_user" ON "public"."article" IS 'rowguard: metadata.yaml:41:7 (update permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;

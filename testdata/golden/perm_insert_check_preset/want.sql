@@ -110,7 +110,7 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_user"
-  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (insert permission of role user on public.article)';
 CREATE FUNCTION rowguard."rg_presets_public_article"() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp

@@ -110,7 +110,7 @@ GRANT USAGE ON SCHEMA "audit" TO "hasura_auditor";
 -- audit.event
 ALTER TABLE "audit"."event" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_event_select_auditor" ON "audit"."event" AS PERMISSIVE FOR SELECT TO "hasura_auditor"
-  USING ("event"."organization_id" = ANY ((SELECT NULLIF(current_setting('hasura.x_hasura_org_ids', true), ''))::integer[]));
+  USING ("event"."organization_id" = ANY ((SELECT NULLIF(current_setting('hasura.x_hasura_org_ids', true), '')::integer[])::integer[]));
 COMMENT ON POLICY "rg_event_select_auditor" ON "audit"."event" IS 'rowguard: metadata.yaml:3:7 (select permission of role auditor on audit.event)';
 ALTER TABLE "audit"."event" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "audit"."event" FORCE ROW LEVEL SECURITY;

@@ -118,7 +118,7 @@ CREATE POLICY "rg_article_select_anonymous" ON "public"."article" AS PERMISSIVE 
   USING ("article"."published" = 'true'::boolean);
 COMMENT ON POLICY "rg_article_select_anonymous" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role anonymous on public.article)';
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer));
+  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:38:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

@@ -110,7 +110,7 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
-  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer)
+  USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer))
   WITH CHECK (true);
 COMMENT ON POLICY "rg_article_update_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (update permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;

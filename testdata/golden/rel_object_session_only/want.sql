@@ -110,18 +110,18 @@ GRANT USAGE ON SCHEMA "public" TO "hasura_user";
 GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."author" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_84f98307c858"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_df4747710344"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_84f98307c858"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_84f98307c858"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_84f98307c858"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_84f98307c858"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."author" _rg0 WHERE _rg0."id" IS NOT NULL AND (_rg0."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_df4747710344"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_df4747710344"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_df4747710344"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_df4747710344"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_84f98307c858"())::integer[]));
+  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_df4747710344"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

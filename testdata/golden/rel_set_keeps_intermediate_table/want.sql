@@ -135,82 +135,82 @@ GRANT SELECT ON "public"."member_no_key" TO "rowguard_definer";
 GRANT SELECT ON "public"."member_not_valid" TO "rowguard_definer";
 GRANT SELECT ON "public"."org" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_02e8b8e4327a"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_15a6edc79bf6"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_narrow" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_02e8b8e4327a"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_02e8b8e4327a"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_02e8b8e4327a"() TO "hasura_deferrable";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_02e8b8e4327a"() TO "hasura_narrow";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_02e8b8e4327a"() TO "hasura_no_key";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_02e8b8e4327a"() TO "hasura_not_valid";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_02e8b8e4327a"() TO "hasura_tiered";
-COMMENT ON FUNCTION rowguard."rg_set_02e8b8e4327a"() IS 'rowguard: cross-table rule used by metadata.yaml:38:7 (select permission of role narrow on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_deferrable" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_15a6edc79bf6"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_15a6edc79bf6"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_15a6edc79bf6"() TO "hasura_deferrable";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_15a6edc79bf6"() TO "hasura_narrow";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_15a6edc79bf6"() TO "hasura_no_key";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_15a6edc79bf6"() TO "hasura_not_valid";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_15a6edc79bf6"() TO "hasura_tiered";
+COMMENT ON FUNCTION rowguard."rg_set_15a6edc79bf6"() IS 'rowguard: cross-table rule used by metadata.yaml:30:7 (select permission of role deferrable on public.doc)';
 
-CREATE FUNCTION rowguard."rg_set_11bb8dabf7fb"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_205d09f003c7"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND ((_rg0."tier" > '0'::integer) AND (EXISTS (SELECT 1 FROM "public"."member" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint)))))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_11bb8dabf7fb"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() TO "hasura_deferrable";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() TO "hasura_narrow";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() TO "hasura_no_key";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() TO "hasura_not_valid";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() TO "hasura_tiered";
-COMMENT ON FUNCTION rowguard."rg_set_11bb8dabf7fb"() IS 'rowguard: cross-table rule used by metadata.yaml:42:7 (select permission of role tiered on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_narrow" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_205d09f003c7"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_205d09f003c7"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_205d09f003c7"() TO "hasura_deferrable";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_205d09f003c7"() TO "hasura_narrow";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_205d09f003c7"() TO "hasura_no_key";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_205d09f003c7"() TO "hasura_not_valid";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_205d09f003c7"() TO "hasura_tiered";
+COMMENT ON FUNCTION rowguard."rg_set_205d09f003c7"() IS 'rowguard: cross-table rule used by metadata.yaml:38:7 (select permission of role narrow on public.doc)';
 
-CREATE FUNCTION rowguard."rg_set_9d7647df0c9e"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_47529efac4de"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_deferrable" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_9d7647df0c9e"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_9d7647df0c9e"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9d7647df0c9e"() TO "hasura_deferrable";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9d7647df0c9e"() TO "hasura_narrow";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9d7647df0c9e"() TO "hasura_no_key";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9d7647df0c9e"() TO "hasura_not_valid";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9d7647df0c9e"() TO "hasura_tiered";
-COMMENT ON FUNCTION rowguard."rg_set_9d7647df0c9e"() IS 'rowguard: cross-table rule used by metadata.yaml:30:7 (select permission of role deferrable on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_not_valid" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_47529efac4de"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_47529efac4de"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_47529efac4de"() TO "hasura_deferrable";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_47529efac4de"() TO "hasura_narrow";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_47529efac4de"() TO "hasura_no_key";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_47529efac4de"() TO "hasura_not_valid";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_47529efac4de"() TO "hasura_tiered";
+COMMENT ON FUNCTION rowguard."rg_set_47529efac4de"() IS 'rowguard: cross-table rule used by metadata.yaml:26:7 (select permission of role not_valid on public.doc)';
 
-CREATE FUNCTION rowguard."rg_set_a8b747d3c946"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_861a8bc97517"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_no_key" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_a8b747d3c946"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_a8b747d3c946"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_a8b747d3c946"() TO "hasura_deferrable";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_a8b747d3c946"() TO "hasura_narrow";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_a8b747d3c946"() TO "hasura_no_key";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_a8b747d3c946"() TO "hasura_not_valid";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_a8b747d3c946"() TO "hasura_tiered";
-COMMENT ON FUNCTION rowguard."rg_set_a8b747d3c946"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role no_key on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND ((_rg0."tier" > '0'::integer) AND (EXISTS (SELECT 1 FROM "public"."member" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint))))))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_861a8bc97517"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_861a8bc97517"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_861a8bc97517"() TO "hasura_deferrable";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_861a8bc97517"() TO "hasura_narrow";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_861a8bc97517"() TO "hasura_no_key";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_861a8bc97517"() TO "hasura_not_valid";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_861a8bc97517"() TO "hasura_tiered";
+COMMENT ON FUNCTION rowguard."rg_set_861a8bc97517"() IS 'rowguard: cross-table rule used by metadata.yaml:42:7 (select permission of role tiered on public.doc)';
 
-CREATE FUNCTION rowguard."rg_set_cd068e5d2636"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_daeaeda936fa"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_not_valid" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_cd068e5d2636"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_cd068e5d2636"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_cd068e5d2636"() TO "hasura_deferrable";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_cd068e5d2636"() TO "hasura_narrow";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_cd068e5d2636"() TO "hasura_no_key";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_cd068e5d2636"() TO "hasura_not_valid";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_cd068e5d2636"() TO "hasura_tiered";
-COMMENT ON FUNCTION rowguard."rg_set_cd068e5d2636"() IS 'rowguard: cross-table rule used by metadata.yaml:26:7 (select permission of role not_valid on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."id" FROM "public"."org" _rg0 WHERE _rg0."id" IS NOT NULL AND (EXISTS (SELECT 1 FROM "public"."member_no_key" _rg1 WHERE _rg1."org_id" = _rg0."id" AND (_rg1."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_daeaeda936fa"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_daeaeda936fa"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_daeaeda936fa"() TO "hasura_deferrable";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_daeaeda936fa"() TO "hasura_narrow";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_daeaeda936fa"() TO "hasura_no_key";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_daeaeda936fa"() TO "hasura_not_valid";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_daeaeda936fa"() TO "hasura_tiered";
+COMMENT ON FUNCTION rowguard."rg_set_daeaeda936fa"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role no_key on public.doc)';
 
 -- public.doc
 ALTER TABLE "public"."doc" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_doc_select_deferrable" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_deferrable"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_9d7647df0c9e"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_15a6edc79bf6"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_deferrable" ON "public"."doc" IS 'rowguard: metadata.yaml:30:7 (select permission of role deferrable on public.doc)';
 CREATE POLICY "rg_doc_select_narrow" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_narrow"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_02e8b8e4327a"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_205d09f003c7"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_narrow" ON "public"."doc" IS 'rowguard: metadata.yaml:38:7 (select permission of role narrow on public.doc)';
 CREATE POLICY "rg_doc_select_no_key" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_no_key"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_a8b747d3c946"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_daeaeda936fa"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_no_key" ON "public"."doc" IS 'rowguard: metadata.yaml:34:7 (select permission of role no_key on public.doc)';
 CREATE POLICY "rg_doc_select_not_valid" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_not_valid"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_cd068e5d2636"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_47529efac4de"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_not_valid" ON "public"."doc" IS 'rowguard: metadata.yaml:26:7 (select permission of role not_valid on public.doc)';
 CREATE POLICY "rg_doc_select_tiered" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_tiered"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_11bb8dabf7fb"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_861a8bc97517"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_tiered" ON "public"."doc" IS 'rowguard: metadata.yaml:42:7 (select permission of role tiered on public.doc)';
 ALTER TABLE "public"."doc" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."doc" FORCE ROW LEVEL SECURITY;

@@ -118,31 +118,31 @@ GRANT SELECT ON "public"."member" TO "rowguard_definer";
 GRANT SELECT ON "public"."org" TO "rowguard_definer";
 GRANT SELECT ON "public"."owner" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_1770454eb4e3"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_00df0822ea9d"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."org_id" FROM "public"."member" _rg0 WHERE _rg0."org_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_1770454eb4e3"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_1770454eb4e3"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1770454eb4e3"() TO "hasura_grantee";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1770454eb4e3"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_1770454eb4e3"() IS 'rowguard: cross-table rule used by metadata.yaml:22:7 (select permission of role user on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."org_id" FROM "public"."member" _rg0 WHERE _rg0."org_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_00df0822ea9d"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_00df0822ea9d"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_00df0822ea9d"() TO "hasura_grantee";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_00df0822ea9d"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_00df0822ea9d"() IS 'rowguard: cross-table rule used by metadata.yaml:22:7 (select permission of role user on public.doc)';
 
-CREATE FUNCTION rowguard."rg_set_36e1aa362bbb"() RETURNS bigint[]
+CREATE FUNCTION rowguard."rg_set_904f5b5596db"() RETURNS bigint[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."org_id" FROM "public"."grantee" _rg0 WHERE _rg0."org_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::bigint))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_36e1aa362bbb"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_36e1aa362bbb"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_36e1aa362bbb"() TO "hasura_grantee";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_36e1aa362bbb"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_36e1aa362bbb"() IS 'rowguard: cross-table rule used by metadata.yaml:26:7 (select permission of role grantee on public.doc)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."org_id" FROM "public"."grantee" _rg0 WHERE _rg0."org_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::bigint)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_904f5b5596db"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_904f5b5596db"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_904f5b5596db"() TO "hasura_grantee";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_904f5b5596db"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_904f5b5596db"() IS 'rowguard: cross-table rule used by metadata.yaml:26:7 (select permission of role grantee on public.doc)';
 
 -- public.doc
 ALTER TABLE "public"."doc" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_doc_select_grantee" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_grantee"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_36e1aa362bbb"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_904f5b5596db"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_grantee" ON "public"."doc" IS 'rowguard: metadata.yaml:26:7 (select permission of role grantee on public.doc)';
 CREATE POLICY "rg_doc_select_user" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_1770454eb4e3"())::bigint[]));
+  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_00df0822ea9d"())::bigint[]));
 COMMENT ON POLICY "rg_doc_select_user" ON "public"."doc" IS 'rowguard: metadata.yaml:22:7 (select permission of role user on public.doc)';
 ALTER TABLE "public"."doc" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."doc" FORCE ROW LEVEL SECURITY;

@@ -116,22 +116,22 @@ GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."member" TO "rowguard_definer";
 GRANT SELECT ON "public"."organization" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_1db263a684e0"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_276068f78b3d"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_1db263a684e0"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_1db263a684e0"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1db263a684e0"() TO "hasura_editor";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1db263a684e0"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_1db263a684e0"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article); metadata.yaml:38:7 (select permission of role editor on public.article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_276068f78b3d"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_276068f78b3d"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_276068f78b3d"() TO "hasura_editor";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_276068f78b3d"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_276068f78b3d"() IS 'rowguard: cross-table rule used by metadata.yaml:34:7 (select permission of role user on public.article); metadata.yaml:38:7 (select permission of role editor on public.article)';
 
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_editor" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_editor"
-  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_1db263a684e0"())::integer[]));
+  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
 COMMENT ON POLICY "rg_article_select_editor" ON "public"."article" IS 'rowguard: metadata.yaml:38:7 (select permission of role editor on public.article)';
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_1db263a684e0"())::integer[]));
+  USING ("article"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

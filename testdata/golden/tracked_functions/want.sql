@@ -147,7 +147,7 @@ $rg$;
 
 CREATE FUNCTION rowguard."rg_cf_user_author_articles_matching_136e64"(integer, text) RETURNS TABLE("id" integer, "title" text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT _rgr."id", _rgr."title" FROM "public"."author" _rgt CROSS JOIN LATERAL "public"."search_articles"(_rgt, $2) _rgr WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) AND (_rgr."is_published" = 'true'::boolean) $rg$;
+  AS $rg$ SELECT _rgr."id", _rgr."title" FROM "public"."author" _rgt CROSS JOIN LATERAL "public"."search_articles"(_rgt, $2) _rgr WHERE _rgt."id" = $1 AND (_rgt."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) AND (_rgr."is_published" = 'true'::boolean) $rg$;
 ALTER FUNCTION rowguard."rg_cf_user_author_articles_matching_136e64"(integer, text) OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_cf_user_author_articles_matching_136e64"(integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_cf_user_author_articles_matching_136e64"(integer, text) TO "hasura_user";
@@ -163,7 +163,7 @@ COMMENT ON FUNCTION rowguard."rg_fn_staff_passed_students_d2293f"(double precisi
 
 CREATE FUNCTION rowguard."rg_fn_staff_my_students_68c053"() RETURNS TABLE("id" integer, "student_name" text)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, "public", pg_temp
-  AS $rg$ SELECT _rgr."id", _rgr."student_name" FROM "public"."my_students"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), ''))::json, '{}'::json)) _rgr WHERE _rgr."tutor_id" IS NOT NULL $rg$;
+  AS $rg$ SELECT _rgr."id", _rgr."student_name" FROM "public"."my_students"(coalesce((SELECT NULLIF(current_setting('hasura.session', true), '')::json), '{}'::json)) _rgr WHERE _rgr."tutor_id" IS NOT NULL $rg$;
 ALTER FUNCTION rowguard."rg_fn_staff_my_students_68c053"() OWNER TO "rowguard_definer";
 REVOKE ALL ON FUNCTION rowguard."rg_fn_staff_my_students_68c053"() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowguard."rg_fn_staff_my_students_68c053"() TO "hasura_staff";
@@ -181,7 +181,7 @@ GRANT SELECT ("id", "title") ON "public"."article" TO "hasura_user";
 -- public.author
 ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("author"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer);
+  USING ("author"."id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:19:7 (select permission of role user on public.author)';
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;

@@ -114,21 +114,21 @@ GRANT SELECT ON "public"."member" TO "rowguard_definer";
 GRANT SELECT ON "public"."organization" TO "rowguard_definer";
 GRANT SELECT ON "public"."published_snapshot" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_1db263a684e0"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_276068f78b3d"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_1db263a684e0"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_1db263a684e0"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1db263a684e0"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_1db263a684e0"() IS 'rowguard: cross-table rule used by metadata.yaml:24:7 (select permission of role user on public.published_snapshot)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_276068f78b3d"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_276068f78b3d"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_276068f78b3d"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_276068f78b3d"() IS 'rowguard: cross-table rule used by metadata.yaml:24:7 (select permission of role user on public.published_snapshot)';
 
-CREATE FUNCTION rowguard."rg_set_9b048434af73"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_808ac2c65ec1"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."published_snapshot" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_9b048434af73"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_9b048434af73"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_9b048434af73"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_9b048434af73"() IS 'rowguard: cross-table rule used by metadata.yaml:11:7 (select permission of role user on public.organization)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."published_snapshot" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_808ac2c65ec1"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_808ac2c65ec1"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_808ac2c65ec1"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_808ac2c65ec1"() IS 'rowguard: cross-table rule used by metadata.yaml:11:7 (select permission of role user on public.organization)';
 
 -- public.member
 ALTER TABLE "public"."member" ENABLE ROW LEVEL SECURITY;
@@ -137,7 +137,7 @@ ALTER TABLE "public"."member" FORCE ROW LEVEL SECURITY;
 -- public.organization
 ALTER TABLE "public"."organization" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_organization_select_user" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("organization"."id" = ANY ((SELECT rowguard."rg_set_9b048434af73"())::integer[]));
+  USING ("organization"."id" = ANY ((SELECT rowguard."rg_set_808ac2c65ec1"())::integer[]));
 COMMENT ON POLICY "rg_organization_select_user" ON "public"."organization" IS 'rowguard: metadata.yaml:11:7 (select permission of role user on public.organization)';
 ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
@@ -149,7 +149,7 @@ GRANT SELECT ON "public"."published_snapshot" TO "rowguard_definer";
 CREATE VIEW "rowguard"."rg_published_snapshot_user" WITH (security_barrier) AS
   SELECT "published_snapshot"."organization_id", "published_snapshot"."author_id", "published_snapshot"."title"
   FROM "public"."published_snapshot" AS "published_snapshot"
-  WHERE ("published_snapshot"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) OR ("published_snapshot"."organization_id" = ANY ((SELECT rowguard."rg_set_1db263a684e0"())::integer[]));
+  WHERE ("published_snapshot"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_snapshot"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
 ALTER VIEW "rowguard"."rg_published_snapshot_user" OWNER TO "rowguard_definer";
 COMMENT ON VIEW "rowguard"."rg_published_snapshot_user" IS 'rowguard: metadata.yaml:24:7 (select permission of role user on public.published_snapshot)';
 GRANT SELECT ("organization_id", "title") ON "rowguard"."rg_published_snapshot_user" TO "hasura_user";

@@ -118,14 +118,14 @@ GRANT USAGE ON SCHEMA "public" TO "rowguard_definer";
 GRANT SELECT ON "public"."member" TO "rowguard_definer";
 GRANT SELECT ON "public"."organization" TO "rowguard_definer";
 
-CREATE FUNCTION rowguard."rg_set_1db263a684e0"() RETURNS integer[]
+CREATE FUNCTION rowguard."rg_set_276068f78b3d"() RETURNS integer[]
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer))); END $rg$;
-ALTER FUNCTION rowguard."rg_set_1db263a684e0"() OWNER TO "rowguard_definer";
-REVOKE ALL ON FUNCTION rowguard."rg_set_1db263a684e0"() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1db263a684e0"() TO "hasura_anonymous";
-GRANT EXECUTE ON FUNCTION rowguard."rg_set_1db263a684e0"() TO "hasura_user";
-COMMENT ON FUNCTION rowguard."rg_set_1db263a684e0"() IS 'rowguard: cross-table rule used by metadata.yaml:15:7 (select permission of role user on public.published_article)';
+  AS $rg$ BEGIN RETURN (SELECT ARRAY(SELECT DISTINCT _rg0."organization_id" FROM "public"."member" _rg0 WHERE _rg0."organization_id" IS NOT NULL AND (_rg0."user_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)))); END $rg$;
+ALTER FUNCTION rowguard."rg_set_276068f78b3d"() OWNER TO "rowguard_definer";
+REVOKE ALL ON FUNCTION rowguard."rg_set_276068f78b3d"() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_276068f78b3d"() TO "hasura_anonymous";
+GRANT EXECUTE ON FUNCTION rowguard."rg_set_276068f78b3d"() TO "hasura_user";
+COMMENT ON FUNCTION rowguard."rg_set_276068f78b3d"() IS 'rowguard: cross-table rule used by metadata.yaml:15:7 (select permission of role user on public.published_article)';
 
 -- public.article
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
@@ -152,7 +152,7 @@ GRANT SELECT ("title") ON "rowguard"."rg_published_article_anonymous" TO "hasura
 CREATE VIEW "rowguard"."rg_published_article_user" WITH (security_barrier) AS
   SELECT "published_article"."id", "published_article"."title", "published_article"."author_id", "published_article"."organization_id"
   FROM "public"."published_article" AS "published_article"
-  WHERE ("published_article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), ''))::integer) OR ("published_article"."organization_id" = ANY ((SELECT rowguard."rg_set_1db263a684e0"())::integer[]));
+  WHERE ("published_article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_article"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
 ALTER VIEW "rowguard"."rg_published_article_user" OWNER TO "rowguard_definer";
 COMMENT ON VIEW "rowguard"."rg_published_article_user" IS 'rowguard: metadata.yaml:15:7 (select permission of role user on public.published_article)';
 GRANT SELECT ("id", "title") ON "rowguard"."rg_published_article_user" TO "hasura_user";
