@@ -32,7 +32,7 @@
     const r = await fetch(path, init);
     const text = await r.text();
     let data;
-    try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
+    try { data = RGJSON.parse(text); } catch (e) { data = { error: text }; }
     if (!r.ok) {
       const err = new Error((data && (data.error || data.message)) || r.statusText);
       err.status = r.status;
@@ -42,7 +42,7 @@
     return data;
   }
 
-  const clone = (v) => JSON.parse(JSON.stringify(v));
+  const clone = (v) => RGJSON.clone(v);
   const doc = () => state.pending || state.current;
   const tablesOf = (d) => ((d.sources && d.sources[0] && d.sources[0].tables) || []);
   const tableName = (t) => (typeof t.table === "string" ? "public." + t.table : (t.table.schema || "public") + "." + t.table.name);
@@ -467,7 +467,7 @@
   // when it parses.
   $("ed-json").addEventListener("input", () => {
     try {
-      state.editing.perm = JSON.parse($("ed-json").value);
+      state.editing.perm = RGJSON.parse($("ed-json").value);
       clearTimeout(jsonTimer);
       jsonTimer = setTimeout(drawEditor, 600);
     } catch (e) { /* compile reports it at its line */ }
@@ -512,7 +512,7 @@
   $("ed-stage").addEventListener("click", async () => {
     const ed = state.editing;
     let perm;
-    try { perm = JSON.parse($("ed-json").value); } catch (e) { return; }
+    try { perm = RGJSON.parse($("ed-json").value); } catch (e) { return; }
     stage(withCell(doc(), ed, perm));
     $("editor").classList.add("hidden");
     state.editing = null;
@@ -530,7 +530,7 @@
   });
   $("ed-clone-do").addEventListener("click", async () => {
     let perm;
-    try { perm = JSON.parse($("ed-json").value); } catch (e) { return; }
+    try { perm = RGJSON.parse($("ed-json").value); } catch (e) { return; }
     const ts = Array.from($("ed-clone-tables").selectedOptions).map((o) => o.value);
     const rs = Array.from($("ed-clone-roles").selectedOptions).map((o) => o.value);
     let d = doc();
@@ -744,7 +744,7 @@
   const tryState = { query: "# The picked role's schema: completion (Ctrl-Space) and Docs offer its fields.\nquery {\n  \n}\n", variables: "" };
   function gqlRequest() {
     let variables = {};
-    try { variables = JSON.parse(tryState.variables.trim() || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
+    try { variables = RGJSON.parse(tryState.variables.trim() || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
     return { query: tryState.query, variables };
   }
   async function graphql(body, headers) {

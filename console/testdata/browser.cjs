@@ -215,6 +215,38 @@ function check(cond, msg) {
     await page.waitForSelector("#history button[data-version]");
     out.history = await page.locator("#history tr").count() - 1;
 
+    // Integers beyond 2^53 keep every digit through the rule editor: the
+    // JSON, the tree, the compiled policy, the pending document and the
+    // review's diff.
+    await page.click("nav button[data-tab='permissions']");
+    await page.fill("#search", "wide.t001");
+    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.tables === "1");
+    await page.evaluate(() => {
+      const cols = window.rowguardConsole.state.matrixCols;
+      const i = cols.findIndex((c) => c.role === "r5" && c.op === "select");
+      document.querySelector("#matrix tr[data-table='wide.t001']").cells[i + 1].click();
+    });
+    await page.waitForSelector("#editor:not(.hidden)");
+    await page.fill("#ed-json", '{\n  "columns": ["id"],\n  "filter": {"owner_id": {"_in": [9007199254740993, 1]}}\n}');
+    await page.waitForFunction(() => document.getElementById("ed-sql").textContent.includes("9007199254740993"));
+    await page.click("#ed-title"); // leave the textarea: the form redraws from the parsed JSON
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("#ed-rules input")).some((i) => i.value.includes("9007199254740993")));
+    await page.evaluate(() => {
+      const i = Array.from(document.querySelectorAll("#ed-rules input")).find((x) => x.value.includes("9007199254740993"));
+      i.value = "[9007199254740995, 1]";
+      i.dispatchEvent(new Event("change"));
+    });
+    await page.waitForFunction(() => document.getElementById("ed-json").value.includes("9007199254740995"));
+    await page.waitForFunction(() => document.getElementById("ed-sql").textContent.includes("9007199254740995"));
+    await page.click("#ed-stage");
+    await page.waitForSelector("#editor.hidden", { state: "attached" });
+    const pendingText = await page.evaluate(() => JSON.stringify(window.rowguardConsole.state.pending));
+    check(pendingText.includes("[9007199254740995,1]"), "the pending document keeps the digits");
+    await page.click("#review");
+    await page.waitForFunction(() => document.getElementById("rv-metadata").textContent.includes("9007199254740995"));
+    await page.click("#rv-discard");
+    await page.fill("#search", "");
+
     // Permission variables: a claim with a typo in its path is refused at
     // its key (with the nearest column), fixed, previewed for user 1,
     // then applied (written beside the metadata and installed).
