@@ -220,7 +220,8 @@ function check(cond, msg) {
     // review's diff.
     await page.click("nav button[data-tab='permissions']");
     await page.fill("#search", "wide.t001");
-    await page.waitForFunction(() => document.getElementById("matrix-stats").dataset.tables === "1");
+    // (the search was "book" before: wait for the filtered row itself)
+    await page.waitForSelector("#matrix tr[data-table='wide.t001']");
     await page.evaluate(() => {
       const cols = window.rowguardConsole.state.matrixCols;
       const i = cols.findIndex((c) => c.role === "r5" && c.op === "select");
