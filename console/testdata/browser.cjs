@@ -137,6 +137,11 @@ function check(cond, msg) {
     };
     await typeQuery("query { wide_t002 { id } }");
     await page.waitForSelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error");
+    // Another role, another schema: admin reads every table.
+    await page.selectOption("#try-role", "admin");
+    await page.waitForFunction(() => !document.querySelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error"));
+    await page.selectOption("#try-role", "reader");
+    await page.waitForSelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error");
     const query = "query { book(order_by: {id: asc}) { title genre status } }";
     await typeQuery(query);
     await page.waitForFunction(() => !document.querySelector("#graphiql .graphiql-query-editor .CodeMirror-lint-mark-error"));
