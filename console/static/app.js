@@ -243,9 +243,35 @@
 
   function cellHTML(t, r, op) {
     const p = permList(t, op).find((x) => x.role === r);
-    const lv = level(t, p, op);
-    const cls = "cell " + lv + (state.pending && changedCell(tableName(t), r, op) ? " pending" : "");
+    let lv = level(t, p, op);
+    let inherited = false;
+    if (!p && inheritedSet(r)) {
+      lv = inheritedLevel(t, r, op, new Set([r]));
+      inherited = true;
+    }
+    const cls = "cell " + lv + (inherited ? " inherited" : "") + (state.pending && changedCell(tableName(t), r, op) ? " pending" : "");
     return "<td class='" + cls + "'>" + SYMBOL[lv] + "</td>";
+  }
+
+  // inheritedSet is the role set of an inherited role, or null.
+  function inheritedSet(r) {
+    const ir = (doc().inherited_roles || []).find((x) => x.role_name === r);
+    return ir ? ir.role_set : null;
+  }
+  // inheritedLevel is what an inherited role without a permission of its
+  // own gets from its members (the union: full when a member's is full,
+  // partial when one's is partial), following nested inherited roles.
+  function inheritedLevel(t, r, op, seen) {
+    let best = "none";
+    for (const m of inheritedSet(r) || []) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      const p = permList(t, op).find((x) => x.role === m);
+      const lv = p ? level(t, p, op) : inheritedLevel(t, m, op, seen);
+      if (lv === "full") return "full";
+      if (lv === "partial") best = "partial";
+    }
+    return best;
   }
 
   // cellAt names the table, role and operation of a matrix cell.
@@ -274,7 +300,7 @@
     const td = ev.target.closest("td.cell, td.admin");
     const c = td && cellAt(td);
     if (!c || td.title) return;
-    td.title = c.admin ? "admin bypasses the policies (read-only)" : c.role + " · " + c.op + " on " + c.table + ": " + td.className.replace("cell ", "");
+    td.title = c.admin ? "admin bypasses the policies (read-only)" : c.role + " · " + c.op + " on " + c.table + ": " + td.className.replace("cell ", "").replace("inherited", "from its members " + (inheritedSet(c.role) || []).join(", "));
   });
 
   // ---- rule editor -------------------------------------------------------

@@ -204,6 +204,18 @@ function check(cond, msg) {
     await page.click("nav button[data-tab='inherited']");
     await page.waitForSelector("#inherited tr[data-role='editors']");
     check((await page.textContent("#inherited tr[data-role='editors']")).includes("r1, reader"), "the list shows the members");
+    // The matrix shows what editors gets from its members.
+    await page.click("nav button[data-tab='permissions']");
+    await page.fill("#search", "book");
+    await page.waitForSelector("#matrix tr[data-table='public.book']");
+    const editorsCell = await page.evaluate(() => {
+      const cols = window.rowguardConsole.state.matrixCols;
+      const i = cols.findIndex((c) => c.role === "editors" && c.op === "select");
+      return document.querySelector("#matrix tr[data-table='public.book']").cells[i + 1].className;
+    });
+    check(editorsCell.includes("partial") && editorsCell.includes("inherited"), "editors' select on book comes from reader: " + editorsCell);
+    await page.fill("#search", "");
+    await page.click("nav button[data-tab='inherited']");
     await page.click("#inherited tr[data-role='editors'] button[data-act='edit']");
     check(await page.isChecked("#inh-members input[value='reader']"), "the form starts from the role set");
     await page.uncheck("#inh-members input[value='r1']");
