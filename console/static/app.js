@@ -782,7 +782,18 @@
   // so GraphiQL's schema is the role's. A new one is made when the role
   // changes, which makes GraphiQL fetch the schema again.
   function roleFetcher() {
-    return (params) => graphql({ query: params.query, variables: params.variables || {}, operationName: params.operationName || undefined }, sessionHeaders());
+    return (params) => graphql({ query: params.query, variables: exactVariables(params.variables || {}), operationName: params.operationName || undefined }, sessionHeaders());
+  }
+  // exactVariables: GraphiQL parses its variables editor with JSON.parse;
+  // when what it parsed is the editor's text, the text is parsed again
+  // keeping every number as written (an id beyond 2^53).
+  function exactVariables(parsed) {
+    const text = tryState.variables.trim();
+    if (!text || !RGJSON.exact) return parsed;
+    try {
+      if (JSON.stringify(JSON.parse(text)) === JSON.stringify(parsed)) return RGJSON.parse(text);
+    } catch (e) { /* GraphiQL reports it */ }
+    return parsed;
   }
   let graphiql = null;
   function mountGraphiQL() {

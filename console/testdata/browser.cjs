@@ -160,6 +160,16 @@ function check(cond, msg) {
     const sqlRows = await page.textContent("#try-sql-rows");
     check(sqlRows.includes("fiction") && !sqlRows.includes("draft"), "SQL as the role sees what the API sees: " + sqlRows.slice(0, 300));
     await page.screenshot({ path: path.join(shots, "try.png") });
+    // GraphiQL's variables keep an integer beyond 2^53 exactly as typed.
+    await typeQuery("query ($id: Int) { book(where: {id: {_eq: $id}}) { title } }");
+    const setVariables = (text) => page.evaluate((text) => document.querySelector("#graphiql .graphiql-editor-tool .CodeMirror").CodeMirror.setValue(text), text);
+    await setVariables('{"id": 9007199254740993}');
+    await page.waitForFunction(() => window.rowguardConsole.tryState.variables.includes("9007199254740993"));
+    const exactSent = page.waitForRequest((r) => r.url().endsWith("/v1/graphql") && (r.postData() || "").includes('"variables":{"id":9007199254740993}'), { timeout: 20000 });
+    await page.click("#graphiql .graphiql-execute-button");
+    await exactSent;
+    await setVariables("");
+    await typeQuery(query);
 
     // Explain as the role: the policy's filter is in the plan.
     await page.click("nav button[data-tab='explain']");
