@@ -141,7 +141,11 @@ func fileOf(cfg *claims.Config) ClaimsFile {
 
 // claimsState reads the configuration the console runs with.
 func (h *Handler) claimsState(ctx context.Context) (*ClaimsState, error) {
-	st := &ClaimsState{Config: ClaimsFile{Claims: map[string]string{}}}
+	st := &ClaimsState{Config: ClaimsFile{Claims: map[string]string{}}, DefaultsText: map[string]string{}}
+	if vars, err := claims.InstalledVars(ctx, h.cfg.Pool); err == nil {
+		sort.Strings(vars)
+		st.Vars = vars
+	}
 	if h.cfg.Claims == nil {
 		st.ReadOnly = "this server reads its claims configuration at start; edit it with `rowguard console --metadata DIR`"
 		return st, nil
@@ -174,14 +178,8 @@ func (h *Handler) claimsState(ctx context.Context) (*ClaimsState, error) {
 	if st.Config.Claims == nil {
 		st.Config.Claims = map[string]string{}
 	}
-	st.DefaultsText = map[string]string{}
 	for k, v := range st.Config.Defaults {
 		st.DefaultsText[k] = string(v)
-	}
-	vars, err := claims.InstalledVars(ctx, h.cfg.Pool)
-	if err == nil {
-		sort.Strings(vars)
-		st.Vars = vars
 	}
 	return st, nil
 }

@@ -142,6 +142,14 @@ INSERT INTO app_user VALUES (1, 'fiction', 9007199254740993)`); err != nil {
 		t.Errorf("config after apply: %d %s", code, body)
 	}
 
+	// Removing every claim installs a configuration without any.
+	if code, body = call("POST", "/console/api/claims/apply", `{"config":{"claims":{},"user_table":"public.app_user"}}`); code != 200 {
+		t.Fatalf("apply without claims: %d %s", code, body)
+	}
+	if code, body = call("GET", "/console/api/claims/config", ""); code != 200 || !strings.Contains(body, `"claims":{}`) || strings.Contains(body, `"installed_vars":["`) {
+		t.Errorf("config after removing every claim: %d %s", code, body)
+	}
+
 	// From a flag, the configuration is shown but not written.
 	flagged := serve(claims.Sources{ClaimsJSON: `{"favorite-genre":"genre"}`, Metadata: md, UserTable: "public.app_user"}, store)
 	if code, body = flagged("GET", "/console/api/claims/config", ""); code != 200 || !strings.Contains(body, "--custom-claims") || !strings.Contains(body, `"favorite-genre":"genre"`) {

@@ -297,7 +297,8 @@ func changedFiles(cur *Document, export json.RawMessage) (map[string][]byte, err
 	return out, nil
 }
 
-// same compares two JSON values by meaning.
+// same compares two JSON values by meaning: key order and spacing aside;
+// numbers by their text, so a bigint edited beyond 2^53 is a change.
 func same(a, b json.RawMessage) bool {
 	var x, y any
 	if len(a) == 0 {
@@ -306,12 +307,18 @@ func same(a, b json.RawMessage) bool {
 	if len(b) == 0 {
 		b = json.RawMessage("null")
 	}
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+	if decodeExact(a, &x) != nil || decodeExact(b, &y) != nil {
 		return bytes.Equal(a, b)
 	}
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)
 	return bytes.Equal(ja, jb)
+}
+
+func decodeExact(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // HistoryEntry is one policy install.

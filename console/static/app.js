@@ -32,7 +32,7 @@
     const r = await fetch(path, init);
     const text = await r.text();
     let data;
-    try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
+    try { data = RGJSON.parse(text); } catch (e) { data = { error: text }; }
     if (!r.ok) {
       const err = new Error((data && (data.error || data.message)) || r.statusText);
       err.status = r.status;
@@ -42,7 +42,7 @@
     return data;
   }
 
-  const clone = (v) => JSON.parse(JSON.stringify(v));
+  const clone = (v) => RGJSON.clone(v);
   const doc = () => state.pending || state.current;
   const tablesOf = (d) => ((d.sources && d.sources[0] && d.sources[0].tables) || []);
   const tableName = (t) => (typeof t.table === "string" ? "public." + t.table : (t.table.schema || "public") + "." + t.table.name);
@@ -243,9 +243,35 @@
 
   function cellHTML(t, r, op) {
     const p = permList(t, op).find((x) => x.role === r);
-    const lv = level(t, p, op);
-    const cls = "cell " + lv + (state.pending && changedCell(tableName(t), r, op) ? " pending" : "");
+    let lv = level(t, p, op);
+    let inherited = false;
+    if (!p && inheritedSet(r)) {
+      lv = inheritedLevel(t, r, op, new Set([r]));
+      inherited = true;
+    }
+    const cls = "cell " + lv + (inherited ? " inherited" : "") + (state.pending && changedCell(tableName(t), r, op) ? " pending" : "");
     return "<td class='" + cls + "'>" + SYMBOL[lv] + "</td>";
+  }
+
+  // inheritedSet is the role set of an inherited role, or null.
+  function inheritedSet(r) {
+    const ir = (doc().inherited_roles || []).find((x) => x.role_name === r);
+    return ir ? ir.role_set : null;
+  }
+  // inheritedLevel is what an inherited role without a permission of its
+  // own gets from its members (the union: full when a member's is full,
+  // partial when one's is partial), following nested inherited roles.
+  function inheritedLevel(t, r, op, seen) {
+    let best = "none";
+    for (const m of inheritedSet(r) || []) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      const p = permList(t, op).find((x) => x.role === m);
+      const lv = p ? level(t, p, op) : inheritedLevel(t, m, op, seen);
+      if (lv === "full") return "full";
+      if (lv === "partial") best = "partial";
+    }
+    return best;
   }
 
   // cellAt names the table, role and operation of a matrix cell.
@@ -274,7 +300,7 @@
     const td = ev.target.closest("td.cell, td.admin");
     const c = td && cellAt(td);
     if (!c || td.title) return;
-    td.title = c.admin ? "admin bypasses the policies (read-only)" : c.role + " · " + c.op + " on " + c.table + ": " + td.className.replace("cell ", "");
+    td.title = c.admin ? "admin bypasses the policies (read-only)" : c.role + " · " + c.op + " on " + c.table + ": " + td.className.replace("cell ", "").replace("inherited", "from its members " + (inheritedSet(c.role) || []).join(", "));
   });
 
   // ---- rule editor -------------------------------------------------------
@@ -467,7 +493,7 @@
   // when it parses.
   $("ed-json").addEventListener("input", () => {
     try {
-      state.editing.perm = JSON.parse($("ed-json").value);
+      state.editing.perm = RGJSON.parse($("ed-json").value);
       clearTimeout(jsonTimer);
       jsonTimer = setTimeout(drawEditor, 600);
     } catch (e) { /* compile reports it at its line */ }
@@ -512,7 +538,7 @@
   $("ed-stage").addEventListener("click", async () => {
     const ed = state.editing;
     let perm;
-    try { perm = JSON.parse($("ed-json").value); } catch (e) { return; }
+    try { perm = RGJSON.parse($("ed-json").value); } catch (e) { return; }
     stage(withCell(doc(), ed, perm));
     $("editor").classList.add("hidden");
     state.editing = null;
@@ -530,7 +556,7 @@
   });
   $("ed-clone-do").addEventListener("click", async () => {
     let perm;
-    try { perm = JSON.parse($("ed-json").value); } catch (e) { return; }
+    try { perm = RGJSON.parse($("ed-json").value); } catch (e) { return; }
     const ts = Array.from($("ed-clone-tables").selectedOptions).map((o) => o.value);
     const rs = Array.from($("ed-clone-roles").selectedOptions).map((o) => o.value);
     let d = doc();
@@ -744,7 +770,7 @@
   const tryState = { query: "# The picked role's schema: completion (Ctrl-Space) and Docs offer its fields.\nquery {\n  \n}\n", variables: "" };
   function gqlRequest() {
     let variables = {};
-    try { variables = JSON.parse(tryState.variables.trim() || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
+    try { variables = RGJSON.parse(tryState.variables.trim() || "{}"); } catch (e) { throw new Error("variables: " + e.message); }
     return { query: tryState.query, variables };
   }
   async function graphql(body, headers) {
@@ -756,7 +782,18 @@
   // so GraphiQL's schema is the role's. A new one is made when the role
   // changes, which makes GraphiQL fetch the schema again.
   function roleFetcher() {
-    return (params) => graphql({ query: params.query, variables: params.variables || {}, operationName: params.operationName || undefined }, sessionHeaders());
+    return (params) => graphql({ query: params.query, variables: exactVariables(params.variables || {}), operationName: params.operationName || undefined }, sessionHeaders());
+  }
+  // exactVariables: GraphiQL parses its variables editor with JSON.parse;
+  // when what it parsed is the editor's text, the text is parsed again
+  // keeping every number as written (an id beyond 2^53).
+  function exactVariables(parsed) {
+    const text = tryState.variables.trim();
+    if (!text || !RGJSON.exact) return parsed;
+    try {
+      if (JSON.stringify(JSON.parse(text)) === JSON.stringify(parsed)) return RGJSON.parse(text);
+    } catch (e) { /* GraphiQL reports it */ }
+    return parsed;
   }
   let graphiql = null;
   function mountGraphiQL() {

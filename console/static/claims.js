@@ -135,7 +135,7 @@
   }
 
   $("claims-add").addEventListener("click", () => { addRow("", "", "").key.focus(); checkSoon(); });
-  for (const id of ["claims-user-table", "claims-user-key"]) $(id).addEventListener("input", checkSoon);
+  for (const id of ["claims-user-table", "claims-user-key", "claims-user-id"]) $(id).addEventListener("input", checkSoon);
   $("claims-preview").addEventListener("click", check);
   $("claims-user-id").addEventListener("keydown", (ev) => { if (ev.key === "Enter") check(); });
   $("claims-revert").addEventListener("click", () => { load().catch((e) => showErrors([{ message: e.message }])); });

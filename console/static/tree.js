@@ -60,7 +60,7 @@
     const t = s.trim();
     if (t === "") return "";
     if (/^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/.test(t) || t[0] === "[" || t[0] === "{" || t[0] === '"') {
-      try { return JSON.parse(t); } catch (e) { return s; }
+      try { return window.RGJSON.parse(t); } catch (e) { return s; }
     }
     return s;
   }
@@ -226,4 +226,22 @@
   }
 
   window.RGTree = { render, operatorsFor, parseValue };
+
+  // RGJSON parses JSON keeping every number exactly as written: a number
+  // that JavaScript cannot hold as written (an integer beyond 2^53, more
+  // digits than a double keeps) stays its source text, as JSON.rawJSON,
+  // which JSON.stringify writes back unchanged. The console parses the
+  // metadata and the rule editor's JSON with it, so a bigint id in a rule
+  // survives editing. Browsers without JSON source text access (before
+  // Chromium 114, Firefox 135) parse as JSON.parse does.
+  const exact = typeof JSON.rawJSON === "function";
+  function keepNumbers(key, value, context) {
+    if (typeof value === "number" && context && typeof context.source === "string" && String(value) !== context.source) return JSON.rawJSON(context.source);
+    return value;
+  }
+  window.RGJSON = {
+    exact,
+    parse: (text) => (exact ? JSON.parse(text, keepNumbers) : JSON.parse(text)),
+    clone: (v) => (exact ? JSON.parse(JSON.stringify(v), keepNumbers) : JSON.parse(JSON.stringify(v))),
+  };
 })();
