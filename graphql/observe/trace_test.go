@@ -153,7 +153,7 @@ func TestWebSocketSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range append(sub.Attributes, live.Attributes...) {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	for k, want := range map[string]string{"graphql.operation.type": "subscription", "rowguard.role": "user", "rowguard.websocket.operation_id": "op1",
 		"rowguard.live.cohorts": "3", "rowguard.live.failed_cohorts": "1"} {
