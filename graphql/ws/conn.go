@@ -257,10 +257,13 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		c.mu.Unlock()
 		go func() {
 			defer cancel()
-			body := srv.Run(ctx, prep)
-			if span != nil {
-				span.End(errorCode(body))
+			octx := rec.OperationContext(ctx, span)
+			body := srv.Run(octx, prep)
+			code, msg := errorCode(body)
+			if code != "" {
+				observe.FromContext(octx).Error(code, "$", msg)
 			}
+			span.End(code, msg)
 			c.mu.Lock()
 			_, running := c.ops[id]
 			delete(c.ops, id)

@@ -32,11 +32,13 @@ func (l *lockedBuffer) String() string {
 
 // TestWebSocketLog: behind an observe.Observer, a connection writes
 // websocket-log lines (accepted, the operation started, closed) under the
-// handshake's request id, with session variables by name only.
+// handshake's request id, with session variables by name only; a query
+// over the WebSocket writes its query-log line (with the policies) under
+// that id too.
 func TestWebSocketLog(t *testing.T) {
 	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
 	out := &lockedBuffer{}
-	obs := observe.New(observe.Config{Log: observe.NewLogger(out, observe.LogConfig{Types: map[string]bool{observe.TypeWebSocket: true, observe.TypeHTTP: true}})})
+	obs := observe.New(observe.Config{Log: observe.NewLogger(out, observe.LogConfig{Types: map[string]bool{observe.TypeWebSocket: true, observe.TypeHTTP: true, observe.TypeQuery: true}})})
 	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
 	t.Cleanup(srv.Close)
 	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
@@ -51,7 +53,8 @@ func TestWebSocketLog(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	logs := out.String()
-	for _, want := range []string{`"type":"accepted"`, `"operation_id":"op1"`, `"operation_type":{"type":"started"}`, `"type":"closed"`, `"x-hasura-user-id":"<redacted>"`} {
+	for _, want := range []string{`"type":"accepted"`, `"operation_id":"op1"`, `"operation_type":{"type":"started"}`, `"type":"closed"`, `"x-hasura-user-id":"<redacted>"`,
+		`"type":"query-log"`, `"generated_sql":{"note":`, `"policies":[{"field":"note","tables":[{"table":"public.note","command":"select","policies":["rg_note_select_user"]}]}]`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the websocket-log lines lack %s:\n%s", want, logs)
 		}
