@@ -242,8 +242,9 @@ func (c *conn) start(id string, payload json.RawMessage) {
 	rec := observe.FromContext(c.req.Context())
 	rec.WebSocketOperation(id, "started", sp.OperationName, sp.Query, "")
 	span := rec.OperationSpan(id, sp.OperationName)
+	octx := rec.OperationContext(c.ctx, span)
 	srv := c.h.cfg.Server
-	prep, errBody := srv.Prepare(sess, req)
+	prep, errBody := srv.PrepareContext(octx, sess, req)
 	if errBody != nil {
 		code, msg := c.opError(id, errBody)
 		span.End(code, msg)
@@ -251,17 +252,16 @@ func (c *conn) start(id string, payload json.RawMessage) {
 	}
 	span.SetKind(string(prep.Kind()))
 	if prep.Kind() != graphql.KindSubscription {
-		ctx, cancel := context.WithCancel(c.ctx)
+		ctx, cancel := context.WithCancel(octx)
 		c.mu.Lock()
 		c.ops[id] = cancel
 		c.mu.Unlock()
 		go func() {
 			defer cancel()
-			octx := rec.OperationContext(ctx, span)
-			body := srv.Run(octx, prep)
+			body := srv.Run(ctx, prep)
 			code, msg := errorCode(body)
 			if code != "" {
-				observe.FromContext(octx).Error(code, "$", msg)
+				observe.FromContext(ctx).Error(code, "$", msg)
 			}
 			span.End(code, msg)
 			c.mu.Lock()

@@ -2,11 +2,15 @@ package ws_test
 
 import (
 	"bytes"
+	"context"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/observe"
@@ -163,4 +167,55 @@ func TestSubscriptionMetrics(t *testing.T) {
 	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "2")
 	waitFor("rowguard_live_queries", "0")
 	waitFor("rowguard_live_query_cohorts", "0")
+}
+
+// TestWebSocketTraces: a WebSocket query is a trace of its own, linked to
+// the handshake's, whose operation span is the parent of the server's
+// parse/validate, plan and database spans; a subscription's start is a
+// graphql.subscribe span.
+func TestWebSocketTraces(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
+	obs := observe.New(observe.Config{Tracer: observe.NewTracerFromProvider(tp, false)})
+	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
+	t.Cleanup(srv.Close)
+	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
+	c.expect("connection_ack", wait)
+	c.send(start(c.proto, "q", "query Notes { note { id } }"))
+	c.expect("next", wait)
+	c.expect("complete", wait)
+	c.send(start(c.proto, "s", "subscription { note { body } }"))
+	c.expect("next", wait)
+	byName := map[string]tracetest.SpanStub{}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		for _, s := range exp.GetSpans() {
+			byName[s.Name] = s
+		}
+		if byName["db.transaction"].Name != "" && byName["graphql.subscribe"].Name != "" && byName["graphql.ws.operation"].Name != "" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	op, sub := byName["graphql.ws.operation"], byName["graphql.subscribe"]
+	if op.Name == "" || sub.Name == "" {
+		t.Fatalf("spans: %v", byName)
+	}
+	children := map[string]bool{}
+	for _, s := range exp.GetSpans() {
+		if s.Parent.SpanID() == op.SpanContext.SpanID() {
+			children[s.Name] = true
+		}
+	}
+	for _, child := range []string{"graphql.parse_validate", "graphql.plan", "db.transaction"} {
+		if !children[child] {
+			t.Errorf("no %s span is a child of the query's operation span (children: %v)", child, children)
+		}
+	}
+	if len(op.Links) != 1 || len(sub.Links) != 1 || op.SpanContext.TraceID() == sub.SpanContext.TraceID() {
+		t.Errorf("operations are not traces of their own linked to the handshake: %v, %v", op.Links, sub.Links)
+	}
 }
