@@ -48,6 +48,22 @@ func (r *Request) OperationSpan(id, name string) *Span {
 	return &Span{s: s, sql: t.sql}
 }
 
+// InitSpan starts the span of a connection's connection_init
+// (graphql.auth), a child of the handshake's span: the connection's
+// authentication, once for all its operations.
+func (r *Request) InitSpan() *Span {
+	if r == nil || r.obs.cfg.Tracer == nil {
+		return nil
+	}
+	t := r.obs.cfg.Tracer
+	r.mu.Lock()
+	parent := r.span
+	r.mu.Unlock()
+	ctx := trace.ContextWithSpanContext(context.Background(), parent)
+	_, s := t.tr.Start(ctx, "graphql.auth", trace.WithAttributes(attribute.String("rowguard.request_id", r.ID)))
+	return &Span{s: s, sql: t.sql}
+}
+
 // OperationContext returns ctx carrying a Request of its own for a
 // WebSocket query or mutation of the connection r opened (same id, role
 // and session variables), with sp (OperationSpan's) as the parent of the

@@ -160,22 +160,29 @@ func (c *conn) init(payload json.RawMessage) {
 		}
 		r.Header.Set(k, s)
 	}
+	rec := observe.FromContext(c.req.Context())
+	span := rec.InitSpan()
 	sess, err := c.h.cfg.Auth.Authenticate(r.Context(), r)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
+			rec.AuthFailed(ae.Code, "$", ae.Message)
+			span.End(ae.Code, ae.Message)
 			c.initFailed(ae.Message)
 			return
 		}
+		span.End("unexpected", "authentication failed")
 		c.h.cfg.Log.Error("graphql/ws: authentication", "error", err)
 		c.initFailed("authentication failed")
 		return
 	}
+	span.SetAttribute("rowguard.role", sess.Role)
+	span.End("", "")
 	c.mu.Lock()
 	c.sess, c.acked = sess, true
 	c.mu.Unlock()
 	known := sess.IsAdmin || c.h.cfg.Server.PGRole(sess.Role) != ""
-	observe.FromContext(c.req.Context()).WebSocketInit(sess.Role, known, sess.Vars)
+	rec.WebSocketInit(sess.Role, known, sess.Vars)
 	c.send([]byte(`{"type":"connection_ack"}`))
 	if _, ok := c.proto.(apollo); ok {
 		c.send(c.proto.keepalive())

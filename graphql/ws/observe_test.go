@@ -116,8 +116,8 @@ func TestWebSocketMetrics(t *testing.T) {
 
 // TestSubscriptionMetrics: scraped after subscriptions, /metrics shows
 // them started and stopped by role, the live queries and the cohorts
-// serving them, the live rounds' durations, and an operation refused at
-// start.
+// serving them, the live rounds' durations, an operation refused at
+// start, and a connection_init refused.
 func TestSubscriptionMetrics(t *testing.T) {
 	m := observe.NewMetrics()
 	obs := observe.New(observe.Config{Metrics: m})
@@ -161,6 +161,10 @@ func TestSubscriptionMetrics(t *testing.T) {
 	c.expect("error", wait)
 	waitFor(`rowguard_subscription_errors_total{role="user",stage="start"}`, "1")
 	waitFor(`rowguard_graphql_errors_total{code="validation-failed"}`, "1")
+	// A connection refused at connection_init: an auth failure.
+	refused := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	refused.send(init_(map[string]string{"X-Hasura-Role": "forbidden"}))
+	waitFor(`rowguard_auth_failures_total{reason="access-denied"}`, "1")
 	c.send(stop(c.proto, "a"))
 	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "1")
 	c.nc.Close()
@@ -169,8 +173,9 @@ func TestSubscriptionMetrics(t *testing.T) {
 	waitFor("rowguard_live_query_cohorts", "0")
 }
 
-// TestWebSocketTraces: a WebSocket query is a trace of its own, linked to
-// the handshake's, whose operation span is the parent of the server's
+// TestWebSocketTraces: connection_init is a graphql.auth span under the
+// handshake's; a WebSocket query is a trace of its own, linked to the
+// handshake's, whose operation span is the parent of the server's
 // parse/validate, plan and database spans; a subscription's start is a
 // graphql.subscribe span.
 func TestWebSocketTraces(t *testing.T) {
@@ -217,5 +222,8 @@ func TestWebSocketTraces(t *testing.T) {
 	}
 	if len(op.Links) != 1 || len(sub.Links) != 1 || op.SpanContext.TraceID() == sub.SpanContext.TraceID() {
 		t.Errorf("operations are not traces of their own linked to the handshake: %v, %v", op.Links, sub.Links)
+	}
+	if a := byName["graphql.auth"]; a.Name == "" || a.Parent.SpanID() != op.Links[0].SpanContext.SpanID() {
+		t.Errorf("connection_init's graphql.auth span is not a child of the handshake's: %+v", a.Parent)
 	}
 }
