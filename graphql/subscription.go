@@ -56,7 +56,14 @@ func (p *Prepared) Kind() OperationKind { return OperationKind(p.op.kind) }
 // other request limits included). A request that cannot run gets its
 // error body ({"errors":[…]}) and a nil Prepared.
 func (s *Server) Prepare(sess *auth.Session, req *Request) (*Prepared, []byte) {
-	op, err := s.prepare(sess, req)
+	return s.PrepareContext(context.Background(), sess, req)
+}
+
+// PrepareContext is Prepare with spans of parsing and validating, and of
+// planning, in the trace of ctx's observed request (observe.FromContext:
+// a WebSocket operation's, observe.Request.OperationContext).
+func (s *Server) PrepareContext(ctx context.Context, sess *auth.Session, req *Request) (*Prepared, []byte) {
+	op, err := s.prepareTraced(ctx, sess, req)
 	if err != nil {
 		return nil, errorBody(err)
 	}

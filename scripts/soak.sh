@@ -14,7 +14,7 @@ case "$dur" in
   *m) ;;
   *) echo "scripts/soak.sh: give the duration in minutes, as 5m or 20m (got $dur)" >&2; exit 2 ;;
 esac
-command -v wrk >/dev/null || echo "warning: no wrk on PATH: the Go clients carry the load alone (apt-get install wrk)"
+scripts/ensure-wrk.sh
 echo "soak for $dur, $(date -u +%FT%TZ); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ROWGUARD_SOAK_DURATION="$dur" go test ./internal/security -run '^TestSoak$' -count=1 -v -timeout "$(( ${dur%m} + 10 ))m" 2>&1 | grep -E 'soak|PASS|FAIL|ok|problem|grew|broken|foreign|wrk'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,7 @@ scripts/ensure-postgres.sh
 scripts/ensure-node.sh
 scripts/ensure-chromium.sh
 scripts/ensure-pgbouncer.sh
+scripts/ensure-wrk.sh
 scripts/lint.sh
 # cmd/rowguard runs the real projects end to end (several minutes on a busy
 # 2-core machine): more than go test's default 10 minutes per package.

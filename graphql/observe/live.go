@@ -48,6 +48,43 @@ func (r *Request) OperationSpan(id, name string) *Span {
 	return &Span{s: s, sql: t.sql}
 }
 
+// InitSpan starts the span of a connection's connection_init
+// (graphql.auth), a child of the handshake's span: the connection's
+// authentication, once for all its operations.
+func (r *Request) InitSpan() *Span {
+	if r == nil || r.obs.cfg.Tracer == nil {
+		return nil
+	}
+	t := r.obs.cfg.Tracer
+	r.mu.Lock()
+	parent := r.span
+	r.mu.Unlock()
+	ctx := trace.ContextWithSpanContext(context.Background(), parent)
+	_, s := t.tr.Start(ctx, "graphql.auth", trace.WithAttributes(attribute.String("rowguard.request_id", r.ID)))
+	return &Span{s: s, sql: t.sql}
+}
+
+// OperationContext returns ctx carrying a Request of its own for a
+// WebSocket query or mutation of the connection r opened (same id, role
+// and session variables), with sp (OperationSpan's) as the parent of the
+// spans the server starts: the server's hooks then record the operation
+// as an HTTP request's (query-log lines, the database span, errors
+// counted). What it records is dropped with it, so a connection that
+// lives for hours accumulates nothing.
+func (r *Request) OperationContext(ctx context.Context, sp *Span) context.Context {
+	if r == nil {
+		return ctx
+	}
+	r.mu.Lock()
+	op := &Request{obs: r.obs, ID: r.ID, start: time.Now(), role: r.role, knownRole: r.knownRole, vars: r.vars}
+	r.mu.Unlock()
+	ctx = context.WithValue(ctx, ctxKey{}, op)
+	if sp != nil {
+		ctx = trace.ContextWithSpan(ctx, sp.s)
+	}
+	return ctx
+}
+
 // OperationFailed counts a WebSocket operation refused before it ran
 // (its code Hasura's): an error, and a subscription error at start (a
 // refused operation's kind is often not known, as Hasura counts it).

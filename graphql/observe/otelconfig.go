@@ -245,7 +245,7 @@ func (p *otelParser) exporter(n *yaml.Node, cfg *OTelConfig) {
 						env := p.str(v, "value_from_env")
 						value, fromEnv = p.getenv(env), true
 						if value == "" {
-							p.errorf(v, "header value_from_env %s: the environment variable is not set", env)
+							p.errorf(v, "header value_from_env %s: the environment variable is not set: set it in the server's environment, or give the header a value", env)
 						}
 					}
 				})

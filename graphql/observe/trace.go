@@ -88,12 +88,19 @@ func NewTracer(ctx context.Context, version string, sql bool, cfg *OTelConfig) (
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, bsp...), sdktrace.WithResource(res))
+	return NewTracerFromProvider(tp, sql), nil
+}
+
+// NewTracerFromProvider returns a Tracer making its spans with tp (a
+// program embedding the server with a provider of its own, or a test's
+// in-memory exporter); sql adds statements' text to spans.
+func NewTracerFromProvider(tp *sdktrace.TracerProvider, sql bool) *Tracer {
 	return &Tracer{
 		tp:   tp,
 		tr:   tp.Tracer("github.com/rowguard/rowguard/graphql/observe"),
 		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		sql:  sql,
-	}, nil
+	}
 }
 
 // Shutdown exports the spans still buffered and stops the exporter.

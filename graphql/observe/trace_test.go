@@ -121,8 +121,9 @@ func TestLoadOTelConfig(t *testing.T) {
 }
 
 // TestWebSocketSpans: a WebSocket operation's span is a new trace linked
-// to the handshake's span, named graphql.subscribe for a subscription; a
-// live round is a span with its cohorts and failures.
+// to the handshake's span, named graphql.subscribe for a subscription,
+// parent of the spans the server starts for it; a live round is a span
+// with its cohorts and failures.
 func TestWebSocketSpans(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
@@ -133,6 +134,8 @@ func TestWebSocketSpans(t *testing.T) {
 		rec.WebSocketInit("user", true, nil)
 		sp := rec.OperationSpan("op1", "Notes")
 		sp.SetKind("subscription")
+		_, db := StartSpan(rec.OperationContext(context.Background(), sp), "db.transaction")
+		db.End("", "")
 		sp.End("", "")
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/graphql", nil))
@@ -151,9 +154,12 @@ func TestWebSocketSpans(t *testing.T) {
 	if sub.SpanContext.TraceID() == req.SpanContext.TraceID() || len(sub.Links) != 1 || sub.Links[0].SpanContext.SpanID() != req.SpanContext.SpanID() {
 		t.Errorf("the operation's span is not a new trace linked to the handshake's: links %v", sub.Links)
 	}
+	if db := spans["db.transaction"]; db.Parent.SpanID() != sub.SpanContext.SpanID() {
+		t.Errorf("the operation's database span is not its child: %v", db.Parent)
+	}
 	attrs := map[string]string{}
 	for _, a := range append(sub.Attributes, live.Attributes...) {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	for k, want := range map[string]string{"graphql.operation.type": "subscription", "rowguard.role": "user", "rowguard.websocket.operation_id": "op1",
 		"rowguard.live.cohorts": "3", "rowguard.live.failed_cohorts": "1"} {

@@ -160,22 +160,29 @@ func (c *conn) init(payload json.RawMessage) {
 		}
 		r.Header.Set(k, s)
 	}
+	rec := observe.FromContext(c.req.Context())
+	span := rec.InitSpan()
 	sess, err := c.h.cfg.Auth.Authenticate(r.Context(), r)
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
+			rec.AuthFailed(ae.Code, "$", ae.Message)
+			span.End(ae.Code, ae.Message)
 			c.initFailed(ae.Message)
 			return
 		}
+		span.End("unexpected", "authentication failed")
 		c.h.cfg.Log.Error("graphql/ws: authentication", "error", err)
 		c.initFailed("authentication failed")
 		return
 	}
+	span.SetAttribute("rowguard.role", sess.Role)
+	span.End("", "")
 	c.mu.Lock()
 	c.sess, c.acked = sess, true
 	c.mu.Unlock()
 	known := sess.IsAdmin || c.h.cfg.Server.PGRole(sess.Role) != ""
-	observe.FromContext(c.req.Context()).WebSocketInit(sess.Role, known, sess.Vars)
+	rec.WebSocketInit(sess.Role, known, sess.Vars)
 	c.send([]byte(`{"type":"connection_ack"}`))
 	if _, ok := c.proto.(apollo); ok {
 		c.send(c.proto.keepalive())
@@ -242,8 +249,9 @@ func (c *conn) start(id string, payload json.RawMessage) {
 	rec := observe.FromContext(c.req.Context())
 	rec.WebSocketOperation(id, "started", sp.OperationName, sp.Query, "")
 	span := rec.OperationSpan(id, sp.OperationName)
+	octx := rec.OperationContext(c.ctx, span)
 	srv := c.h.cfg.Server
-	prep, errBody := srv.Prepare(sess, req)
+	prep, errBody := srv.PrepareContext(octx, sess, req)
 	if errBody != nil {
 		code, msg := c.opError(id, errBody)
 		span.End(code, msg)
@@ -251,16 +259,18 @@ func (c *conn) start(id string, payload json.RawMessage) {
 	}
 	span.SetKind(string(prep.Kind()))
 	if prep.Kind() != graphql.KindSubscription {
-		ctx, cancel := context.WithCancel(c.ctx)
+		ctx, cancel := context.WithCancel(octx)
 		c.mu.Lock()
 		c.ops[id] = cancel
 		c.mu.Unlock()
 		go func() {
 			defer cancel()
 			body := srv.Run(ctx, prep)
-			if span != nil {
-				span.End(errorCode(body))
+			code, msg := errorCode(body)
+			if code != "" {
+				observe.FromContext(ctx).Error(code, "$", msg)
 			}
+			span.End(code, msg)
 			c.mu.Lock()
 			_, running := c.ops[id]
 			delete(c.ops, id)

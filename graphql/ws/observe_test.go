@@ -2,11 +2,15 @@ package ws_test
 
 import (
 	"bytes"
+	"context"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/graphql/observe"
@@ -32,11 +36,13 @@ func (l *lockedBuffer) String() string {
 
 // TestWebSocketLog: behind an observe.Observer, a connection writes
 // websocket-log lines (accepted, the operation started, closed) under the
-// handshake's request id, with session variables by name only.
+// handshake's request id, with session variables by name only; a query
+// over the WebSocket writes its query-log line (with the policies) under
+// that id too.
 func TestWebSocketLog(t *testing.T) {
 	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
 	out := &lockedBuffer{}
-	obs := observe.New(observe.Config{Log: observe.NewLogger(out, observe.LogConfig{Types: map[string]bool{observe.TypeWebSocket: true, observe.TypeHTTP: true}})})
+	obs := observe.New(observe.Config{Log: observe.NewLogger(out, observe.LogConfig{Types: map[string]bool{observe.TypeWebSocket: true, observe.TypeHTTP: true, observe.TypeQuery: true}})})
 	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
 	t.Cleanup(srv.Close)
 	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
@@ -51,7 +57,8 @@ func TestWebSocketLog(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	logs := out.String()
-	for _, want := range []string{`"type":"accepted"`, `"operation_id":"op1"`, `"operation_type":{"type":"started"}`, `"type":"closed"`, `"x-hasura-user-id":"<redacted>"`} {
+	for _, want := range []string{`"type":"accepted"`, `"operation_id":"op1"`, `"operation_type":{"type":"started"}`, `"type":"closed"`, `"x-hasura-user-id":"<redacted>"`,
+		`"type":"query-log"`, `"generated_sql":{"note":`, `"policies":[{"field":"note","tables":[{"table":"public.note","command":"select","policies":["rg_note_select_user"]}]}]`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the websocket-log lines lack %s:\n%s", want, logs)
 		}
@@ -109,8 +116,8 @@ func TestWebSocketMetrics(t *testing.T) {
 
 // TestSubscriptionMetrics: scraped after subscriptions, /metrics shows
 // them started and stopped by role, the live queries and the cohorts
-// serving them, the live rounds' durations, and an operation refused at
-// start.
+// serving them, the live rounds' durations, an operation refused at
+// start, and a connection_init refused.
 func TestSubscriptionMetrics(t *testing.T) {
 	m := observe.NewMetrics()
 	obs := observe.New(observe.Config{Metrics: m})
@@ -154,10 +161,69 @@ func TestSubscriptionMetrics(t *testing.T) {
 	c.expect("error", wait)
 	waitFor(`rowguard_subscription_errors_total{role="user",stage="start"}`, "1")
 	waitFor(`rowguard_graphql_errors_total{code="validation-failed"}`, "1")
+	// A connection refused at connection_init: an auth failure.
+	refused := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	refused.send(init_(map[string]string{"X-Hasura-Role": "forbidden"}))
+	waitFor(`rowguard_auth_failures_total{reason="access-denied"}`, "1")
 	c.send(stop(c.proto, "a"))
 	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "1")
 	c.nc.Close()
 	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "2")
 	waitFor("rowguard_live_queries", "0")
 	waitFor("rowguard_live_query_cohorts", "0")
+}
+
+// TestWebSocketTraces: connection_init is a graphql.auth span under the
+// handshake's; a WebSocket query is a trace of its own, linked to the
+// handshake's, whose operation span is the parent of the server's
+// parse/validate, plan and database spans; a subscription's start is a
+// graphql.subscribe span.
+func TestWebSocketTraces(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	f := newFixture(t, ws.Config{}, graphql.LiveConfig{})
+	obs := observe.New(observe.Config{Tracer: observe.NewTracerFromProvider(tp, false)})
+	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
+	t.Cleanup(srv.Close)
+	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
+	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
+	c.expect("connection_ack", wait)
+	c.send(start(c.proto, "q", "query Notes { note { id } }"))
+	c.expect("next", wait)
+	c.expect("complete", wait)
+	c.send(start(c.proto, "s", "subscription { note { body } }"))
+	c.expect("next", wait)
+	byName := map[string]tracetest.SpanStub{}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		for _, s := range exp.GetSpans() {
+			byName[s.Name] = s
+		}
+		if byName["db.transaction"].Name != "" && byName["graphql.subscribe"].Name != "" && byName["graphql.ws.operation"].Name != "" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	op, sub := byName["graphql.ws.operation"], byName["graphql.subscribe"]
+	if op.Name == "" || sub.Name == "" {
+		t.Fatalf("spans: %v", byName)
+	}
+	children := map[string]bool{}
+	for _, s := range exp.GetSpans() {
+		if s.Parent.SpanID() == op.SpanContext.SpanID() {
+			children[s.Name] = true
+		}
+	}
+	for _, child := range []string{"graphql.parse_validate", "graphql.plan", "db.transaction"} {
+		if !children[child] {
+			t.Errorf("no %s span is a child of the query's operation span (children: %v)", child, children)
+		}
+	}
+	if len(op.Links) != 1 || len(sub.Links) != 1 || op.SpanContext.TraceID() == sub.SpanContext.TraceID() {
+		t.Errorf("operations are not traces of their own linked to the handshake: %v, %v", op.Links, sub.Links)
+	}
+	if a := byName["graphql.auth"]; a.Name == "" || a.Parent.SpanID() != op.Links[0].SpanContext.SpanID() {
+		t.Errorf("connection_init's graphql.auth span is not a child of the handshake's: %+v", a.Parent)
+	}
 }
