@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -319,4 +320,22 @@ func lastBytes(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// TestFollowPoliciesFlags: --follow-policies serves the installed
+// metadata, so it refuses --metadata, and a negative interval.
+func TestFollowPoliciesFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metadata", "../../examples/blog/metadata", "--follow-policies", "1s"}, "drop --metadata"},
+		{[]string{"--follow-policies", "-1s"}, "must not be negative"},
+	} {
+		err := runServe(context.Background(), append([]string{"--database-url", "postgres://nobody@127.0.0.1:1/none"}, tc.args...), io.Discard)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want a usage error saying %q", tc.args, err, tc.want)
+		}
+	}
 }
