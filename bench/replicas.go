@@ -29,12 +29,12 @@ type replicaSetting struct {
 
 // replicaReport is the result of -replicas.
 type replicaReport struct {
-	cfg               config
-	query             benchQuery
-	rounds            int
-	started           time.Time
+	cfg                config
+	query              benchQuery
+	rounds             int
+	started            time.Time
 	loadStart, loadEnd string
-	settings          []*replicaSetting
+	settings           []*replicaSetting
 }
 
 // measureReplicas starts n hot standbys of cluster (pg_basebackup, as the

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,10 +89,11 @@ func startServeProcess(t *testing.T, args ...string) *serveProcess {
 }
 
 // TestServersShareNothing: two `rowguard serve` processes on one database
-// behind PgBouncer in transaction mode, clients of 10 users loading both,
-// and `rowguard migrate up` installing a stricter policy version
-// meanwhile. No client sees an error or a row its user may not see under
-// either version; both servers end up serving the new version (by
+// behind PgBouncer in transaction mode, clients of 10 users loading both
+// (8 over HTTP, 4 subscribed over WebSocket), and `rowguard migrate up`
+// installing a stricter policy version meanwhile. No client sees an error
+// (but the subscribers' 1012 closes, after which they reconnect) or a row
+// its user may not see under either version; both servers end up serving the new version (by
 // --follow-policies, nothing shared between them but the database), and
 // once they do, no user sees another's row at all.
 func TestServersShareNothing(t *testing.T) {
@@ -181,6 +184,71 @@ func TestServersShareNothing(t *testing.T) {
 			}
 		}()
 	}
+	// Subscribers, two on each server: a policy version switch closes
+	// their sockets with 1012, and they reconnect (Hasura's documented
+	// behaviour); any other close or error is a failure.
+	type subscriber struct{ pushes, reconnects atomic.Int64 }
+	subs := make([]*subscriber, 4)
+	for i := range subs {
+		subs[i] = &subscriber{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub, user, s := subs[i], i%len(tokens), servers[i%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				strictAtConnect := strict.Load()
+				c, err := dialGraphQLWS(s.url, map[string]string{"Authorization": "Bearer " + tokens[user]})
+				if err == nil {
+					err = c.subscribe("1", `subscription { article(order_by: {id: asc}) { id user_id published } }`)
+				}
+				for err == nil {
+					var m wsMsg
+					if m, err = c.read(2 * time.Second); err != nil {
+						break
+					}
+					if m.Type != "next" {
+						err = fmt.Errorf("message %s: %s", m.Type, m.Payload)
+						break
+					}
+					var p struct{ Data struct{ Article []articleRow } }
+					if err = json.Unmarshal(m.Payload, &p); err != nil {
+						break
+					}
+					sub.pushes.Add(1)
+					for _, r := range p.Data.Article {
+						if r.UserID != 100+user && (!r.Published || strictAtConnect) {
+							foreign.Add(1)
+							problem("subscriber of user %d saw article %d of user %d (published %v)", 100+user, r.ID, r.UserID, r.Published)
+						}
+					}
+				}
+				if c != nil {
+					c.Close()
+				}
+				var closed wsClosed
+				var nerr net.Error
+				switch {
+				case errors.As(err, &closed) && closed.code == 1012:
+					sub.reconnects.Add(1)
+				case errors.As(err, &nerr) && nerr.Timeout():
+					// Nothing pushed for a while: look at stop, reconnect.
+				default:
+					failures.Add(1)
+					problem("subscriber of user %d on server %d: %v", 100+user, i%2+1, err)
+					select {
+					case <-stop:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			}
+		}()
+	}
 	defer func() {
 		select {
 		case <-stop:
@@ -189,6 +257,14 @@ func TestServersShareNothing(t *testing.T) {
 		}
 		wg.Wait()
 	}()
+	eventually(t, 30*time.Second, "every subscriber has its first result", func() bool {
+		for _, sub := range subs {
+			if sub.pushes.Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	waitReads := func(n int64) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
@@ -223,7 +299,20 @@ func TestServersShareNothing(t *testing.T) {
 	waitReads(200)
 	close(stop)
 	wg.Wait()
-	t.Logf("%d reads (%d before the install), %d failed, %d foreign rows; policy version %s → %s on both servers", reads.Load(), atInstall, failures.Load(), foreign.Load(), v1, v2)
+	var pushes, reconnects int64
+	for _, sub := range subs {
+		pushes += sub.pushes.Load()
+		reconnects += sub.reconnects.Load()
+	}
+	t.Logf("%d reads (%d before the install), %d subscription results, %d reconnects after 1012, %d failed, %d foreign rows; policy version %s → %s on both servers",
+		reads.Load(), atInstall, pushes, reconnects, failures.Load(), foreign.Load(), v1, v2)
+	// Subscribers i and i+2 are on server i+1. (One that was between two
+	// connections when its server switched has nothing to close.)
+	for i := range servers {
+		if subs[i].reconnects.Load()+subs[i+2].reconnects.Load() == 0 {
+			t.Errorf("no subscriber of server %d was closed with 1012 when it switched versions", i+1)
+		}
+	}
 	if failures.Load() > 0 || foreign.Load() > 0 {
 		t.Fatalf("%d failed reads, %d foreign rows; first: %v\nserver 1 log:\n%s\nserver 2 log:\n%s", failures.Load(), foreign.Load(), firstProblem.Load(),
 			lastBytes(servers[0].stderr.String(), 3000), lastBytes(servers[1].stderr.String(), 3000))
@@ -319,4 +408,22 @@ func lastBytes(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// TestFollowPoliciesFlags: --follow-policies serves the installed
+// metadata, so it refuses --metadata, and a negative interval.
+func TestFollowPoliciesFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metadata", "../../examples/blog/metadata", "--follow-policies", "1s"}, "drop --metadata"},
+		{[]string{"--follow-policies", "-1s"}, "must not be negative"},
+	} {
+		err := runServe(context.Background(), append([]string{"--database-url", "postgres://nobody@127.0.0.1:1/none"}, tc.args...), io.Discard)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want a usage error saying %q", tc.args, err, tc.want)
+		}
+	}
 }

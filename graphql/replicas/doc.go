@@ -16,5 +16,13 @@
 // fails for a reason that is not the request's (the connection broke, the
 // replica shut down, a recovery conflict) is reported with Failed, which
 // takes the replica out until its next good check, and runs again on the
-// primary.
+// primary. A read's batch on a replica ends with VersionSQL, after its
+// COMMIT, and Held tells from its result whether the replica was at the
+// request's policy version all along: the version rule per request, in
+// the read's own round trip.
+//
+// A replica that was promoted (no longer in recovery) leaves the rotation
+// with one error log line. HealthLines gives /healthz a line per replica,
+// and a Router is a prometheus.Collector of each replica's health, lag,
+// policy version and reads.
 package replicas

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,8 @@ type Config struct {
 
 // Status is what the last check of a replica found.
 type Status struct {
-	// Name is the replica's host:port (the URL without credentials).
+	// Name is the replica's host:port (the URL without credentials),
+	// with #2, #3… for later URLs of the same host and port.
 	Name string
 	// Healthy is whether the replica answered the last check and its
 	// lag is within Config.MaxLag.
@@ -123,6 +125,12 @@ func New(ctx context.Context, cfg Config) (*Router, error) {
 			return nil, fmt.Errorf("read replica %d (%s): %w", i+1, redact(u), err)
 		}
 		name := pc.ConnConfig.Host + ":" + strconv.Itoa(int(pc.ConnConfig.Port))
+		// Names label the metrics and must differ: a second URL for the
+		// same host and port (another database, or a repeated flag) is
+		// host:port#2.
+		for n, base := 2, name; slices.ContainsFunc(r.replicas, func(o *replica) bool { return o.name == name }); n++ {
+			name = base + "#" + strconv.Itoa(n)
+		}
 		rep := &replica{name: name, pool: pool, recheck: make(chan struct{}, 1)}
 		rep.status.Store(&Status{Name: name, Err: "not checked yet"})
 		r.replicas = append(r.replicas, rep)

@@ -285,3 +285,30 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no single series %s", name)
 	return 0
 }
+
+// TestRouterSameHostTwice: two URLs of one host and port get names of
+// their own, so their metrics do not collide (a registry refuses to
+// gather two series with the same labels); neither answers, so both are
+// down.
+func TestRouterSameHostTwice(t *testing.T) {
+	r := newRouter(t, replicas.Config{URLs: []string{"postgres://u@127.0.0.1:1/a?connect_timeout=1", "postgres://u@127.0.0.1:1/b?connect_timeout=1"}})
+	st := r.Status()
+	if st[0].Name != "127.0.0.1:1" || st[1].Name != "127.0.0.1:1#2" {
+		t.Fatalf("names %q and %q, want 127.0.0.1:1 and 127.0.0.1:1#2", st[0].Name, st[1].Name)
+	}
+	for _, s := range st {
+		if s.Healthy || s.State != replicas.StateDown {
+			t.Fatalf("status %+v, want down", s)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	if got := r.HealthLines("1"); len(got) != 2 || !strings.HasPrefix(got[1], "read replica 127.0.0.1:1#2: down: ") {
+		t.Fatalf("health lines %q", got)
+	}
+}
