@@ -65,10 +65,10 @@ func TestPolicyBranchesWhen(t *testing.T) {
 		splits      int
 		pinned      string // the membership test's value, when split
 	}{
-		{"array relationship", `{ organizations { articles(limit: 2, order_by: {id: asc}) { id } } }`, 1, `_t1."id" = ANY ((SELECT rowguard.`},
-		{"where equality", `{ articles(where: {org_id: {_eq: 3}}, limit: 5, order_by: {id: desc}) { id } }`, 1, `$1::integer = ANY ((SELECT rowguard.`},
-		{"where equality under _and", `{ articles(where: {_and: [{org_id: {_eq: 3}}, {score: {_gt: 1}}]}) { id } }`, 1, `::integer = ANY ((SELECT rowguard.`},
-		{"aggregate nodes", `{ articles_aggregate(where: {org_id: {_eq: 3}}) { nodes { id } } }`, 1, `$1::integer = ANY ((SELECT rowguard.`},
+		{"array relationship", `{ organizations { articles(limit: 2, order_by: {id: asc}) { id } } }`, 1, `_t1."id" = ANY (ARRAY(SELECT unnest(rowguard.`},
+		{"where equality", `{ articles(where: {org_id: {_eq: 3}}, limit: 5, order_by: {id: desc}) { id } }`, 1, `$1::integer = ANY (ARRAY(SELECT unnest(rowguard.`},
+		{"where equality under _and", `{ articles(where: {_and: [{org_id: {_eq: 3}}, {score: {_gt: 1}}]}) { id } }`, 1, `::integer = ANY (ARRAY(SELECT unnest(rowguard.`},
+		{"aggregate nodes", `{ articles_aggregate(where: {org_id: {_eq: 3}}) { nodes { id } } }`, 1, `$1::integer = ANY (ARRAY(SELECT unnest(rowguard.`},
 		{"nothing fixed", `{ articles(limit: 20, order_by: {id: asc}) { id } }`, 0, ""},
 		{"another column fixed", `{ articles(where: {author_id: {_eq: 3}}) { id } }`, 0, ""},
 		{"equality under _or", `{ articles(where: {_or: [{org_id: {_eq: 3}}, {org_id: {_eq: 4}}]}) { id } }`, 0, ""},

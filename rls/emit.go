@@ -507,9 +507,9 @@ func (e *emitter) render(x compiler.Expr, t *compiler.TableInfo, alias, use stri
 // a helper. Where the node depends only on session variables and constants
 // (no ["$", col] references), the helper runs once per statement: for a
 // single-column relationship it returns the set of matching keys
-// (`col = ANY ((SELECT rowguard.rg_…()))`, which can use an index); for
-// _exists, a boolean. Otherwise it is called per row with the columns it
-// needs.
+// (`col = ANY (ARRAY(SELECT unnest(rowguard.rg_…())))`, which can use an
+// index); for _exists, a boolean. Otherwise it is called per row with the
+// columns it needs.
 func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use string) string {
 	roots := compiler.RootColumns(node)
 	body := &compiler.Renderer{}
@@ -554,9 +554,17 @@ func (e *emitter) helperCall(node compiler.Expr, alias string, negated bool, use
 					tested = v
 				}
 			}
-			// The cast matters: `= ANY ((SELECT f()))` would parse as ANY over
-			// a subquery's rows and compare the key with the whole array.
-			s := fmt.Sprintf("%s = ANY ((SELECT %s)::%s)", tested, call, h.returns)
+			// ARRAY(SELECT unnest(f())), not (SELECT f()): both are one
+			// InitPlan per statement, but a scalar subquery's array comes
+			// out of a tuple, stored with a 1-byte header when short, and
+			// `= ANY` then copies it to a 4-byte-header array again for
+			// every row it tests (634 copies for the benchmark's list as a
+			// user; bench/results/2026-12-03-list.md), where an ARRAY
+			// sublink hands over the array it built. The helper never
+			// returns NULL (ARRAY() of no rows is '{}'), so both mean the
+			// same. A bare `= ANY ((SELECT f()))` would parse as ANY over
+			// the subquery's rows.
+			s := fmt.Sprintf("%s = ANY (ARRAY(SELECT unnest(%s)))", tested, call)
 			if negated {
 				// A NULL key makes `= ANY` NULL, and NOT NULL is NULL, where
 				// Hasura's NOT EXISTS is true.

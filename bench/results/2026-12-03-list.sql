@@ -1,6 +1,7 @@
 -- bench/results/2026-12-03-list.md: the list statement's backend CPU as admin, and as the user under
--- the policy before and after the cast moved into the InitPlan. psql -X -f this on the bench database
--- (superuser; pg_read_file reads /proc/self/schedstat). Everything runs in one transaction that is rolled back.
+-- the policy before and after each change (cast outside/inside the InitPlan; the set as a scalar
+-- subquery or an ARRAY sublink; the set as a constant, for attribution only). psql -X -f this on the
+-- bench database as superuser (pg_read_file reads /proc/self/schedstat). One transaction, rolled back.
 -- The list statement as rowguard sends it, as the user, under the policy as
 -- main installs it (cast per row) and as this branch installs it (cast in
 -- the InitPlan), in one transaction that is rolled back; then as admin.
@@ -16,6 +17,7 @@ CREATE FUNCTION pg_temp.oncpu() RETURNS bigint LANGUAGE sql AS $$ SELECT split_p
 CREATE TEMP TABLE cpu(label text, ns bigint, n int);
 GRANT ALL ON cpu TO PUBLIC;
 SELECT :helper()::text AS theset \gset
+\set flat '((author_id = ( SELECT (NULLIF(current_setting(''hasura.x_hasura_user_id''::text, true), ''''::text))::integer AS "nullif")) OR (org_id = ANY (ARRAY( SELECT unnest(' :helper '()) AS h))))'
 \set const '((author_id = ( SELECT (NULLIF(current_setting(''hasura.x_hasura_user_id''::text, true), ''''::text))::integer AS "nullif")) OR (org_id = ANY (''' :theset '''::integer[])))'
 PREPARE liststmt AS :stmt;
 -- warm: the catalog caches and the helper's plan, as a pooled connection has them
@@ -53,6 +55,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -68,6 +74,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -83,6 +93,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -98,6 +112,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -113,6 +131,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -128,6 +150,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -143,6 +169,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -158,6 +188,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -173,6 +207,10 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
 SELECT pg_temp.oncpu() AS t0 \gset
 SELECT pg_temp.loop(:N) \g /dev/null
 INSERT INTO cpu SELECT 'admin', pg_temp.oncpu() - :t0, :N;
@@ -188,6 +226,14 @@ ALTER POLICY rg_articles_select_user ON articles USING (:const);
 SELECT pg_temp.oncpu() AS t0 \gset
 SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
 RESET ROLE; INSERT INTO cpu SELECT 'user, the set as a constant (attribution only)', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SELECT pg_temp.oncpu() AS t0 \gset
+SET LOCAL ROLE rgbench_user; SELECT pg_temp.loop(:N) \g /dev/null
+RESET ROLE; INSERT INTO cpu SELECT 'user, after + set as ARRAY(SELECT unnest(helper()))', pg_temp.oncpu() - :t0, :N;
+ALTER POLICY rg_articles_select_user ON articles USING (:flat);
+SET LOCAL ROLE rgbench_user;
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE liststmt;
+RESET ROLE;
 \echo '### backend CPU per statement (schedstat on-CPU time / executions), 10 rounds'
 SELECT label, round(min(ns::numeric / n / 1000), 1) AS min_us, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ns::float8 / n / 1000)::numeric, 1) AS median_us FROM cpu GROUP BY label ORDER BY label;
 ROLLBACK;

@@ -186,7 +186,7 @@ CREATE POLICY "rg_article_insert_reader" ON "public"."article" AS PERMISSIVE FOR
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_reader" ON "public"."article" IS 'rowguard: metadata.yaml:13:7 (insert permission of role reader on public.article)';
 CREATE POLICY "rg_article_select_reader" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_reader"
-  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY ((SELECT rowguard."rg_set_b25a68ae1ce6"())::integer[])));
+  USING (("article"."published" = 'true'::boolean) OR ("article"."author_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_b25a68ae1ce6"())))));
 COMMENT ON POLICY "rg_article_select_reader" ON "public"."article" IS 'rowguard: metadata.yaml:46:3 (select permission of role reader on public.article)';
 CREATE POLICY "rg_article_insert_staff" ON "public"."article" AS PERMISSIVE FOR INSERT TO "hasura_staff"
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
@@ -198,7 +198,7 @@ CREATE POLICY "rg_article_insert_user" ON "public"."article" AS PERMISSIVE FOR I
   WITH CHECK ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer));
 COMMENT ON POLICY "rg_article_insert_user" ON "public"."article" IS 'rowguard: metadata.yaml:17:7 (insert permission of role user on public.article)';
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("article"."author_id" = ANY ((SELECT rowguard."rg_set_b25a68ae1ce6"())::integer[]));
+  USING ("article"."author_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_b25a68ae1ce6"()))));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:27:7 (select permission of role user on public.article)';
 CREATE POLICY "rg_article_update_user" ON "public"."article" AS PERMISSIVE FOR UPDATE TO "hasura_user"
   USING ("article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer))

@@ -125,7 +125,7 @@ ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;
 -- public.author
 ALTER TABLE "public"."author" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_author_select_user" ON "public"."author" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("author"."id" = ANY ((SELECT rowguard."rg_set_6f32e854e919"())::integer[]));
+  USING ("author"."id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_6f32e854e919"()))));
 COMMENT ON POLICY "rg_author_select_user" ON "public"."author" IS 'rowguard: metadata.yaml:15:7 (select permission of role user on public.author)';
 ALTER TABLE "public"."author" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."author" FORCE ROW LEVEL SECURITY;

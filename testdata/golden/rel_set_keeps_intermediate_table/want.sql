@@ -198,19 +198,19 @@ COMMENT ON FUNCTION rowguard."rg_set_daeaeda936fa"() IS 'rowguard: cross-table r
 -- public.doc
 ALTER TABLE "public"."doc" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_doc_select_deferrable" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_deferrable"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_15a6edc79bf6"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_15a6edc79bf6"()))));
 COMMENT ON POLICY "rg_doc_select_deferrable" ON "public"."doc" IS 'rowguard: metadata.yaml:30:7 (select permission of role deferrable on public.doc)';
 CREATE POLICY "rg_doc_select_narrow" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_narrow"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_205d09f003c7"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_205d09f003c7"()))));
 COMMENT ON POLICY "rg_doc_select_narrow" ON "public"."doc" IS 'rowguard: metadata.yaml:38:7 (select permission of role narrow on public.doc)';
 CREATE POLICY "rg_doc_select_no_key" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_no_key"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_daeaeda936fa"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_daeaeda936fa"()))));
 COMMENT ON POLICY "rg_doc_select_no_key" ON "public"."doc" IS 'rowguard: metadata.yaml:34:7 (select permission of role no_key on public.doc)';
 CREATE POLICY "rg_doc_select_not_valid" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_not_valid"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_47529efac4de"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_47529efac4de"()))));
 COMMENT ON POLICY "rg_doc_select_not_valid" ON "public"."doc" IS 'rowguard: metadata.yaml:26:7 (select permission of role not_valid on public.doc)';
 CREATE POLICY "rg_doc_select_tiered" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_tiered"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_861a8bc97517"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_861a8bc97517"()))));
 COMMENT ON POLICY "rg_doc_select_tiered" ON "public"."doc" IS 'rowguard: metadata.yaml:42:7 (select permission of role tiered on public.doc)';
 ALTER TABLE "public"."doc" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."doc" FORCE ROW LEVEL SECURITY;

@@ -139,10 +139,10 @@ COMMENT ON FUNCTION rowguard."rg_set_904f5b5596db"() IS 'rowguard: cross-table r
 -- public.doc
 ALTER TABLE "public"."doc" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_doc_select_grantee" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_grantee"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_904f5b5596db"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_904f5b5596db"()))));
 COMMENT ON POLICY "rg_doc_select_grantee" ON "public"."doc" IS 'rowguard: metadata.yaml:26:7 (select permission of role grantee on public.doc)';
 CREATE POLICY "rg_doc_select_user" ON "public"."doc" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("doc"."org_id" = ANY ((SELECT rowguard."rg_set_00df0822ea9d"())::bigint[]));
+  USING ("doc"."org_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_00df0822ea9d"()))));
 COMMENT ON POLICY "rg_doc_select_user" ON "public"."doc" IS 'rowguard: metadata.yaml:22:7 (select permission of role user on public.doc)';
 ALTER TABLE "public"."doc" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."doc" FORCE ROW LEVEL SECURITY;

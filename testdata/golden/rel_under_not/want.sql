@@ -122,7 +122,7 @@ COMMENT ON FUNCTION rowguard."rg_set_276068f78b3d"() IS 'rowguard: cross-table r
 -- public.article
 ALTER TABLE "public"."article" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_article_select_user" ON "public"."article" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING (NOT (COALESCE("article"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]), false)));
+  USING (NOT (COALESCE("article"."organization_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_276068f78b3d"()))), false)));
 COMMENT ON POLICY "rg_article_select_user" ON "public"."article" IS 'rowguard: metadata.yaml:34:7 (select permission of role user on public.article)';
 ALTER TABLE "public"."article" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."article" FORCE ROW LEVEL SECURITY;

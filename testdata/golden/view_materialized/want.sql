@@ -137,7 +137,7 @@ ALTER TABLE "public"."member" FORCE ROW LEVEL SECURITY;
 -- public.organization
 ALTER TABLE "public"."organization" DISABLE ROW LEVEL SECURITY;
 CREATE POLICY "rg_organization_select_user" ON "public"."organization" AS PERMISSIVE FOR SELECT TO "hasura_user"
-  USING ("organization"."id" = ANY ((SELECT rowguard."rg_set_808ac2c65ec1"())::integer[]));
+  USING ("organization"."id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_808ac2c65ec1"()))));
 COMMENT ON POLICY "rg_organization_select_user" ON "public"."organization" IS 'rowguard: metadata.yaml:11:7 (select permission of role user on public.organization)';
 ALTER TABLE "public"."organization" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."organization" FORCE ROW LEVEL SECURITY;
@@ -149,7 +149,7 @@ GRANT SELECT ON "public"."published_snapshot" TO "rowguard_definer";
 CREATE VIEW "rowguard"."rg_published_snapshot_user" WITH (security_barrier) AS
   SELECT "published_snapshot"."organization_id", "published_snapshot"."author_id", "published_snapshot"."title"
   FROM "public"."published_snapshot" AS "published_snapshot"
-  WHERE ("published_snapshot"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_snapshot"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
+  WHERE ("published_snapshot"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_snapshot"."organization_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_276068f78b3d"()))));
 ALTER VIEW "rowguard"."rg_published_snapshot_user" OWNER TO "rowguard_definer";
 COMMENT ON VIEW "rowguard"."rg_published_snapshot_user" IS 'rowguard: metadata.yaml:24:7 (select permission of role user on public.published_snapshot)';
 GRANT SELECT ("organization_id", "title") ON "rowguard"."rg_published_snapshot_user" TO "hasura_user";

@@ -152,7 +152,7 @@ GRANT SELECT ("title") ON "rowguard"."rg_published_article_anonymous" TO "hasura
 CREATE VIEW "rowguard"."rg_published_article_user" WITH (security_barrier) AS
   SELECT "published_article"."id", "published_article"."title", "published_article"."author_id", "published_article"."organization_id"
   FROM "public"."published_article" AS "published_article"
-  WHERE ("published_article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_article"."organization_id" = ANY ((SELECT rowguard."rg_set_276068f78b3d"())::integer[]));
+  WHERE ("published_article"."author_id" = (SELECT NULLIF(current_setting('hasura.x_hasura_user_id', true), '')::integer)) OR ("published_article"."organization_id" = ANY (ARRAY(SELECT unnest(rowguard."rg_set_276068f78b3d"()))));
 ALTER VIEW "rowguard"."rg_published_article_user" OWNER TO "rowguard_definer";
 COMMENT ON VIEW "rowguard"."rg_published_article_user" IS 'rowguard: metadata.yaml:15:7 (select permission of role user on public.published_article)';
 GRANT SELECT ("id", "title") ON "rowguard"."rg_published_article_user" TO "hasura_user";
