@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
@@ -44,6 +45,9 @@ type claimsMode struct {
 	// replaces a connection it lost, e.g. one broken when a client left
 	// mid-request.
 	opened []int
+	// pgCPU is the CPU time per request of the server's PostgreSQL
+	// backends in each round (0 when /proc could not tell).
+	pgCPU []time.Duration
 }
 
 // claimsReport compares the membership query of role member, whose rule
@@ -155,11 +159,18 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 			if err := e.conn.QueryRow(ctx, "SELECT now()").Scan(&start); err != nil {
 				return nil, err
 			}
+			pg0, pgErr0 := e.backendsCPU(ctx, m.app)
 			r := e.wrk(ctx, script, m.srv, load{URL: m.srv.URL, Body: body(q.User), Header: header})
 			if !r.ok() {
 				return nil, fmt.Errorf("claims: %s: %s", m.name, r.err)
 			}
 			m.wrk = append(m.wrk, *r.res)
+			pg1, pgErr1 := e.backendsCPU(ctx, m.app)
+			var perReq time.Duration
+			if pgErr0 == nil && pgErr1 == nil && r.res.Requests > 0 {
+				perReq = (pg1 - pg0) / time.Duration(r.res.Requests)
+			}
+			m.pgCPU = append(m.pgCPU, perReq)
 			// Counted once the next run starts, when a pool has had the
 			// time to replace what it lost at this run's end.
 			opened, err := e.connectionsSince(ctx, m.app, start)
@@ -191,6 +202,28 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 	}
 	rep.loadEnd = loadAverage()
 	return rep, nil
+}
+
+// backendsCPU sums the CPU time of the PostgreSQL backends named app (the
+// cluster runs on this machine: /proc has them).
+func (e *environment) backendsCPU(ctx context.Context, app string) (time.Duration, error) {
+	rows, err := e.conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		return 0, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, pid := range pids {
+		t, err := cpuTime(int(pid))
+		if err != nil {
+			return 0, err
+		}
+		sum += t
+	}
+	return sum, nil
 }
 
 // connectionsSince counts the open PostgreSQL connections named app that
@@ -364,6 +397,18 @@ func (r *claimsReport) markdown() string {
 	}
 	fmt.Fprintf(&b, "\nPostgreSQL connections opened during the rounds (the pool holds %d; a new one starts with cold caches): token claims %d, fresh claims %d.\n",
 		c.conns, sum(r.token.opened), sum(r.fresh.opened))
+	fmt.Fprintf(&b, "\nEach round (token claims first in rounds 1, 3, 5…): fresh/token req/s, and CPU per request of each server process and of its PostgreSQL backends (/proc, 10 ms ticks over a %s run):\n\n| round | load before | fresh/token req/s | server CPU token | server CPU fresh | backends CPU token | backends CPU fresh |\n|---:|---:|---:|---:|---:|---:|---:|\n", c.duration)
+	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+	at := func(xs []time.Duration, i int) time.Duration {
+		if i < len(xs) {
+			return xs[i]
+		}
+		return 0
+	}
+	for i := range rs {
+		fmt.Fprintf(&b, "| %d | %s | %.2f | %s | %s | %s | %s |\n", i+1, r.token.loads[i], rs[i],
+			us(r.token.wrk[i].CPUPerReq), us(r.fresh.wrk[i].CPUPerReq), us(at(r.token.pgCPU, i)), us(at(r.fresh.pgCPU, i)))
+	}
 	if r.callErr != "" {
 		fmt.Fprintf(&b, "\n`rowguard.rg_claims` per call: %s.\n", r.callErr)
 	} else {
