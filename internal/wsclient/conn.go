@@ -44,7 +44,11 @@ type CloseError struct {
 	Reason string
 }
 
+// Error says the code, and the reason when there is one.
 func (e *CloseError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("websocket closed by the server with %d", e.Code)
+	}
 	return fmt.Sprintf("websocket closed by the server with %d %q", e.Code, e.Reason)
 }
 
