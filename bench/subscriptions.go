@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/rowguard/rowguard/internal/wsclient"
 )
 
 // subParams is the shape of a subscription benchmark.
@@ -86,7 +88,7 @@ type change struct {
 // subscriber is one WebSocket with one live query.
 type subscriber struct {
 	id   int // identity
-	conn *wsConn
+	conn *wsclient.Conn
 	mu   sync.Mutex
 	seen map[string]time.Time // title → first push
 }
@@ -134,7 +136,6 @@ func (e *environment) subscriptionPhase(ctx context.Context, p subParams, m subM
 		firsts, foreign, errsN int
 	)
 	gotFirst := make(chan struct{}, p.Subs)
-	addr := hostPort(srv.URL)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var dialErr error
@@ -144,9 +145,9 @@ func (e *environment) subscriptionPhase(ctx context.Context, p subParams, m subM
 			defer wg.Done()
 			for k := range jobs {
 				id := k%p.Identities + 1
-				c, err := dialWS(ctx, addr, map[string]string{"Authorization": "Bearer " + tokens[id]})
+				c, err := wsclient.Dial(ctx, srv.URL, map[string]string{"Authorization": "Bearer " + tokens[id]})
 				if err == nil {
-					err = c.subscribe("1", subQuery, map[string]any{"me": id})
+					err = c.Subscribe(ctx, "1", subQuery, map[string]any{"me": id})
 				}
 				if err != nil {
 					mu.Lock()
@@ -160,7 +161,7 @@ func (e *environment) subscriptionPhase(ctx context.Context, p subParams, m subM
 				go func() {
 					first := true
 					for {
-						msg, err := c.read()
+						msg, err := c.Read(ctx)
 						if err != nil {
 							return
 						}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/internal/pgcluster"
 	"github.com/rowguard/rowguard/internal/pgtest"
+	"github.com/rowguard/rowguard/internal/wsclient"
 	"github.com/rowguard/rowguard/migrations"
 	"github.com/rowguard/rowguard/rls"
 )
@@ -202,13 +202,18 @@ func TestServersShareNothing(t *testing.T) {
 				default:
 				}
 				strictAtConnect := strict.Load()
-				c, err := dialGraphQLWS(s.url, map[string]string{"Authorization": "Bearer " + tokens[user]})
+				dialCtx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				c, err := wsclient.Dial(dialCtx, s.url, map[string]string{"Authorization": "Bearer " + tokens[user]})
+				cancel()
 				if err == nil {
-					err = c.subscribe("1", `subscription { article(order_by: {id: asc}) { id user_id published } }`)
+					err = c.Subscribe(t.Context(), "1", `subscription { article(order_by: {id: asc}) { id user_id published } }`, nil)
 				}
 				for err == nil {
-					var m wsMsg
-					if m, err = c.read(2 * time.Second); err != nil {
+					var m wsclient.Message
+					readCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+					m, err = c.Read(readCtx)
+					cancel()
+					if err != nil {
 						break
 					}
 					if m.Type != "next" {
@@ -230,12 +235,11 @@ func TestServersShareNothing(t *testing.T) {
 				if c != nil {
 					c.Close()
 				}
-				var closed wsClosed
-				var nerr net.Error
+				var closed *wsclient.CloseError
 				switch {
-				case errors.As(err, &closed) && closed.code == 1012:
+				case errors.As(err, &closed) && closed.Code == 1012:
 					sub.reconnects.Add(1)
-				case errors.As(err, &nerr) && nerr.Timeout():
+				case errors.Is(err, context.DeadlineExceeded):
 					// Nothing pushed for a while: look at stop, reconnect.
 				default:
 					failures.Add(1)
