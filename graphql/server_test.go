@@ -118,7 +118,7 @@ func newServed(t testing.TB, sqls []string, md *policies.Metadata) *blog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg.MaxConns = 2 // so a test can reach every connection
+	pcfg.MaxConns = 2                     // so a test can reach every connection
 	graphql.KeepConnectionsOnCancel(pcfg) // as rowguard serve
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

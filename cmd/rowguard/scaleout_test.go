@@ -220,7 +220,9 @@ func TestServersShareNothing(t *testing.T) {
 						err = fmt.Errorf("message %s: %s", m.Type, m.Payload)
 						break
 					}
-					var p struct{ Data struct{ Article []articleRow } }
+					var p struct {
+						Data struct{ Article []articleRow }
+					}
 					if err = json.Unmarshal(m.Payload, &p); err != nil {
 						break
 					}
