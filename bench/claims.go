@@ -399,15 +399,9 @@ func (r *claimsReport) markdown() string {
 		c.conns, sum(r.token.opened), sum(r.fresh.opened))
 	fmt.Fprintf(&b, "\nEach round (token claims first in rounds 1, 3, 5…): fresh/token req/s, and CPU per request of each server process and of its PostgreSQL backends (/proc, 10 ms ticks over a %s run):\n\n| round | load before | fresh/token req/s | server CPU token | server CPU fresh | backends CPU token | backends CPU fresh |\n|---:|---:|---:|---:|---:|---:|---:|\n", c.duration)
 	us := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
-	at := func(xs []time.Duration, i int) time.Duration {
-		if i < len(xs) {
-			return xs[i]
-		}
-		return 0
-	}
 	for i := range rs {
 		fmt.Fprintf(&b, "| %d | %s | %.2f | %s | %s | %s | %s |\n", i+1, r.token.loads[i], rs[i],
-			us(r.token.wrk[i].CPUPerReq), us(r.fresh.wrk[i].CPUPerReq), us(at(r.token.pgCPU, i)), us(at(r.fresh.pgCPU, i)))
+			us(r.token.wrk[i].CPUPerReq), us(r.fresh.wrk[i].CPUPerReq), us(r.token.pgCPU[i]), us(r.fresh.pgCPU[i]))
 	}
 	if r.callErr != "" {
 		fmt.Fprintf(&b, "\n`rowguard.rg_claims` per call: %s.\n", r.callErr)
