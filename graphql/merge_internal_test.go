@@ -1,0 +1,68 @@
+package graphql
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/policies"
+)
+
+// mergeProgram compiles testdata/branches' rule over testdata/merge's
+// tables, which have the indexes setMerge reads through.
+func mergeProgram(t *testing.T, schemaFile string) *compiler.Program {
+	t.Helper()
+	schema, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := compiler.ParseDDL([]compiler.DDLFile{{Name: "schema.sql", SQL: string(schema)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := policies.Load("testdata/branches/metadata.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustCompile(t, cat, md)
+}
+
+// TestSetMergeWhen: a list is read per key of the membership set only
+// when the catalog has an ordered read for every branch, the list is
+// ordered by the table's columns and limited, and the statement may run
+// with bitmap scans off; otherwise the statement is the plain one.
+func TestSetMergeWhen(t *testing.T) {
+	indexed := mergeProgram(t, "testdata/merge/schema.sql")
+	bare := mergeProgram(t, "testdata/branches/schema.sql")
+	for _, c := range []struct {
+		name  string
+		prog  *compiler.Program
+		query string
+		merge bool
+	}{
+		{"the benchmark's list", indexed, `{ articles(limit: 20, order_by: {id: asc}) { id title author { id name } } }`, true},
+		{"descending, with offset", indexed, `{ articles(limit: 5, offset: 3, order_by: {id: desc}) { id } }`, true},
+		{"by score", indexed, `{ articles(limit: 5, order_by: {score: asc}) { id } }`, true},
+		{"where on another column", indexed, `{ articles(limit: 5, order_by: {id: asc}, where: {score: {_gt: 1}}) { id } }`, true},
+		{"no author index in id order", bare, `{ articles(limit: 20, order_by: {id: asc}) { id } }`, false},
+		{"no limit", indexed, `{ articles(order_by: {id: asc}) { id } }`, false},
+		{"no order", indexed, `{ articles(limit: 5) { id } }`, false},
+		{"order not in an index", indexed, `{ articles(limit: 5, order_by: {title: asc}) { id } }`, false},
+		{"two columns not in an index", indexed, `{ articles(limit: 5, order_by: [{score: asc}, {id: asc}]) { id } }`, false},
+		{"nulls first ascending", indexed, `{ articles(limit: 5, order_by: {id: asc_nulls_first}) { id } }`, false},
+		{"order through a relationship", indexed, `{ articles(limit: 5, order_by: {author: {name: asc}}) { id } }`, false},
+		{"distinct_on", indexed, `{ articles(limit: 5, distinct_on: [score], order_by: {score: asc}) { id } }`, false},
+		{"a statement that keeps bitmap scans on", indexed, `{ articles(limit: 5, order_by: {id: asc}) { id } articles_aggregate { aggregate { count } } }`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sql := planSQL(t, c.prog, "user", c.query)
+			if got := strings.Contains(sql, "CROSS JOIN LATERAL"); got != c.merge {
+				t.Fatalf("merged %v, want %v:\n%s", got, c.merge, sql)
+			}
+			if admin := planSQL(t, c.prog, AdminRole, c.query); strings.Contains(admin, "LATERAL") {
+				t.Errorf("the admin's statement is merged:\n%s", admin)
+			}
+		})
+	}
+}
