@@ -342,7 +342,7 @@ func operationKind(req *Request) (ast.Operation, bool) {
 // rootStatement renders root field r of query plan p as the statement
 // render gives a query of that field alone.
 func rootStatement(p *plan, r *rootPlan) *statement {
-	return selectStatement(p.role, []*selection{r.sel})
+	return selectStatement(p.role, []*selection{r.sel}, p.mergeSets)
 }
 
 // planTable is a table a plan reads.

@@ -21,7 +21,10 @@ import (
 //	       (SELECT <cols> FROM t WHERE t.col = _k.v AND (b1) IS NOT TRUE ORDER BY o LIMIT n) _x)
 //	  ) _u ORDER BY o LIMIT limit OFFSET offset) t
 //
-// It returns "" when the list does not qualify. PostgreSQL applies such a
+// It returns "" when the list does not qualify or the server does not
+// merge (Config.MergeSets: the merge reads up to n rows per key, so it
+// costs more than the filter when the set has many keys, and the set's
+// size is only known when the statement runs). PostgreSQL applies such a
 // filter to the rows of the order's index until limit of them pass: the
 // benchmark's list as a user reads 634 rows for 20, because the user's
 // rows are 3.1% of the table, spread over the id order. Read per key, each

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/policies"
 )
@@ -28,8 +30,34 @@ func mergeProgram(t *testing.T, schemaFile string) *compiler.Program {
 	return mustCompile(t, cat, md)
 }
 
+// planSQLMerge is planSQL with Config.MergeSets set to merge.
+func planSQLMerge(t *testing.T, prog *compiler.Program, role, query string, merge bool) string {
+	t.Helper()
+	rs, err := buildSchema(prog, role, constraintSet{}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.mergeSets = merge
+	_, op, gerr := parseOperation(rs, query, "", limits{})
+	if gerr != nil {
+		t.Fatalf("%s: %s", query, gerr.Message)
+	}
+	p, gerr := newPlan(prog, rs, op, nil)
+	if gerr != nil {
+		t.Fatalf("%s: %s", query, gerr.Message)
+	}
+	var sqls []string
+	for _, st := range render(p) {
+		if _, err := pg_query.Parse(st.sql); err != nil {
+			t.Fatalf("%s: the SQL does not parse: %v\n%s", query, err, st.sql)
+		}
+		sqls = append(sqls, st.sql)
+	}
+	return strings.Join(sqls, ";\n")
+}
+
 // TestSetMergeWhen: a list is read per key of the membership set only
-// when the catalog has an ordered read for every branch, the list is
+// with Config.MergeSets, when the catalog has an ordered read for every branch, the list is
 // ordered by the table's columns and limited, and the statement may run
 // with bitmap scans off; otherwise the statement is the plain one.
 func TestSetMergeWhen(t *testing.T) {
@@ -56,12 +84,15 @@ func TestSetMergeWhen(t *testing.T) {
 		{"a statement that keeps bitmap scans on", indexed, `{ articles(limit: 5, order_by: {id: asc}) { id } articles_aggregate { aggregate { count } } }`, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sql := planSQL(t, c.prog, "user", c.query)
+			sql := planSQLMerge(t, c.prog, "user", c.query, true)
 			if got := strings.Contains(sql, "CROSS JOIN LATERAL"); got != c.merge {
 				t.Fatalf("merged %v, want %v:\n%s", got, c.merge, sql)
 			}
-			if admin := planSQL(t, c.prog, AdminRole, c.query); strings.Contains(admin, "LATERAL") {
+			if admin := planSQLMerge(t, c.prog, AdminRole, c.query, true); strings.Contains(admin, "LATERAL") {
 				t.Errorf("the admin's statement is merged:\n%s", admin)
+			}
+			if off := planSQLMerge(t, c.prog, "user", c.query, false); strings.Contains(off, "LATERAL") {
+				t.Errorf("merged without Config.MergeSets:\n%s", off)
 			}
 		})
 	}

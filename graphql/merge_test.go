@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/policies"
 )
 
@@ -54,7 +55,8 @@ func TestSetMergeSameRows(t *testing.T) {
 	for a := 301; a <= 340; a++ {
 		fmt.Fprintf(&noAuthor, "INSERT INTO articles VALUES (%d, 'n%d', %d, NULL, %d);\n", a, a, a%3, 1+a%6)
 	}
-	b := newServed(t, []string{string(schema), branchData(), noAuthor.String() + "ANALYZE;"}, md)
+	sqls := []string{string(schema), branchData(), noAuthor.String() + "ANALYZE;"}
+	b := newServedWith(t, sqls, md, func(c *graphql.Config) { c.MergeSets = true })
 
 	type tc struct {
 		query string // %[1]s: the where
@@ -70,13 +72,18 @@ func TestSetMergeSameRows(t *testing.T) {
 	cases = append(cases, tc{query: `{ articles(where: {_and: [%[1]s, {score: {_gte: 2}}]}, order_by: {id: asc}, limit: 7, offset: 1) { id score } }`})
 
 	// The merge must be what runs (else this test compares the plain
-	// statement with itself).
+	// statement with itself), and only with Config.MergeSets.
 	member := map[string]string{"x-hasura-role": "user", "x-hasura-user-id": "1"}
 	for _, c := range cases {
 		plans := explainOK(t, b.srv.URL, "", explainBody(fmt.Sprintf(c.query, `{}`), member))
 		if len(plans) != 1 || plans[0].SQL == nil || !strings.Contains(*plans[0].SQL, "CROSS JOIN LATERAL") {
 			t.Fatalf("%s is not read per key of the set: %+v", c.query, plans)
 		}
+	}
+	off := newServed(t, sqls, md)
+	plans := explainOK(t, off.srv.URL, "", explainBody(fmt.Sprintf(cases[0].query, `{}`), member))
+	if len(plans) != 1 || plans[0].SQL == nil || strings.Contains(*plans[0].SQL, "LATERAL") {
+		t.Fatalf("read per key without Config.MergeSets: %+v", plans)
 	}
 
 	rows := 0

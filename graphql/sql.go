@@ -51,23 +51,24 @@ func render(p *plan) []*statement {
 		if r.sel != nil {
 			sels = append(sels, r.sel)
 			if len(sels) == maxColumns {
-				out, sels = append(out, selectStatement(p.role, sels)), nil
+				out, sels = append(out, selectStatement(p.role, sels, p.mergeSets)), nil
 			}
 		}
 	}
 	if len(sels) > 0 {
-		out = append(out, selectStatement(p.role, sels))
+		out = append(out, selectStatement(p.role, sels, p.mergeSets))
 	}
 	return out
 }
 
-// selectStatement renders sels as the columns of one statement. A list
+// selectStatement renders sels as the columns of one statement, with
+// setMerge's reads when merge is set (Config.MergeSets). A list
 // read by setMerge needs bitmap scans off (PostgreSQL's estimate of the
 // set's size would otherwise make it read each key's rows through a
 // BitmapOr of the policy's arms and sort them all: 2,669 pages instead
 // of 67 for the benchmark's list); where the statement must keep them on
 // (see sqlWriter.bitmapOff), it is rendered again without the merge.
-func selectStatement(role string, sels []*selection) *statement {
+func selectStatement(role string, sels []*selection, merge bool) *statement {
 	render := func(noMerge bool) (*statement, *sqlWriter) {
 		w := &sqlWriter{role: role, noMerge: noMerge}
 		cols := make([]string, len(sels))
@@ -80,7 +81,7 @@ func selectStatement(role string, sels []*selection) *statement {
 		}
 		return st, w
 	}
-	st, w := render(false)
+	st, w := render(!merge)
 	if w.merges > 0 && !st.bitmapOff {
 		st, _ = render(true)
 	}
