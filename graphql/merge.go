@@ -61,16 +61,9 @@ func (w *sqlWriter) setMerge(s *selection, fields []*output, a, parent string, l
 	if !ok {
 		return ""
 	}
-	for _, f := range fields {
-		if f.kind == outComputed || f.kind == outColumn && columnRowsReads(s.view, f.column) != nil {
-			return ""
-		}
-	}
-	cols := s.view.perm.ReadableColumns()
-	for _, c := range order {
-		if !slices.ContainsFunc(cols, func(r *compiler.Column) bool { return r.Name == c }) {
-			return ""
-		}
+	cols, ok := mergeColumns(s, fields, order)
+	if !ok {
+		return ""
 	}
 	indexes := s.view.info.Table.OrderedIndexes
 	type branch struct {
@@ -148,6 +141,46 @@ func (w *sqlWriter) setMerge(s *selection, fields []*output, a, parent string, l
 	}
 	b.WriteString(" FROM (" + rows + ") " + a)
 	return b.String()
+}
+
+// mergeColumns returns the columns of s's table that the row's JSON reads
+// over the merged rows (its columns, the join columns of its nested
+// selections) and the order's, in table order, when the role may read
+// them all and the JSON reads the row by no other means (a computed
+// field or a function source takes the whole row, a per-row column
+// condition its ctid). The merge carries only these through its sort.
+func mergeColumns(s *selection, fields []*output, order []string) ([]*compiler.Column, bool) {
+	need := map[string]bool{}
+	for _, c := range order {
+		need[c] = true
+	}
+	for _, f := range fields {
+		switch f.kind {
+		case outTypename:
+		case outColumn:
+			if columnRowsReads(s.view, f.column) != nil {
+				return nil, false
+			}
+			need[f.column.Name] = true
+		case outSelection:
+			if f.sel.src != nil || f.sel.rel == nil {
+				return nil, false
+			}
+			for _, m := range f.sel.rel.Mapping {
+				need[m.Local.Name] = true
+			}
+		default:
+			return nil, false
+		}
+	}
+	var out []*compiler.Column
+	for _, c := range s.view.perm.ReadableColumns() {
+		if need[c.Name] {
+			out = append(out, c)
+			delete(need, c.Name)
+		}
+	}
+	return out, len(need) == 0
 }
 
 // mergeOrder returns the column names s is ordered by, when every term is
