@@ -4,13 +4,18 @@
 -- author, merged; bitmap scans off, as the server sets them for it). psql -X -f this on the bench
 -- database as superuser (pg_read_file reads /proc/self/schedstat); needs articles_author_id_id_idx
 -- (bench/dataset.go). One transaction, rolled back; ten rounds interleaved (admin, before, after).
+-- -v keys=K first gives user 1 K organizations (every 100/K-th), inside the rolled-back transaction;
+-- -v keys=-1 keeps the dataset's 3. The server renders the "after" statement with --merge-sets.
 SELECT p.oid::regproc AS helper FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'rowguard' AND p.proname LIKE 'rg_set_%' \gset
 \set uid '(SELECT NULLIF(current_setting(''hasura.x_hasura_user_id'', true), '''')::integer)'
 \set json 'json_build_object(''id'', _t1."id", ''title'', _t1."title", ''author'', (SELECT json_build_object(''id'', _t6."id", ''name'', _t6."name") FROM "public"."users" _t6 WHERE _t6."id" = _t1."author_id" LIMIT 1))'
-\set cols '_t1."id", _t1."title", _t1."body", _t1."author_id", _t1."org_id", _t1."created_at"'
+\set cols '_t1."id", _t1."title", _t1."author_id"'
 \set before 'SELECT (SELECT coalesce(json_agg(_s2._e ORDER BY _s2._o0 ASC NULLS LAST), ''[]'') FROM (SELECT ' :json ' AS _e, _t1."id" AS _o0 FROM "public"."articles" _t1 ORDER BY _t1."id" ASC NULLS LAST LIMIT 20) _s2)'
 \set after 'SELECT (SELECT coalesce(json_agg(_s2._e ORDER BY _s2._o0 ASC NULLS LAST), ''[]'') FROM (SELECT ' :json ' AS _e, _t1."id" AS _o0 FROM (SELECT * FROM ((SELECT ' :cols ' FROM "public"."articles" _t1 WHERE (_t1."author_id" = ' :uid ') ORDER BY _t1."id" ASC NULLS LAST LIMIT 20) UNION ALL (SELECT _x4.* FROM unnest(ARRAY(SELECT unnest(' :helper '()))) _k3(v) CROSS JOIN LATERAL (SELECT ' :cols ' FROM "public"."articles" _t1 WHERE _t1."org_id" = _k3.v AND (_t1."author_id" = ' :uid ') IS NOT TRUE ORDER BY _t1."id" ASC NULLS LAST LIMIT 20) _x4)) _u5 ORDER BY _u5."id" ASC NULLS LAST LIMIT 20) _t1) _s2)'
 BEGIN;
+DELETE FROM memberships WHERE user_id = 1 AND :keys >= 0;
+INSERT INTO memberships SELECT 1, o FROM generate_series(1, 100, greatest(1, 100 / greatest(:keys, 1))) o WHERE :keys > 0 LIMIT greatest(:keys, 0);
+SELECT count(*) AS organizations_of_user_1 FROM memberships WHERE user_id = 1;
 SELECT set_config('hasura.x_hasura_user_id','1',true), set_config('jit','off',true) \g /dev/null
 CREATE FUNCTION pg_temp.loop(s text, cnt int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE j json; BEGIN FOR i IN 1..cnt LOOP EXECUTE 'EXECUTE ' || s INTO j; END LOOP; END $$;
