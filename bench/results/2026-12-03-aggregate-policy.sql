@@ -1,4 +1,4 @@
--- bench/results/2026-12-03-list-merge.md: the aggregate statement (count of organization 34's articles) as admin,
+-- bench/results/2026-12-03-list-merge.md: a count of organization 34's articles shaped as rowguard's aggregate statement, as admin,
 -- as the user, and as the user with the policy's OR arms swapped (ALTER POLICY inside the transaction).
 -- psql -X -f this on the 1M bench database as superuser. One transaction, rolled back.
 SELECT p.oid::regproc AS helper FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'rowguard' AND p.proname LIKE 'rg_set_%' \gset
