@@ -47,7 +47,8 @@ import (
 // limited, reads no helper per row (computed fields, per-row column
 // conditions) and the role may read the order's columns. Without
 // such indexes, PostgreSQL would read and sort each branch's every row,
-// more than the filter reads.
+// more than the filter reads. The catalog is the one the server loaded: an
+// index dropped since makes the merge slower, never wrong.
 func (w *sqlWriter) setMerge(s *selection, fields []*output, a, parent string, limit *int) string {
 	if w.noMerge || limit == nil || len(s.order) == 0 || s.withTies || w.splits >= maxSplits ||
 		s.view == nil || s.view.perm == nil || s.view.info.Table.IsView || s.src != nil || len(s.distinct) > 0 {
