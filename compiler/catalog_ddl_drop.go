@@ -165,6 +165,13 @@ func (b *ddlBuilder) dropColumn(t *Table, col *Column) {
 			b.dropConstraint(t, m.keys[i].name, true)
 		}
 	}
+	// PostgreSQL drops every index that uses the column.
+	for _, k := range m.ordered {
+		if has(k.all) {
+			delete(b.rels, policies.QualifiedTable{Schema: t.Name.Schema, Name: k.name})
+		}
+	}
+	m.ordered = slices.DeleteFunc(m.ordered, func(k ddlKey) bool { return has(k.all) })
 	for _, other := range b.cat.Tables {
 		for i := len(other.ForeignKeys) - 1; i >= 0; i-- {
 			if fk := other.ForeignKeys[i]; other == t && has(fk.Columns) || fk.RefTable == t.Name && has(fk.RefColumns) {

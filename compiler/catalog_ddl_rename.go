@@ -259,6 +259,10 @@ func (b *ddlBuilder) renameColumn(t *Table, col *Column, to string) {
 		ren(k.cols)
 		ren(k.all)
 	}
+	for _, k := range m.ordered {
+		ren(k.cols)
+		ren(k.all)
+	}
 	for _, fk := range t.ForeignKeys {
 		ren(fk.Columns)
 	}

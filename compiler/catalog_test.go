@@ -125,6 +125,14 @@ CREATE INDEX ix_gone ON ix (c);
 DROP INDEX ix_gone;
 CREATE INDEX ix_old ON ix USING btree (c, id);
 ALTER INDEX ix_old RENAME TO ix_c_id;
+-- A dropped column takes its indexes along; a renamed one renames its
+-- indexes' keys.
+ALTER TABLE ix ADD COLUMN d int, ADD COLUMN e int;
+CREATE INDEX ix_d_id ON ix (d, id);
+CREATE INDEX ix_id_d ON ix (id) INCLUDE (d);
+ALTER TABLE ix DROP COLUMN d;
+CREATE INDEX ix_e ON ix (e);
+ALTER TABLE ix RENAME COLUMN e TO f;
 CREATE TABLE this_table_has_a_rather_long_name_that_postgres_must_truncate (
   and_so_does_this_column_with_a_long_name serial UNIQUE,
   another_long_column_name_for_a_multi_column_key int,
@@ -374,7 +382,7 @@ func checkCatalogSpotValues(t *testing.T, cat *Catalog) {
 		{cat.Table(qt("public", "a_b")).ForeignKeys[1].Name, "a_b_c_fkey1"},
 		{col("public", "x", "id").Sequence, ""}, // public.x_id_seq1 until its default was dropped
 		{fmt.Sprint(cat.Table(qt("public", "x")).Uniques), "[[k id]]"},
-		{fmt.Sprint(cat.Table(qt("public", "ix")).OrderedIndexes), "[[a id] [b a] [c id] [id]]"},
+		{fmt.Sprint(cat.Table(qt("public", "ix")).OrderedIndexes), "[[a id] [b a] [c id] [f] [id]]"},
 		{col("public", "y", "id").Sequence, "public.y_id_seq1"},
 		{col("public", "point", "location").Type, "point"},
 		{col("public", "point", "authors").Type, "public.author[]"},
