@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -33,6 +34,9 @@ type plan struct {
 	// stream is set for a streaming subscription (<table>_stream): its
 	// last root is the hidden cursor (see streamRoot).
 	stream bool
+	// observed is what logs and metrics derive from the plan alone
+	// (observationOf), made by the first request that needs it.
+	observed atomic.Pointer[planObservation]
 }
 
 // hasSQL reports whether any root field needs the database.
