@@ -150,7 +150,7 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // pipelined batch (one network round trip): BEGIN (READ ONLY unless
 // readWrite); the role switch and every setting; the statements in order;
 // COMMIT; RESET ALL and RESET ROLE. With prepared (the pool's connections
-// may keep prepared statements, usePrepared) all but the resets run as
+// may keep prepared statements, usePrepared) all of them run as
 // prepared statements (see prepare: one more round trip the first time a
 // connection sees a statement); otherwise as unnamed ones. A statement
 // that fails aborts the transaction, so the ones after it do nothing and nothing is
@@ -269,8 +269,15 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Er
 	if t.rollback {
 		end = "ROLLBACK"
 	}
-	sqls = append(sqls, end)
-	args = append(args, nil)
+	// After COMMIT, in the same batch: back to the login role with every
+	// session-level setting at its default, undoing what a function the
+	// request called may have set with set_config(…, false). Requests do
+	// not depend on it (each sets everything transaction-locally), but
+	// whatever else uses the pool does. Behind a transaction-mode
+	// PgBouncer (unprepared statements) these may run on another server
+	// connection, which they leave clean too.
+	sqls = append(sqls, end, "RESET ALL", "RESET ROLE")
+	args = append(args, nil, nil, nil)
 	batch := &pgconn.Batch{}
 	if prepared {
 		descs, failedPrepare, err := prepare(ctx, conn, role, sqls)
@@ -298,15 +305,6 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Er
 			batch.ExecParams(sql, args[i], nil, nil, nil)
 		}
 	}
-	// After COMMIT, in the same batch: back to the login role with every
-	// session-level setting at its default, undoing what a function the
-	// request called may have set with set_config(…, false). Requests do
-	// not depend on it (each sets everything transaction-locally), but
-	// whatever else uses the pool does. Behind a transaction-mode
-	// PgBouncer these may run on another server connection, which they
-	// leave clean too.
-	batch.ExecParams("RESET ALL", nil, nil, nil, nil)
-	batch.ExecParams("RESET ROLE", nil, nil, nil, nil)
 	afterAt := len(stmts) + 5 // BEGIN, settings, stmts, COMMIT, the resets
 	if t.after != "" {
 		batch.ExecParams(t.after, nil, nil, nil, nil)
