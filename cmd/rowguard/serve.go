@@ -100,6 +100,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := timeouts.check(); err != nil {
 		return err
 	}
+	switch {
+	case *gcHeadroom == 0:
+		*gcHeadroom = defaultGCHeadroomMiB
+	case *gcHeadroom < -1:
+		return usageError{fmt.Sprintf("--gc-headroom-mib %d: give a number of MiB, 0 for rowguard's default (%d) or -1 for Go's own", *gcHeadroom, defaultGCHeadroomMiB)}
+	}
 	if *dbURL == "" {
 		return usageError{"serve needs --database-url (or HASURA_GRAPHQL_DATABASE_URL)"}
 	}
@@ -251,12 +257,6 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		LogSessionValues: logCfg.SessionValues, MetricsAddr: optional(ops.metricsAddr),
 		Tracing: tracing, TraceSQL: ops.traceSQL,
 	})
-	switch {
-	case *gcHeadroom == 0:
-		*gcHeadroom = defaultGCHeadroomMiB
-	case *gcHeadroom < -1:
-		return usageError{"--gc-headroom-mib must be -1 (Go's default), 0 (rowguard's) or a number of MiB"}
-	}
 	if *gcHeadroom > 0 {
 		stop, _ := gcgoal.Keep(uint64(*gcHeadroom) << 20)
 		defer stop()
