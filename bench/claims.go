@@ -16,6 +16,7 @@ import (
 
 	"github.com/rowguard/rowguard/claims"
 	"github.com/rowguard/rowguard/compiler"
+	"github.com/rowguard/rowguard/internal/pgcluster"
 	"github.com/rowguard/rowguard/migrations"
 )
 
@@ -48,6 +49,9 @@ type claimsMode struct {
 	// pgCPU is the CPU time per request of the server's PostgreSQL
 	// backends in each round (0 when /proc could not tell).
 	pgCPU []time.Duration
+	// stmts is PostgreSQL's time per statement and request in each round
+	// (pg_stat_statements; empty when the server does not load it).
+	stmts []statementShare
 }
 
 // claimsReport compares the membership query of role member, whose rule
@@ -65,6 +69,7 @@ type claimsReport struct {
 	pgbErr             string
 	callTime           time.Duration // one rg_claims call, timed in SQL
 	callErr            string
+	stmtErr            string // why there are no per-statement figures
 }
 
 // measureClaims runs the comparison: two servers on the same database,
@@ -151,6 +156,9 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 	if a != b || !strings.Contains(a, `"id"`) {
 		return nil, fmt.Errorf("claims: the two modes answer differently or with no rows:\ntoken: %.300s\nfresh: %.300s", a, b)
 	}
+	if err := e.claimsStatements(ctx); err != nil {
+		rep.stmtErr = firstLine(err.Error())
+	}
 	for i := range rounds {
 		for _, m := range pairOrder(modes, i) {
 			m.loads = append(m.loads, loadAverage())
@@ -158,6 +166,11 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 			var start time.Time
 			if err := e.conn.QueryRow(ctx, "SELECT now()").Scan(&start); err != nil {
 				return nil, err
+			}
+			if rep.stmtErr == "" {
+				if _, err := e.conn.Exec(ctx, "SELECT pg_stat_statements_reset()"); err != nil {
+					return nil, err
+				}
 			}
 			pg0, pgErr0 := e.backendsCPU(ctx, m.app)
 			r := e.wrk(ctx, script, m.srv, load{URL: m.srv.URL, Body: body(q.User), Header: header})
@@ -171,6 +184,13 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 				perReq = (pg1 - pg0) / time.Duration(r.res.Requests)
 			}
 			m.pgCPU = append(m.pgCPU, perReq)
+			if rep.stmtErr == "" {
+				st, err := e.readStatements(ctx, r.res.Requests)
+				if err != nil {
+					return nil, err
+				}
+				m.stmts = append(m.stmts, st)
+			}
 			// Counted once the next run starts, when a pool has had the
 			// time to replace what it lost at this run's end.
 			opened, err := e.connectionsSince(ctx, m.app, start)
@@ -403,6 +423,15 @@ func (r *claimsReport) markdown() string {
 		fmt.Fprintf(&b, "| %d | %s | %.2f | %s | %s | %s | %s |\n", i+1, r.token.loads[i], rs[i],
 			us(r.token.wrk[i].CPUPerReq), us(r.fresh.wrk[i].CPUPerReq), us(r.token.pgCPU[i]), us(r.fresh.pgCPU[i]))
 	}
+	if r.stmtErr != "" {
+		fmt.Fprintf(&b, "\nNo per-statement figures: pg_stat_statements is not available (%s); the harness's own cluster loads it.\n", r.stmtErr)
+	} else {
+		fmt.Fprintf(&b, "\nInside PostgreSQL, per request, from pg_stat_statements (execution time, waits for a CPU included; shared buffers read by the membership query; plans made during the round): the settings statement (which calls `rowguard.rg_claims` in fresh mode) and the membership query.\n\n| round | settings token | settings fresh | query token | query fresh | query buffers token / fresh | plans token / fresh |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+		for i := range rs {
+			t, f := r.token.stmts[i], r.fresh.stmts[i]
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %.1f / %.1f | %d / %d |\n", i+1, us(t.settings), us(f.settings), us(t.query), us(f.query), t.queryBlocks, f.queryBlocks, t.plans, f.plans)
+		}
+	}
 	if r.callErr != "" {
 		fmt.Fprintf(&b, "\n`rowguard.rg_claims` per call: %s.\n", r.callErr)
 	} else {
@@ -463,4 +492,90 @@ func loadRange(loads []string) string {
 		return "unknown"
 	}
 	return fmt.Sprintf("%.2f–%.2f", slices.Min(xs), slices.Max(xs))
+}
+
+// preloadStatements loads pg_stat_statements into the harness's own
+// cluster (a restart), counting top-level statements and their plans.
+func preloadStatements(ctx context.Context, cluster *pgcluster.Cluster) error {
+	exec := func(sqls ...string) error {
+		conn, err := pgx.Connect(ctx, cluster.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		for _, sql := range sqls {
+			if _, err := conn.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("%s: %w", sql, err)
+			}
+		}
+		return nil
+	}
+	if err := exec("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"); err != nil {
+		return err
+	}
+	if err := cluster.Restart(ctx); err != nil {
+		return err
+	}
+	return exec("ALTER SYSTEM SET pg_stat_statements.track_planning = on", "SELECT pg_reload_conf()")
+}
+
+// statementShare is what PostgreSQL spent on one mode's statements in a
+// round, per request served, from pg_stat_statements: execution time
+// (including waits for a CPU), shared buffers read, and plans made.
+type statementShare struct {
+	settings, query time.Duration // the settings SELECT (with rg_claims in fresh mode), the membership query
+	queryBlocks     float64
+	plans           int64
+}
+
+// claimsStatements enables pg_stat_statements in the benchmark's database;
+// the error says why it cannot (the library is not preloaded on a server
+// given with -database-url).
+func (e *environment) claimsStatements(ctx context.Context) error {
+	if _, err := e.conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return err
+	}
+	_, err := e.conn.Exec(ctx, "SELECT pg_stat_statements_reset()")
+	return err
+}
+
+// readStatements returns the statements' share since the last reset, per
+// request of the round's n, and resets the counters.
+func (e *environment) readStatements(ctx context.Context, n int) (statementShare, error) {
+	var s statementShare
+	if n == 0 {
+		return s, nil
+	}
+	rows, err := e.conn.Query(ctx, `SELECT query, calls, total_exec_time, shared_blks_hit + shared_blks_read, plans
+		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+	if err != nil {
+		return s, err
+	}
+	var settings, query float64
+	var blocks int64
+	for rows.Next() {
+		var q string
+		var calls, blks, plans int64
+		var ms float64
+		if err := rows.Scan(&q, &calls, &ms, &blks, &plans); err != nil {
+			rows.Close()
+			return s, err
+		}
+		switch {
+		case strings.Contains(q, "set_config('role'"):
+			settings += ms
+		case strings.Contains(q, "json_agg"):
+			query += ms
+			blocks += blks
+		}
+		s.plans += plans
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	per := func(ms float64) time.Duration { return time.Duration(ms * 1e6 / float64(n)) }
+	s.settings, s.query, s.queryBlocks = per(settings), per(query), float64(blocks)/float64(n)
+	_, err = e.conn.Exec(ctx, "SELECT pg_stat_statements_reset()")
+	return s, err
 }

@@ -155,6 +155,13 @@ func run(ctx context.Context, c config) error {
 		}
 		defer cluster.Stop()
 		serverURL = cluster.URL("postgres")
+		if c.claimsOnly {
+			// The claims comparison reads per-statement times and plans
+			// of each round from pg_stat_statements (claimsStatements).
+			if err := preloadStatements(ctx, cluster); err != nil {
+				return err
+			}
+		}
 	}
 	env := &environment{cfg: c, work: work, pgbench: pgbench}
 	if err := env.setup(ctx, serverURL); err != nil {

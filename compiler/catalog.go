@@ -61,11 +61,18 @@ type Table struct {
 	// materialized, at any depth), sorted (extensions' and PostgreSQL's
 	// own left out): they run with the rights of whoever reads the view,
 	// not of its owner.
-	Calls       []policies.QualifiedTable
-	Columns     []*Column // in column order
-	PrimaryKey  []string
-	Uniques     [][]string // unique constraints and unique indexes, primary key excluded
-	ForeignKeys []*ForeignKey
+	Calls      []policies.QualifiedTable
+	Columns    []*Column // in column order
+	PrimaryKey []string
+	Uniques    [][]string // unique constraints and unique indexes, primary key excluded
+	// OrderedIndexes lists the key columns of the table's btree indexes
+	// (primary key and unique ones included) over plain columns, without
+	// predicate, every key in the default order (ASC NULLS LAST), sorted by
+	// index name: what PostgreSQL can read in the order of those columns,
+	// forwards or backwards. The GraphQL planner reads a list per key of
+	// a set through them (graphql/merge.go); nothing else depends on them.
+	OrderedIndexes [][]string
+	ForeignKeys    []*ForeignKey
 	// ColumnsUnknown says, at the view's file:line, why ParseDDL could not
 	// name a view's columns (Columns is then nil); the compiler refuses to
 	// compile permissions on such a view offline. Always empty from

@@ -96,14 +96,36 @@ type colRef struct {
 type tableMeta struct {
 	pkName  string
 	keys    []ddlKey                           // unique constraints and unique indexes
+	ordered []ddlKey                           // non-unique indexes of Table.OrderedIndexes
 	nextval map[string]policies.QualifiedTable // column → sequence its default draws from
 	deps    *viewDeps                          // for a view, what its query reads
+}
+
+// orderedIndexes returns Table.OrderedIndexes of t: the primary key, the
+// unique keys but those whose index is not one (unordered), and the
+// other indexes of ordered.
+func (m *tableMeta) orderedIndexes(t *Table) [][]string {
+	var keys []namedKey
+	if len(t.PrimaryKey) > 0 {
+		keys = append(keys, namedKey{m.pkName, t.PrimaryKey})
+	}
+	for _, k := range m.keys {
+		if !k.unordered {
+			keys = append(keys, namedKey{k.name, k.cols})
+		}
+	}
+	for _, k := range m.ordered {
+		keys = append(keys, namedKey{k.name, k.cols})
+	}
+	return sortedKeys(keys)
 }
 
 type ddlKey struct {
 	name       string
 	cols, all  []string // key columns; with INCLUDE columns
 	constraint bool
+	// unordered: a unique index that is not one of Table.OrderedIndexes.
+	unordered bool
 }
 
 type pendingFK struct {
@@ -686,6 +708,7 @@ func (b *ddlBuilder) finish() (*Catalog, error) {
 			keys[i] = namedKey{k.name, k.cols}
 		}
 		t.Uniques = sortedKeys(keys)
+		t.OrderedIndexes = m.orderedIndexes(t)
 		sortForeignKeys(t.ForeignKeys)
 		if len(t.ForeignKeys) == 0 {
 			t.ForeignKeys = nil

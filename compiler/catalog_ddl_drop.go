@@ -5,6 +5,7 @@ package compiler
 // views that read it.
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -40,9 +41,10 @@ func (b *ddlBuilder) drop(s *pg_query.DropStmt) error {
 				b.dropTable(t)
 			}
 		case pg_query.ObjectType_OBJECT_INDEX:
-			for t := range b.meta {
+			for t, m := range b.meta {
 				if t.Name.Schema == q.Schema {
 					b.dropConstraint(t, q.Name, true)
+					m.ordered = slices.DeleteFunc(m.ordered, func(k ddlKey) bool { return k.name == q.Name })
 				}
 			}
 			delete(b.rels, q)

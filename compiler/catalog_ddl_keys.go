@@ -137,10 +137,30 @@ func (b *ddlBuilder) createIndex(s *pg_query.IndexStmt) error {
 				return b.errorf(s.Relation.Location, "create unique index %s: %s has no column %q", name.Name, q, c)
 			}
 		}
-		b.meta[t].keys = append(b.meta[t].keys, ddlKey{name: name.Name, cols: cols, all: all})
+		b.meta[t].keys = append(b.meta[t].keys, ddlKey{name: name.Name, cols: cols, all: all, unordered: !orderedIndex(s)})
+	}
+	if !s.Unique && t != nil && b.meta[t] != nil && plain && orderedIndex(s) {
+		b.meta[t].ordered = append(b.meta[t].ordered, ddlKey{name: name.Name, cols: cols, all: all})
 	}
 	b.rels[name] = true
 	return nil
+}
+
+// orderedIndex reports whether s makes an index of Table.OrderedIndexes:
+// btree, every key a column in the default order (ASC NULLS LAST) with
+// its default operator class.
+func orderedIndex(s *pg_query.IndexStmt) bool {
+	if s.AccessMethod != "" && s.AccessMethod != "btree" {
+		return false
+	}
+	for _, n := range s.IndexParams {
+		e := n.GetIndexElem()
+		if e == nil || e.Name == "" || len(e.Opclass) > 0 || len(e.Collation) > 0 ||
+			e.Ordering == pg_query.SortByDir_SORTBY_DESC || e.NullsOrdering == pg_query.SortByNulls_SORTBY_NULLS_FIRST {
+			return false
+		}
+	}
+	return true
 }
 
 // exprName is the column name PostgreSQL gives an index expression when

@@ -25,6 +25,7 @@ const (
 type likeKeys struct {
 	pk      []string
 	uniques []ddlKey
+	ordered []ddlKey // the other indexes of Table.OrderedIndexes
 }
 
 // likeColumns appends the source's columns to t and returns the keys to
@@ -66,7 +67,10 @@ func (b *ddlBuilder) likeColumns(t *Table, l *pg_query.TableLikeClause) (*likeKe
 	if opts&likeIndexes != 0 {
 		keys.pk = append([]string(nil), src.PrimaryKey...)
 		for _, k := range sm.keys {
-			keys.uniques = append(keys.uniques, ddlKey{cols: append([]string(nil), k.cols...), all: append([]string(nil), k.all...), constraint: k.constraint})
+			keys.uniques = append(keys.uniques, ddlKey{cols: append([]string(nil), k.cols...), all: append([]string(nil), k.all...), constraint: k.constraint, unordered: k.unordered})
+		}
+		for _, k := range sm.ordered {
+			keys.ordered = append(keys.ordered, ddlKey{cols: append([]string(nil), k.cols...), all: append([]string(nil), k.all...)})
 		}
 	}
 	return keys, nil
@@ -94,6 +98,11 @@ func (b *ddlBuilder) addLikeKeys(t *Table, keys []*likeKeys) {
 			if k.constraint {
 				b.cons[policies.QualifiedTable{Schema: schema, Name: k.name}] = true
 			}
+		}
+		for _, k := range lk.ordered {
+			k.name = b.chooseName(schema, t.Name.Name, nameAddition(indexColumnNames(k.all)), "idx", true, false)
+			m.ordered = append(m.ordered, k)
+			b.rels[policies.QualifiedTable{Schema: schema, Name: k.name}] = true
 		}
 	}
 }

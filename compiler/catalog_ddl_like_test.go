@@ -13,6 +13,8 @@ CREATE TABLE src (
   UNIQUE (a, b)
 );
 CREATE UNIQUE INDEX src_b_only ON src (b);
+CREATE INDEX src_at_id ON src (at, id) INCLUDE (a);
+CREATE UNIQUE INDEX src_a_desc ON src (a DESC);
 CREATE TABLE bare (LIKE src);
 CREATE TABLE full_copy (LIKE src INCLUDING ALL);
 CREATE TABLE partial_copy (note text, LIKE src INCLUDING DEFAULTS INCLUDING IDENTITY, extra int);

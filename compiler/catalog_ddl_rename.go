@@ -193,6 +193,11 @@ func (b *ddlBuilder) renameIndex(q policies.QualifiedTable, to string) {
 		if t.Name.Schema != q.Schema {
 			continue
 		}
+		for i := range m.ordered {
+			if m.ordered[i].name == q.Name {
+				m.ordered[i].name = to
+			}
+		}
 		if m.pkName == q.Name {
 			b.renameConstraint(t, q.Name, to)
 			return

@@ -69,8 +69,9 @@ SELECT r.nspname, r.relname, a.attname,
  ORDER BY r.nspname, r.relname, a.attnum`
 
 // keysQuery returns primary keys ('p'), unique constraints ('u'), foreign
-// keys ('f') and the unique indexes that back no constraint ('i'; only
-// those on plain columns, without predicate), columns in key order; for a
+// keys ('f'), the unique indexes that back no constraint ('i'; only
+// those on plain columns, without predicate) and the btree indexes of
+// Table.OrderedIndexes ('o'), columns in key order; for a
 // foreign key, whether it is validated (and its table has no children by
 // INHERITS, which the key does not cover: partitions are covered) and
 // whether it is deferrable.
@@ -99,7 +100,19 @@ SELECT r.nspname, r.relname, i.relname::text, 'i',
   JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
   JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
  WHERE x.indisunique AND x.indpred IS NULL AND x.indexprs IS NULL AND NOT (0 = ANY (x.indkey::int2[]))
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)`
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
+UNION ALL
+SELECT r.nspname, r.relname, i.relname::text, 'o',
+       ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
+              WHERE u.o <= x.indnkeyatts ORDER BY u.o),
+       '', '', '{}'::text[], false, false
+  FROM rels r
+  JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
+  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_am am ON am.oid = i.relam
+ WHERE am.amname = 'btree' AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
+   AND NOT (0 = ANY (x.indkey::int2[])) AND 0 = ALL (x.indoption::int2[])`
 
 // LoadCatalog reads the tables and views of the given schemas (every
 // non-system schema when schemas is empty: all but pg_catalog,
@@ -143,6 +156,7 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 		return nil, err
 	}
 	uniques := map[*Table][]namedKey{}
+	ordered := map[*Table][]namedKey{}
 	err = query(ctx, q, keysQuery, schemas, "keys", func(rows pgx.Rows) error {
 		var name, ref policies.QualifiedTable
 		var conname, kind string
@@ -160,6 +174,8 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 			t.PrimaryKey = cols
 		case "u", "i":
 			uniques[t] = append(uniques[t], namedKey{conname, cols})
+		case "o":
+			ordered[t] = append(ordered[t], namedKey{conname, cols})
 		case "f":
 			t.ForeignKeys = append(t.ForeignKeys, &ForeignKey{Name: conname, Columns: cols, RefTable: ref, RefColumns: refCols,
 				Validated: validated, Deferrable: deferrable})
@@ -171,6 +187,9 @@ func LoadCatalog(ctx context.Context, q Querier, schemas []string) (*Catalog, er
 	}
 	for t, keys := range uniques {
 		t.Uniques = sortedKeys(keys)
+	}
+	for t, keys := range ordered {
+		t.OrderedIndexes = sortedKeys(keys)
 	}
 	for _, t := range cat.Tables {
 		sortForeignKeys(t.ForeignKeys)

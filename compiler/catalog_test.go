@@ -110,6 +110,21 @@ CREATE TABLE y (id serial);
 ALTER TABLE x ADD UNIQUE (k);
 CREATE UNIQUE INDEX ON x (k, id);
 CREATE UNIQUE INDEX x_k_id_idx1 ON x (id, k);
+-- Table.OrderedIndexes: btree indexes of plain columns in the default
+-- order, whatever their INCLUDE columns; not DESC, NULLS FIRST, partial,
+-- expression or hash ones; renamed and dropped ones followed.
+CREATE TABLE ix (id int PRIMARY KEY, a int, b int, c text);
+CREATE INDEX ix_a_id ON ix (a, id) INCLUDE (b);
+CREATE INDEX ix_b_desc ON ix (b DESC);
+CREATE INDEX ix_b_nulls ON ix (b NULLS FIRST);
+CREATE INDEX ix_b_part ON ix (b) WHERE a > 0;
+CREATE INDEX ix_lower ON ix (lower(c));
+CREATE INDEX ix_hash ON ix USING hash (a);
+CREATE INDEX ON ix (b, a);
+CREATE INDEX ix_gone ON ix (c);
+DROP INDEX ix_gone;
+CREATE INDEX ix_old ON ix USING btree (c, id);
+ALTER INDEX ix_old RENAME TO ix_c_id;
 CREATE TABLE this_table_has_a_rather_long_name_that_postgres_must_truncate (
   and_so_does_this_column_with_a_long_name serial UNIQUE,
   another_long_column_name_for_a_multi_column_key int,
@@ -359,6 +374,7 @@ func checkCatalogSpotValues(t *testing.T, cat *Catalog) {
 		{cat.Table(qt("public", "a_b")).ForeignKeys[1].Name, "a_b_c_fkey1"},
 		{col("public", "x", "id").Sequence, ""}, // public.x_id_seq1 until its default was dropped
 		{fmt.Sprint(cat.Table(qt("public", "x")).Uniques), "[[k id]]"},
+		{fmt.Sprint(cat.Table(qt("public", "ix")).OrderedIndexes), "[[a id] [b a] [c id] [id]]"},
 		{col("public", "y", "id").Sequence, "public.y_id_seq1"},
 		{col("public", "point", "location").Type, "point"},
 		{col("public", "point", "authors").Type, "public.author[]"},
@@ -559,6 +575,7 @@ func dumpCatalogTable(t *Table) string {
 		fmt.Fprintf(&b, "\n  column %+v", *c)
 	}
 	fmt.Fprintf(&b, "\n  primary key %q (nil=%v)\n  uniques %q (nil=%v)", t.PrimaryKey, t.PrimaryKey == nil, t.Uniques, t.Uniques == nil)
+	fmt.Fprintf(&b, "\n  ordered indexes %q", t.OrderedIndexes)
 	for _, fk := range t.ForeignKeys {
 		fmt.Fprintf(&b, "\n  foreign key %+v", *fk)
 	}

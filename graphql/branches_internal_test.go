@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	pg_query "github.com/pganalyze/pg_query_go/v5"
-
 	"github.com/rowguard/rowguard/compiler"
 	"github.com/rowguard/rowguard/policies"
 )
@@ -33,26 +31,7 @@ func branchProgram(t *testing.T) *compiler.Program {
 // planSQL renders query for role as the server would.
 func planSQL(t *testing.T, prog *compiler.Program, role, query string) string {
 	t.Helper()
-	rs, err := buildSchema(prog, role, constraintSet{}, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, op, gerr := parseOperation(rs, query, "", limits{})
-	if gerr != nil {
-		t.Fatalf("%s: %s", query, gerr.Message)
-	}
-	p, gerr := newPlan(prog, rs, op, nil)
-	if gerr != nil {
-		t.Fatalf("%s: %s", query, gerr.Message)
-	}
-	var sqls []string
-	for _, st := range render(p) {
-		if _, err := pg_query.Parse(st.sql); err != nil {
-			t.Fatalf("%s: the SQL does not parse: %v\n%s", query, err, st.sql)
-		}
-		sqls = append(sqls, st.sql)
-	}
-	return strings.Join(sqls, ";\n")
+	return planSQLMerge(t, prog, role, query, false)
 }
 
 // TestPolicyBranchesWhen: a list is split by the branches of the role's

@@ -13,7 +13,8 @@
 //	               mutation_plan.go plans insert, update and delete fields
 //	sql.go         a plan → ONE SQL statement that builds the whole JSON
 //	               response inside PostgreSQL (branches.go: OR policies
-//	               read branch by branch); mutation_sql.go renders
+//	               read branch by branch; merge.go, opt-in: per key of a
+//	               membership set); mutation_sql.go renders
 //	               each mutation as one statement whose data-modifying CTE
 //	               returns the rows the answer's JSON is built from
 //	execute.go     one transaction in one network round trip: BEGIN, switch
@@ -70,7 +71,10 @@
 // ALL of one subquery per branch (branches.go), the membership test on the
 // fixed value so PostgreSQL decides it once. The policy still applies to
 // every branch; the branches are the policy's own expressions, rendered by
-// rls.Expr with the installed helpers' names.
+// rls.Expr with the installed helpers' names. With Config.MergeSets, an
+// ordered, limited list whose filter has such a set branch but nothing
+// fixed is read per key of the set and per other branch through ordered
+// indexes the catalog has, and merged (merge.go).
 //
 // Mutations follow Hasura's schema: insert_<t> and insert_<t>_one (with
 // on_conflict when the role may also update), update_<t>, update_<t>_by_pk

@@ -342,12 +342,7 @@ func operationKind(req *Request) (ast.Operation, bool) {
 // rootStatement renders root field r of query plan p as the statement
 // render gives a query of that field alone.
 func rootStatement(p *plan, r *rootPlan) *statement {
-	w := &sqlWriter{role: p.role}
-	st := &statement{sql: "SELECT " + w.selection(r.sel, "")}
-	for _, v := range w.params {
-		st.params = append(st.params, v.(string))
-	}
-	return st
+	return selectStatement(p.role, []*selection{r.sel}, p.mergeSets)
 }
 
 // planTable is a table a plan reads.

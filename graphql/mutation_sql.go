@@ -28,7 +28,9 @@ const (
 // RETURNING reads a column, and its column grants to each column read, so
 // a mutation without returning never needs the select permission.
 func renderMutation(m *mutation, role string) *statement {
-	w := &sqlWriter{role: role}
+	// A mutation's transaction keeps bitmap scans on (bitmapOffFor), which
+	// setMerge's reads need off.
+	w := &sqlWriter{role: role, noMerge: true}
 	var sql string
 	switch m.kind {
 	case mutInsertStep:

@@ -34,6 +34,9 @@ type plan struct {
 	// stream is set for a streaming subscription (<table>_stream): its
 	// last root is the hidden cursor (see streamRoot).
 	stream bool
+	// mergeSets: lists may be read per key of a membership set
+	// (Config.MergeSets, sqlWriter.setMerge).
+	mergeSets bool
 	// observed is what logs and metrics derive from the plan alone
 	// (observationOf), made by the first request that needs it.
 	observed atomic.Pointer[planObservation]
@@ -190,7 +193,7 @@ func newPlanAt(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefiniti
 		return newMutationPlan(prog, rs, op, vars)
 	}
 	p := &planner{prog: prog, rs: rs, vars: vars, tables: map[*compiler.Table]bool{}, cursor: cursor}
-	out := &plan{tables: p.tables, role: rs.readRole()}
+	out := &plan{tables: p.tables, role: rs.readRole(), mergeSets: rs.mergeSets}
 	for _, c := range collectFields([]ast.SelectionSet{op.SelectionSet}, queryRootName, vars) {
 		path := "$.selectionSet." + c.key
 		r := &rootPlan{key: c.key}

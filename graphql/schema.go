@@ -132,11 +132,13 @@ func (rs *roleSchema) readRole() string {
 // roleSchema is one role's published schema and what each of its names
 // means to the planner.
 type roleSchema struct {
-	role   string
-	admin  bool
-	pgRole string // empty for roles without permissions
-	sdl    string
-	schema *ast.Schema
+	// mergeSets is Config.MergeSets, for the plans of this schema.
+	mergeSets bool
+	role      string
+	admin     bool
+	pgRole    string // empty for roles without permissions
+	sdl       string
+	schema    *ast.Schema
 
 	views     []*tableView
 	functions []*functionRoot       // tracked functions the role may call

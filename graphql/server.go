@@ -85,6 +85,16 @@ type Config struct {
 	// compiling short policy-heavy statements costs more than it saves,
 	// and a role's own `ALTER ROLE … SET jit` does not apply after SET ROLE.
 	JIT bool
+	// MergeSets lets the planner read an ordered, limited list per key of
+	// the role's membership set and merge (graphql/merge.go) where the
+	// catalog has the indexes for it. It pays when a role sees a small
+	// part of a table through a set of few keys (one organization of
+	// 100: 2.3 times less backend CPU for the benchmark's list) and costs
+	// more than the policy's filter when the set has many keys (10 of
+	// 100: 2.2 times more), because each key reads up to limit rows; the
+	// set's size is only known when the statement runs, so it is the
+	// operator's choice (bench/results/2026-12-03-list-merge.md).
+	MergeSets bool
 	// FreshClaims, when set, are session variables the database computes
 	// per request instead of taking them from the session.
 	FreshClaims *FreshClaims
@@ -252,11 +262,13 @@ func (s *Server) SetProgramAt(prog *compiler.Program, version string) error {
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
 		}
+		rs.mergeSets = s.cfg.MergeSets
 		st.schemas[role] = rs
 		if hasBackendOnly(prog, role) {
 			if rs, err = buildSchema(prog, role, cons, enums, true); err != nil {
 				return fmt.Errorf("graphql: %w", err)
 			}
+			rs.mergeSets = s.cfg.MergeSets
 			st.backend[role] = rs
 		}
 	}

@@ -88,6 +88,13 @@ func newBlog(t *testing.T) *blog {
 // policies on it and serves it.
 func newServed(t testing.TB, sqls []string, md *policies.Metadata) *blog {
 	t.Helper()
+	return newServedWith(t, sqls, md, nil)
+}
+
+// newServedWith is newServed with configure, when not nil, changing the
+// server's configuration first.
+func newServedWith(t testing.TB, sqls []string, md *policies.Metadata, configure func(*graphql.Config)) *blog {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	prefix := pgtest.UniqueName("t") + "_"
@@ -125,7 +132,11 @@ func newServed(t testing.TB, sqls []string, md *policies.Metadata) *blog {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	gql, err := graphql.NewServer(ctx, graphql.Config{Pool: pool, Program: prog, Auth: headerAuth{}, Version: "v-test"})
+	cfg := graphql.Config{Pool: pool, Program: prog, Auth: headerAuth{}, Version: "v-test"}
+	if configure != nil {
+		configure(&cfg)
+	}
+	gql, err := graphql.NewServer(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

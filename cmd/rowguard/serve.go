@@ -63,6 +63,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fresh := fs.Bool("fresh-claims", os.Getenv("ROWGUARD_FRESH_CLAIMS") == "true", "compute the installed custom claims in each request's transaction from the verified user id (rowguard.rg_claims), ignoring the token's values for them")
 	cpuProfile := fs.String("cpu-profile", os.Getenv("ROWGUARD_CPU_PROFILE"), "write a pprof CPU profile of the server to this file, from start to shutdown (go tool pprof -top rowguard FILE)")
 	consoleOn := fs.Bool("console", os.Getenv("HASURA_GRAPHQL_ENABLE_CONSOLE") == "true", "serve the web console at /console (admin secret required)")
+	mergeSets := fs.Bool("merge-sets", os.Getenv("ROWGUARD_MERGE_SETS") == "true", "read an ordered, limited list per key of the role's membership set and merge, where indexes allow (graphql.Config.MergeSets): faster when a role sees a small part of a table through few keys, slower with many keys")
 	privileged := fs.Bool("allow-privileged-login", os.Getenv("ROWGUARD_ALLOW_PRIVILEGED_LOGIN") == "true", "serve even when the login role could read past the policies (superuser, BYPASSRLS, table owner): for development only")
 	var lim graphql.Config
 	var envErrs []error
@@ -180,6 +181,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	defer closeReplicas()
 	cfg.Replicas = readRouter
 	cfg.Observer = obs
+	cfg.MergeSets = *mergeSets
 	if *fresh {
 		vars, err := claims.InstalledVars(ctx, pool)
 		if err != nil {
