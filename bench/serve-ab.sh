@@ -11,7 +11,9 @@
 #     QUERY     list | membership | nested
 #     WHO       user (HS256 JWT of user 1) | admin (the admin secret)
 #     OPTION    ENV=VALUE (e.g. GOMAXPROCS=1), url=unix (the socket in
-#               PGSOCKDIR instead of TCP), who=admin
+#               PGSOCKDIR instead of TCP), who=admin; an ENV given here
+#               overrides the script's own (HASURA_GRAPHQL_ENABLED_LOG_TYPES
+#               is startup unless a variant sets it)
 #   PROFILE=1 also writes a CPU profile per variant to $OUT/NAME.pprof.
 #
 # The database is the one `go run ./bench -database-url …` leaves behind
@@ -23,7 +25,7 @@
 #   bench/serve-ab.sh list user 6 5s new=/tmp/rowguard-new old=/tmp/rowguard-main new1=/tmp/rowguard-new,GOMAXPROCS=1
 set -euo pipefail
 if [ $# -lt 5 ]; then
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 Q=$1; WHO=$2; ROUNDS=$3; DUR=$4; shift 4
@@ -72,8 +74,8 @@ for v in "$@"; do
   url="$url&application_name=ab_$name"
   profile=()
   if [ -n "${PROFILE:-}" ]; then profile=(--cpu-profile "$OUT/$name.pprof"); fi
-  env "${envs[@]}" HASURA_GRAPHQL_ADMIN_SECRET=rowguard-bench-secret \
-    HASURA_GRAPHQL_JWT_SECRET="{\"type\":\"HS256\",\"key\":\"$KEY\"}" HASURA_GRAPHQL_ENABLED_LOG_TYPES=startup \
+  env HASURA_GRAPHQL_ADMIN_SECRET=rowguard-bench-secret \
+    HASURA_GRAPHQL_JWT_SECRET="{\"type\":\"HS256\",\"key\":\"$KEY\"}" HASURA_GRAPHQL_ENABLED_LOG_TYPES=startup "${envs[@]}" \
     "$bin" serve --database-url "$url" --host 127.0.0.1 --port "$port" --role-prefix rgbench_ "${profile[@]}" \
     >"$OUT/$name.log" 2>&1 &
   names+=("$name"); pids+=($!); ports+=("$port"); hdrs+=("$hdr")

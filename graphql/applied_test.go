@@ -105,35 +105,39 @@ func TestLogsNamePolicies(t *testing.T) {
 			}},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			q, _ := json.Marshal(tc.query)
-			status, body := postJSON(t, srv.URL+"/v1/graphql", `{"query":`+string(q)+`}`, tc.headers...)
-			if status != 200 || strings.Contains(body, `"errors"`) {
-				t.Fatalf("status %d: %s", status, body)
-			}
-			var got struct {
-				Detail struct {
-					Operation struct {
-						Policies []observe.FieldAccess `json:"policies"`
-					} `json:"operation"`
-				} `json:"detail"`
-			}
-			https := out.lines(t, observe.TypeHTTP)
-			if len(https) != 1 {
-				t.Fatalf("%d http-log lines", len(https))
-			}
-			raw, _ := json.Marshal(https[0])
-			if err := json.Unmarshal(raw, &got); err != nil {
-				t.Fatal(err)
-			}
-			gotBy := map[string][]access{}
-			for _, f := range got.Detail.Operation.Policies {
-				gotBy[f.Field] = f.Tables
-			}
-			if !reflect.DeepEqual(tc.want, gotBy) {
-				t.Errorf("http-log policies:\n got %+v\nwant %+v\n%s", gotBy, tc.want, raw)
-			}
-		})
+		// Twice: the second request's plan comes from the plan cache,
+		// with the policies the first one worked out kept on it.
+		for _, round := range []string{"first", "cached"} {
+			t.Run(tc.name+"/"+round, func(t *testing.T) {
+				q, _ := json.Marshal(tc.query)
+				status, body := postJSON(t, srv.URL+"/v1/graphql", `{"query":`+string(q)+`}`, tc.headers...)
+				if status != 200 || strings.Contains(body, `"errors"`) {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				var got struct {
+					Detail struct {
+						Operation struct {
+							Policies []observe.FieldAccess `json:"policies"`
+						} `json:"operation"`
+					} `json:"detail"`
+				}
+				https := out.lines(t, observe.TypeHTTP)
+				if len(https) != 1 {
+					t.Fatalf("%d http-log lines", len(https))
+				}
+				raw, _ := json.Marshal(https[0])
+				if err := json.Unmarshal(raw, &got); err != nil {
+					t.Fatal(err)
+				}
+				gotBy := map[string][]access{}
+				for _, f := range got.Detail.Operation.Policies {
+					gotBy[f.Field] = f.Tables
+				}
+				if !reflect.DeepEqual(tc.want, gotBy) {
+					t.Errorf("http-log policies:\n got %+v\nwant %+v\n%s", gotBy, tc.want, raw)
+				}
+			})
+		}
 	}
 
 	// query-log: each statement names its root fields' policies.

@@ -150,7 +150,7 @@ func missingVariable(rs *roleSchema, p *plan, sess *auth.Session) *Error {
 // pipelined batch (one network round trip): BEGIN (READ ONLY unless
 // readWrite); the role switch and every setting; the statements in order;
 // COMMIT; RESET ALL and RESET ROLE. With prepared (the pool's connections
-// may keep prepared statements, usePrepared) all but the resets run as
+// may keep prepared statements, usePrepared) all of them run as
 // prepared statements (see prepare: one more round trip the first time a
 // connection sees a statement); otherwise as unnamed ones. A statement
 // that fails aborts the transaction, so the ones after it do nothing and nothing is
@@ -269,11 +269,18 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Er
 	if t.rollback {
 		end = "ROLLBACK"
 	}
-	sqls = append(sqls, end)
-	args = append(args, nil)
+	// After COMMIT, in the same batch: back to the login role with every
+	// session-level setting at its default, undoing what a function the
+	// request called may have set with set_config(…, false). Requests do
+	// not depend on it (each sets everything transaction-locally), but
+	// whatever else uses the pool does. Behind a transaction-mode
+	// PgBouncer (unprepared statements) these may run on another server
+	// connection, which they leave clean too.
+	sqls = append(sqls, end, "RESET ALL", "RESET ROLE")
+	args = append(args, nil, nil, nil)
 	batch := &pgconn.Batch{}
 	if prepared {
-		names, failedPrepare, err := prepare(ctx, conn, role, sqls)
+		descs, failedPrepare, err := prepare(ctx, conn, role, sqls)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				if reqCtx.Err() == nil {
@@ -290,28 +297,21 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Er
 			}
 			return nil, nil, e
 		}
-		for i, name := range names {
-			batch.ExecPrepared(name, args[i], nil, nil)
+		for i, d := range descs {
+			batch.ExecStatement(d, args[i], nil, nil)
 		}
 	} else {
 		for i, sql := range sqls {
 			batch.ExecParams(sql, args[i], nil, nil, nil)
 		}
 	}
-	// After COMMIT, in the same batch: back to the login role with every
-	// session-level setting at its default, undoing what a function the
-	// request called may have set with set_config(…, false). Requests do
-	// not depend on it (each sets everything transaction-locally), but
-	// whatever else uses the pool does. Behind a transaction-mode
-	// PgBouncer these may run on another server connection, which they
-	// leave clean too.
-	batch.ExecParams("RESET ALL", nil, nil, nil, nil)
-	batch.ExecParams("RESET ROLE", nil, nil, nil, nil)
 	afterAt := len(stmts) + 5 // BEGIN, settings, stmts, COMMIT, the resets
 	if t.after != "" {
 		batch.ExecParams(t.after, nil, nil, nil, nil)
 	}
-	results, err := pg.ExecBatch(ctx, batch).ReadAll()
+	results, err := readBatch(pg.ExecBatch(ctx, batch), func(i int) bool {
+		return i >= 2 && i < 2+len(stmts) || t.after != "" && i == afterAt
+	}, afterAt+1)
 	failed := -1 // index of the failing result
 	if err == nil {
 		for i, r := range results {
@@ -374,6 +374,39 @@ func runTx(ctx context.Context, t txSpec) ([]*pgconn.Result, *pgconn.Result, *Er
 		after = results[afterAt]
 	}
 	return results[2 : 2+len(stmts)], after, nil
+}
+
+// readBatch is MultiResultReader.ReadAll for a request's batch with fewer
+// copies: only the results rows(i) asks for (the statements' and the one
+// after COMMIT) keep their rows; the others (BEGIN, the settings' SELECT,
+// COMMIT, the resets) keep their command tag and error, which is all
+// runTx reads of them. No result keeps its field descriptions. n is how
+// many results the batch should have (a hint for the allocation).
+func readBatch(mrr *pgconn.MultiResultReader, rows func(int) bool, n int) ([]*pgconn.Result, error) {
+	store := make([]pgconn.Result, n)
+	results := make([]*pgconn.Result, 0, n)
+	for i := 0; mrr.NextResult(); i++ {
+		r := &pgconn.Result{}
+		if i < len(store) {
+			r = &store[i]
+		}
+		rr := mrr.ResultReader()
+		if rows(i) {
+			for rr.NextRow() {
+				vals := rr.Values() // valid until the next row
+				row := make([][]byte, len(vals))
+				for j, v := range vals {
+					if v != nil {
+						row[j] = append(make([]byte, 0, len(v)), v...)
+					}
+				}
+				r.Rows = append(r.Rows, row)
+			}
+		}
+		r.CommandTag, r.Err = rr.Close()
+		results = append(results, r)
+	}
+	return results, mrr.Close()
 }
 
 // values returns the parameters of the settings' SELECT: the PostgreSQL

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/rowguard/rowguard/auth"
 	"github.com/rowguard/rowguard/graphql/observe"
@@ -116,8 +117,13 @@ func invalidJSON(err error) *Error {
 	return errorf("invalid-json", "$", "Error in $: %s", err.Error())
 }
 
+// writeJSON answers body with its length: net/http works out the length
+// of a body up to 2 KB itself, and sends a longer one chunked, in two or
+// three writes to the socket where one or two carry it with its length.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
 }

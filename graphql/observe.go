@@ -32,19 +32,50 @@ func observeStatements(ctx context.Context, op *operation) {
 	if rec == nil {
 		return
 	}
-	var all []observe.FieldAccess
-	if rec.LogsPolicies() {
-		all = rootAccess(op)
-		rec.Access(all)
+	ob := observationOf(op, rec.LogsPolicies())
+	if ob.all != nil {
+		rec.Access(ob.all)
 	}
-	fields := statementFields(op.p, len(op.stmts))
 	for i, st := range op.stmts {
 		var acc []observe.FieldAccess
-		if all != nil {
-			acc = fieldsAccess(all, fields[i])
+		if ob.all != nil {
+			acc = ob.stmt[i]
 		}
-		rec.Statement(ctx, fields[i], st.sql, st.params, acc)
+		rec.Statement(ctx, ob.fields[i], st.sql, st.params, acc)
 	}
+}
+
+// planObservation is what observeStatements derives from a plan alone:
+// the response keys each statement answers and, when a log shows them,
+// the policies of the root fields (the walk over the plan that was about
+// 27 allocations a request with http-log on). It is kept on the plan,
+// which the plan cache shares between the requests of a variable-free
+// query, with the state and role schema it was planned for.
+type planObservation struct {
+	fields []string
+	all    []observe.FieldAccess   // nil unless withAccess
+	stmt   [][]observe.FieldAccess // all, for each statement
+}
+
+// observationOf returns op's planObservation, made once per plan (per
+// request for a plan made for the request's variables).
+func observationOf(op *operation, withAccess bool) *planObservation {
+	if ob := op.p.observed.Load(); ob != nil && (ob.all != nil || !withAccess) && len(ob.fields) == len(op.stmts) {
+		return ob
+	}
+	ob := &planObservation{fields: statementFields(op.p, len(op.stmts))}
+	if withAccess {
+		ob.all = rootAccess(op)
+		if ob.all == nil {
+			ob.all = []observe.FieldAccess{}
+		}
+		ob.stmt = make([][]observe.FieldAccess, len(op.stmts))
+		for i := range op.stmts {
+			ob.stmt[i] = fieldsAccess(ob.all, ob.fields[i])
+		}
+	}
+	op.p.observed.Store(ob)
+	return ob
 }
 
 // statementFields names, for each of the n statements render(p) makes,

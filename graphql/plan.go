@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -36,6 +37,9 @@ type plan struct {
 	// mergeSets: lists may be read per key of a membership set
 	// (Config.MergeSets, sqlWriter.setMerge).
 	mergeSets bool
+	// observed is what logs and metrics derive from the plan alone
+	// (observationOf), made by the first request that needs it.
+	observed atomic.Pointer[planObservation]
 }
 
 // hasSQL reports whether any root field needs the database.
@@ -231,7 +235,21 @@ func newPlanAt(prog *compiler.Program, rs *roleSchema, op *ast.OperationDefiniti
 	return out, nil
 }
 
-func jsonString(s string) []byte { return marshal(s) }
+func jsonString(s string) []byte { return appendJSONString(nil, s) }
+
+// appendJSONString appends s as a JSON string, as marshal writes it. A
+// response key or a column name (GraphQL names) is printable ASCII with
+// nothing to escape, and is copied between quotes without encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return append(dst, marshal(s)...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
 
 func (p *planner) rootSelection(root *rootField, c *collected, path string) (*selection, *Error) {
 	v := root.view

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -19,10 +20,19 @@ const maxPrepared = 256
 // CustomData, which lives and dies with the connection).
 const preparedKey = "rowguard.prepared"
 
-// preparedSet is the statements rowguard prepared on one connection, most
-// recently used last.
+// preparedSet is the statements rowguard prepared on one connection,
+// by name, with the description PostgreSQL gave when each was prepared:
+// a batch binds them with ExecStatement, which asks PostgreSQL for no
+// RowDescription per statement and request (ExecPrepared's Describe).
 type preparedSet struct {
-	order []string // names, least recently used first
+	stmts map[string]*preparedStmt
+	clock uint64 // incremented on every use
+}
+
+// preparedStmt is one prepared statement and when it was last used.
+type preparedStmt struct {
+	desc *pgconn.StatementDescription
+	used uint64
 }
 
 // usePrepared tells whether the pool's connections may keep prepared
@@ -74,48 +84,70 @@ type nameKey struct{ role, sql string }
 const maxStatementNames = 4096
 
 // prepare makes sure every text of sqls is prepared on conn for role and
-// returns their statement names, in order, or the index of the text that
+// returns their descriptions, in order, or the index of the text that
 // failed to prepare and the error. A statement already prepared
 // costs nothing; a new one costs one round trip, once per connection. With
 // the statements prepared, a request is parsed and planned once per
 // connection instead of once per request, as pgbench -M prepared does.
-func prepare(ctx context.Context, conn *pgxpool.Conn, role string, sqls []string) ([]string, int, error) {
+func prepare(ctx context.Context, conn *pgxpool.Conn, role string, sqls []string) ([]*pgconn.StatementDescription, int, error) {
 	data := conn.Conn().PgConn().CustomData()
 	set, _ := data[preparedKey].(*preparedSet)
 	if set == nil {
-		set = &preparedSet{}
+		set = &preparedSet{stmts: map[string]*preparedStmt{}}
 		data[preparedKey] = set
 	}
-	names := make([]string, len(sqls))
+	descs := make([]*pgconn.StatementDescription, len(sqls))
 	for i, sql := range sqls {
 		name := statementName(role, sql)
-		names[i] = name
-		if set.touch(name) {
+		if d := set.touch(name); d != nil {
+			descs[i] = d
 			continue
 		}
-		if _, err := conn.Conn().Prepare(ctx, name, sql); err != nil {
+		d, err := conn.Conn().Prepare(ctx, name, sql)
+		if err != nil {
 			return nil, i, err
 		}
-		set.order = append(set.order, name)
-		for len(set.order) > maxPrepared {
-			oldest := set.order[0]
+		set.add(name, d)
+		descs[i] = d
+		for len(set.stmts) > maxPrepared {
+			oldest := set.oldest()
 			if err := conn.Conn().Deallocate(ctx, oldest); err != nil {
 				return nil, i, err
 			}
-			set.order = set.order[1:]
+			delete(set.stmts, oldest)
 		}
 	}
-	return names, -1, nil
+	return descs, -1, nil
 }
 
-// touch marks name as just used and tells whether it was prepared.
-func (s *preparedSet) touch(name string) bool {
-	for i, n := range s.order {
-		if n == name {
-			copy(s.order[i:], s.order[i+1:])
-			s.order[len(s.order)-1] = name
-			return true
+// touch marks name as just used and returns its description, nil when it
+// is not prepared.
+func (s *preparedSet) touch(name string) *pgconn.StatementDescription {
+	p := s.stmts[name]
+	if p == nil {
+		return nil
+	}
+	s.clock++
+	p.used = s.clock
+	return p.desc
+}
+
+// add records name as prepared (and just used).
+func (s *preparedSet) add(name string, d *pgconn.StatementDescription) {
+	s.clock++
+	s.stmts[name] = &preparedStmt{desc: d, used: s.clock}
+}
+
+// oldest is the name of the least recently used statement: a scan, paid
+// only when a connection has more than maxPrepared statements, while the
+// requests' touches stay a map lookup.
+func (s *preparedSet) oldest() string {
+	var name string
+	var used uint64
+	for n, p := range s.stmts {
+		if name == "" || p.used < used {
+			name, used = n, p.used
 		}
 	}
-	return false
+	return name
 }

@@ -1,20 +1,35 @@
 package graphql
 
-import "testing"
+import (
+	"testing"
 
-func TestPreparedSetTouch(t *testing.T) {
-	s := &preparedSet{}
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TestPreparedSet: touch finds what add recorded, and oldest is the least
+// recently used, touches included.
+func TestPreparedSet(t *testing.T) {
+	s := &preparedSet{stmts: map[string]*preparedStmt{}}
+	descs := map[string]*pgconn.StatementDescription{}
 	for _, n := range []string{"a", "b", "c"} {
-		if s.touch(n) {
+		if s.touch(n) != nil {
 			t.Fatalf("%s: prepared before it was added", n)
 		}
-		s.order = append(s.order, n)
+		descs[n] = &pgconn.StatementDescription{Name: n}
+		s.add(n, descs[n])
 	}
-	if !s.touch("a") {
-		t.Fatal("a: not found")
+	if got := s.oldest(); got != "a" {
+		t.Errorf("oldest after adding a, b, c: got %s want a", got)
 	}
-	if got, want := s.order, []string{"b", "c", "a"}; !equalStrings(got, want) {
-		t.Errorf("order after touching a: got %v want %v", got, want)
+	if got := s.touch("a"); got != descs["a"] {
+		t.Fatalf("touch(a) = %v, want a's description", got)
+	}
+	if got := s.oldest(); got != "b" {
+		t.Errorf("oldest after touching a: got %s want b", got)
+	}
+	s.touch("b")
+	if got := s.oldest(); got != "c" {
+		t.Errorf("oldest after touching a then b: got %s want c", got)
 	}
 }
 

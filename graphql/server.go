@@ -507,6 +507,16 @@ func variableError(e *gqlerror.Error) *Error {
 // values and the statement's columns, compacting PostgreSQL's JSON text.
 func response(p *plan, cols [][]byte) []byte {
 	var b bytes.Buffer
+	// Room for the columns and the keys: one allocation, where growing
+	// from empty copied the answer two or three times.
+	size := len(`{"data":{}}`)
+	for _, c := range cols {
+		size += len(c) + 8
+	}
+	for _, r := range p.roots {
+		size += len(r.key) + 4 + len(r.value)
+	}
+	b.Grow(size)
 	b.WriteString(`{"data":{`)
 	i := 0
 	for n, r := range p.roots {
@@ -517,7 +527,7 @@ func response(p *plan, cols [][]byte) []byte {
 		if n > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(jsonString(r.key))
+		b.Write(appendJSONString(b.AvailableBuffer(), r.key))
 		b.WriteByte(':')
 		v := r.value
 		switch {
