@@ -1,31 +1,17 @@
 package graphql
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/rowguard/rowguard/compiler"
-	"github.com/rowguard/rowguard/policies"
 )
 
 // branchProgram compiles testdata/branches: an article is visible to its
 // author or to the members of its organization (the benchmark's rule).
 func branchProgram(t *testing.T) *compiler.Program {
 	t.Helper()
-	schema, err := os.ReadFile("testdata/branches/schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := compiler.ParseDDL([]compiler.DDLFile{{Name: "schema.sql", SQL: string(schema)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := policies.Load("testdata/branches/metadata.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mustCompile(t, cat, md)
+	return mergeProgram(t, "testdata/branches/schema.sql")
 }
 
 // planSQL renders query for role as the server would.

@@ -11,8 +11,9 @@ import (
 	"github.com/rowguard/rowguard/policies"
 )
 
-// mergeProgram compiles testdata/branches' rule over testdata/merge's
-// tables, which have the indexes setMerge reads through.
+// mergeProgram compiles testdata/branches' rule over the tables of
+// schemaFile: testdata/merge's have the indexes setMerge reads through,
+// testdata/branches' do not.
 func mergeProgram(t *testing.T, schemaFile string) *compiler.Program {
 	t.Helper()
 	schema, err := os.ReadFile(schemaFile)
