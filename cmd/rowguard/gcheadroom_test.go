@@ -15,7 +15,7 @@ func TestServeGCHeadroomFlag(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"--gc-headroom-mib", "-2"}, "", "--gc-headroom-mib -2: give a number of MiB, 0 for rowguard's default (16) or -1 for Go's own"},
+		{[]string{"--gc-headroom-mib", "-1"}, "", "--gc-headroom-mib -1: give a number of MiB, or 0 for Go's own collector pacing"},
 		{nil, "lots", `ROWGUARD_GC_HEADROOM_MIB: strconv.Atoi: parsing "lots"`},
 	} {
 		t.Setenv("ROWGUARD_GC_HEADROOM_MIB", tc.env)
