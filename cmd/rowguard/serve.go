@@ -38,7 +38,6 @@ var version = "dev"
 // SIGINT or SIGTERM.
 const shutdownGrace = 30 * time.Second
 
-
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	dbURL := fs.String("database-url", envOr("HASURA_GRAPHQL_DATABASE_URL", os.Getenv("DATABASE_URL")), "PostgreSQL connection URL of the server's login role")
