@@ -160,6 +160,14 @@ func (e *environment) measureClaims(ctx context.Context) (*claimsReport, error) 
 		rep.stmtErr = firstLine(err.Error())
 	}
 	for i := range rounds {
+		if i+1 == e.cfg.claimsInvalidate {
+			// A relcache invalidation of articles: every backend plans
+			// its statements on the table again, as after autovacuum.
+			logf("claims: invalidating the plans on articles before round %d", i+1)
+			if _, err := e.conn.Exec(ctx, "ALTER TABLE articles SET (autovacuum_enabled = true)"); err != nil {
+				return nil, err
+			}
+		}
 		for _, m := range pairOrder(modes, i) {
 			m.loads = append(m.loads, loadAverage())
 			logf("claims: %s, round %d of %d (load average %s)", m.name, i+1, rounds, m.loads[len(m.loads)-1])
@@ -369,6 +377,9 @@ func (r *claimsReport) markdown() string {
 	fmt.Fprintf(&b, "Dataset: %d users, %d organizations, %d memberships each, %d articles. wrk: %d connections, %d threads, %s per run; %d paired rounds (one run of each mode back to back, each mode first in turn); server pool %d. Machine: %d CPUs, shared with other work; load average (1 min) %s at the start, %s at the end, %s before the rounds.\n\n",
 		c.data.Users, c.data.Orgs, c.data.Memberships, c.data.Articles, c.conns, c.threads, c.duration, r.rounds, c.conns,
 		runtime.NumCPU(), r.loadStart, r.loadEnd, loadRange(append(slices.Clone(r.token.loads), r.fresh.loads...)))
+	if c.claimsInvalidate > 0 {
+		fmt.Fprintf(&b, "Before round %d, every cached plan on `articles` was invalidated (`ALTER TABLE articles SET (autovacuum_enabled = true)`, -claims-invalidate).\n\n", c.claimsInvalidate)
+	}
 	fmt.Fprintf(&b, "Role `member`: an article is visible to its author or when `org_id` is in the custom claim `x-hasura-org-ids` (`memberships[].org_id` from `public.users`, bench/rowguard_claims.json); user 1's value: `%s`.\n\n", r.orgIDs)
 	fmt.Fprintf(&b, "Query (membership): `%s`\n\n", r.query)
 

@@ -48,6 +48,7 @@ type config struct {
 	cpuProfile       string // where the measured rowguard server writes its CPU profile; "" for none
 	explain          string // comma-separated names of queries whose plans are reported even when they meet their targets
 	claimsRounds     int    // paired rounds of that comparison
+	claimsInvalidate int    // before this round (from 1), invalidate the cached plans on articles; 0: never
 	subscriptions    bool   // only the live-query benchmark
 	replicas         int    // only the read-replica benchmark, up to this many standbys; 0: off
 	replicaRounds    int    // its interleaved rounds
@@ -98,6 +99,7 @@ func main() {
 	flag.DurationVar(&c.subs.Writes, "sub-writes", 30*time.Second, "how long the one-update-a-second phase runs")
 	flag.DurationVar(&c.subs.Idle, "sub-idle", 10*time.Second, "how long the idle phase runs")
 	flag.IntVar(&c.claimsRounds, "claims-rounds", defaultClaimsRounds, "paired rounds of -claims (one run of each mode back to back)")
+	flag.IntVar(&c.claimsInvalidate, "claims-invalidate", 0, "before this round of -claims, invalidate every cached plan that reads articles (a reloption set to its default), as autovacuum does; 0: never")
 	flag.IntVar(&c.replicas, "replicas", 0, "only the read-replica benchmark: read throughput with 0, 1 … N hot standbys as read replicas, started by the harness; writes <date>-replicas.md")
 	flag.IntVar(&c.replicaRounds, "replica-rounds", 3, "interleaved rounds of -replicas")
 	flag.Parse()
