@@ -75,7 +75,19 @@ SELECT r.nspname, r.relname, a.attname,
 // foreign key, whether it is validated (and its table has no children by
 // INHERITS, which the key does not cover: partitions are covered) and
 // whether it is deferrable.
-const keysQuery = relsCTE + `
+const keysQuery = relsCTE + `,
+-- indexes on plain columns without a predicate, their key columns in order
+plain_indexes AS (
+  SELECT r.nspname, r.relname, i.relname::text AS name, i.relam, x.indexrelid, x.indrelid,
+         x.indisunique, x.indisvalid, x.indoption,
+         ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
+                WHERE u.o <= x.indnkeyatts ORDER BY u.o) AS cols
+    FROM rels r
+    JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
+    JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+   WHERE x.indpred IS NULL AND x.indexprs IS NULL AND NOT (0 = ANY (x.indkey::int2[]))
+)
 SELECT r.nspname, r.relname, k.conname::text, k.contype::text,
        ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
@@ -91,28 +103,15 @@ SELECT r.nspname, r.relname, k.conname::text, k.contype::text,
   LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
  WHERE k.contype IN ('p', 'u', 'f')
 UNION ALL
-SELECT r.nspname, r.relname, i.relname::text, 'i',
-       ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
-              WHERE u.o <= x.indnkeyatts ORDER BY u.o),
-       '', '', '{}'::text[], false, false
-  FROM rels r
-  JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
-  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
- WHERE x.indisunique AND x.indpred IS NULL AND x.indexprs IS NULL AND NOT (0 = ANY (x.indkey::int2[]))
+SELECT nspname, relname, name, 'i', cols, '', '', '{}'::text[], false, false
+  FROM plain_indexes x
+ WHERE x.indisunique
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
 UNION ALL
-SELECT r.nspname, r.relname, i.relname::text, 'o',
-       ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(n, o)
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n
-              WHERE u.o <= x.indnkeyatts ORDER BY u.o),
-       '', '', '{}'::text[], false, false
-  FROM rels r
-  JOIN pg_catalog.pg_index x ON x.indrelid = r.oid
-  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-  JOIN pg_catalog.pg_am am ON am.oid = i.relam
- WHERE am.amname = 'btree' AND x.indisvalid AND x.indpred IS NULL AND x.indexprs IS NULL
-   AND NOT (0 = ANY (x.indkey::int2[])) AND 0 = ALL (x.indoption::int2[])`
+SELECT nspname, relname, name, 'o', cols, '', '', '{}'::text[], false, false
+  FROM plain_indexes x
+  JOIN pg_catalog.pg_am am ON am.oid = x.relam
+ WHERE am.amname = 'btree' AND x.indisvalid AND 0 = ALL (x.indoption::int2[])`
 
 // LoadCatalog reads the tables and views of the given schemas (every
 // non-system schema when schemas is empty: all but pg_catalog,
