@@ -81,6 +81,18 @@ func gauge(t *testing.T, m *observe.Metrics, name string) string {
 	return ""
 }
 
+// waitForGauge waits up to wait for metric name of m to read want.
+func waitForGauge(t *testing.T, m *observe.Metrics, name, want string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for gauge(t, m, name) != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := gauge(t, m, name); got != want {
+		t.Fatalf("%s = %q, want %s", name, got, want)
+	}
+}
+
 // TestWebSocketMetrics: the open connections and running subscriptions
 // gauges follow a connection's life.
 func TestWebSocketMetrics(t *testing.T) {
@@ -88,30 +100,20 @@ func TestWebSocketMetrics(t *testing.T) {
 	m := observe.NewMetrics()
 	srv := httptest.NewServer(observe.New(observe.Config{Metrics: m}).Handler(f.srv.Config.Handler))
 	t.Cleanup(srv.Close)
-	waitFor := func(name, want string) {
-		t.Helper()
-		deadline := time.Now().Add(wait)
-		for gauge(t, m, name) != want && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := gauge(t, m, name); got != want {
-			t.Fatalf("%s = %q, want %s", name, got, want)
-		}
-	}
 	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
 	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
 	c.expect("connection_ack", wait)
-	waitFor("rowguard_websocket_connections", "1")
+	waitForGauge(t, m, "rowguard_websocket_connections", "1")
 	c.send(start(c.proto, "a", "subscription { note { id } }"))
 	c.send(start(c.proto, "b", "subscription { note { body } }"))
 	c.expect("next", wait)
 	c.expect("next", wait)
-	waitFor("rowguard_active_subscriptions", "2")
+	waitForGauge(t, m, "rowguard_active_subscriptions", "2")
 	c.send(stop(c.proto, "a"))
-	waitFor("rowguard_active_subscriptions", "1")
+	waitForGauge(t, m, "rowguard_active_subscriptions", "1")
 	c.nc.Close()
-	waitFor("rowguard_active_subscriptions", "0")
-	waitFor("rowguard_websocket_connections", "0")
+	waitForGauge(t, m, "rowguard_active_subscriptions", "0")
+	waitForGauge(t, m, "rowguard_websocket_connections", "0")
 }
 
 // TestSubscriptionMetrics: scraped after subscriptions, /metrics shows
@@ -127,16 +129,6 @@ func TestSubscriptionMetrics(t *testing.T) {
 	}
 	srv := httptest.NewServer(obs.Handler(f.srv.Config.Handler))
 	t.Cleanup(srv.Close)
-	waitFor := func(name, want string) {
-		t.Helper()
-		deadline := time.Now().Add(wait)
-		for gauge(t, m, name) != want && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := gauge(t, m, name); got != want {
-			t.Fatalf("%s = %q, want %s", name, got, want)
-		}
-	}
 	c := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
 	c.send(init_(map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}))
 	c.expect("connection_ack", wait)
@@ -145,9 +137,9 @@ func TestSubscriptionMetrics(t *testing.T) {
 	c.send(start(c.proto, "b", "subscription { note { id } }"))
 	c.expect("next", wait)
 	c.expect("next", wait)
-	waitFor(`rowguard_subscriptions_started_total{role="user"}`, "2")
-	waitFor("rowguard_live_queries", "2")
-	waitFor("rowguard_live_query_cohorts", "1")
+	waitForGauge(t, m, `rowguard_subscriptions_started_total{role="user"}`, "2")
+	waitForGauge(t, m, "rowguard_live_queries", "2")
+	waitForGauge(t, m, "rowguard_live_query_cohorts", "1")
 	// A round ran (the first fetch, then every 50 ms).
 	deadline := time.Now().Add(wait)
 	for gauge(t, m, `rowguard_live_round_duration_seconds_count{kind="live"}`) == "" && time.Now().Before(deadline) {
@@ -159,18 +151,18 @@ func TestSubscriptionMetrics(t *testing.T) {
 	// Refused at start: counted by role, and as a validation error.
 	c.send(start(c.proto, "c", "subscription { nope { id } }"))
 	c.expect("error", wait)
-	waitFor(`rowguard_subscription_errors_total{role="user",stage="start"}`, "1")
-	waitFor(`rowguard_graphql_errors_total{code="validation-failed"}`, "1")
+	waitForGauge(t, m, `rowguard_subscription_errors_total{role="user",stage="start"}`, "1")
+	waitForGauge(t, m, `rowguard_graphql_errors_total{code="validation-failed"}`, "1")
 	// A connection refused at connection_init: an auth failure.
 	refused := dial(t, strings.TrimPrefix(srv.URL, "http://"), "graphql-transport-ws")
 	refused.send(init_(map[string]string{"X-Hasura-Role": "forbidden"}))
-	waitFor(`rowguard_auth_failures_total{reason="access-denied"}`, "1")
+	waitForGauge(t, m, `rowguard_auth_failures_total{reason="access-denied"}`, "1")
 	c.send(stop(c.proto, "a"))
-	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "1")
+	waitForGauge(t, m, `rowguard_subscriptions_stopped_total{role="user"}`, "1")
 	c.nc.Close()
-	waitFor(`rowguard_subscriptions_stopped_total{role="user"}`, "2")
-	waitFor("rowguard_live_queries", "0")
-	waitFor("rowguard_live_query_cohorts", "0")
+	waitForGauge(t, m, `rowguard_subscriptions_stopped_total{role="user"}`, "2")
+	waitForGauge(t, m, "rowguard_live_queries", "0")
+	waitForGauge(t, m, "rowguard_live_query_cohorts", "0")
 }
 
 // TestWebSocketTraces: connection_init is a graphql.auth span under the
