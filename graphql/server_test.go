@@ -125,8 +125,8 @@ func newServedWith(t testing.TB, sqls []string, md *policies.Metadata, configure
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg.MaxConns = 2                     // so a test can reach every connection
-	graphql.KeepConnectionsOnCancel(pcfg) // as rowguard serve
+	pcfg.MaxConns = 2           // so a test can reach every connection
+	graphql.ConfigurePool(pcfg) // as rowguard serve
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		t.Fatal(err)

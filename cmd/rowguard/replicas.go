@@ -67,7 +67,7 @@ func (o *replicaOptions) start(ctx context.Context, primary *pgxpool.Pool, log *
 			c.ConnConfig.DefaultQueryExecMode = pc.DefaultQueryExecMode
 			c.ConnConfig.StatementCacheCapacity = pc.StatementCacheCapacity
 			c.ConnConfig.DescriptionCacheCapacity = pc.DescriptionCacheCapacity
-			graphql.KeepConnectionsOnCancel(c)
+			graphql.ConfigurePool(c)
 		},
 	})
 	if err != nil {
