@@ -12,15 +12,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rowguard/rowguard/graphql"
 )
 
 // pgbenchScript renders a recorded transaction as a pgbench script that
 // sends it in one pipeline (one round trip, as rowguard does), with every
 // parameter as a pgbench variable so -M prepared binds it as rowguard does.
-// It returns the script and the -D definitions of the variables.
+// It returns the script and the -D definitions of the variables. Each
+// client first runs graphql.HeapWarmup once, as each connection of
+// rowguard's pool does, so PostgreSQL's backends start with the same heap
+// on both sides of the comparison.
 func pgbenchScript(tx []wireStatement) (string, []string, error) {
 	var b strings.Builder
-	var defs []string
+	defs := []string{"rgwarm=0"}
+	b.WriteString("\\if :rgwarm = 0\n" + graphql.HeapWarmup + ";\n\\set rgwarm 1\n\\endif\n")
 	b.WriteString("\\startpipeline\n")
 	for i, st := range tx {
 		sql, err := pgbenchSQL(st.SQL, func(k int) (string, error) {

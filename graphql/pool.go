@@ -37,10 +37,11 @@ func KeepConnectionsOnCancel(c *pgxpool.Config) {
 	}
 }
 
-// heapWarmup runs once on each new connection. glibc's malloc gives the
-// top of its heap back to the operating system whenever more than its trim
-// threshold (128 KiB until raised) is free there, and takes it back on the
-// next allocation. A backend whose statement allocates and frees a few
+// HeapWarmup runs once on each new connection (and on each client of the
+// benchmark's pgbench baseline, so both start alike). glibc's malloc gives
+// the top of its heap back to the operating system whenever more than its
+// trim threshold (128 KiB until raised) is free there, and takes it back on
+// the next allocation. A backend whose statement allocates and frees a few
 // hundred KiB at the top of its heap (a sort, a bitmap scan's page table,
 // the executor's blocks) then pays, in every transaction, for brk calls,
 // page faults and, in a virtual machine, TLB shootdowns between CPUs:
@@ -53,10 +54,10 @@ func KeepConnectionsOnCancel(c *pgxpool.Config) {
 // 1 MiB, so every backend starts with the threshold a large statement
 // would have left: at most 2 MiB of free heap is kept. Elsewhere than glibc
 // it costs one statement per connection and does nothing.
-const heapWarmup = "SELECT length(repeat('x', 1048576))"
+const HeapWarmup = "SELECT length(repeat('x', 1048576))"
 
 // ConfigurePool sets what every pool of rowguard serve needs:
-// KeepConnectionsOnCancel, and heapWarmup on each new connection (after any
+// KeepConnectionsOnCancel, and HeapWarmup on each new connection (after any
 // AfterConnect c already has).
 func ConfigurePool(c *pgxpool.Config) {
 	KeepConnectionsOnCancel(c)
@@ -67,7 +68,7 @@ func ConfigurePool(c *pgxpool.Config) {
 				return err
 			}
 		}
-		if _, err := conn.PgConn().Exec(ctx, heapWarmup).ReadAll(); err != nil {
+		if _, err := conn.PgConn().Exec(ctx, HeapWarmup).ReadAll(); err != nil {
 			return fmt.Errorf("first statement on a new connection: %w", err)
 		}
 		return nil
