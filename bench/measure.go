@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rowguard/rowguard/graphql"
 )
 
 // measured is a result, or why there is none.
@@ -243,8 +245,8 @@ func (e *environment) explainText(ctx context.Context, tx []wireStatement) strin
 }
 
 // explain runs the transaction's statement as the role under EXPLAIN
-// (ANALYZE, BUFFERS), after running it twice on the same connection, in a
-// transaction that is rolled back.
+// (ANALYZE, BUFFERS), after graphql.HeapWarmup and running it twice on the
+// same connection, in a transaction that is rolled back.
 func (e *environment) explain(ctx context.Context, tx []wireStatement) (string, error) {
 	if len(tx) < 4 {
 		return "", fmt.Errorf("the transaction has %d statements, want BEGIN, settings, statement, COMMIT", len(tx))
@@ -254,6 +256,12 @@ func (e *environment) explain(ctx context.Context, tx []wireStatement) (string, 
 		return "", err
 	}
 	defer conn.Close(ctx)
+	// As every connection of the servers' pools starts (without it, the
+	// statement's sorts and bitmaps can make this backend give its heap
+	// back and fault it in again, which the timings would show).
+	if _, err := conn.Exec(ctx, graphql.HeapWarmup).ReadAll(); err != nil {
+		return "", err
+	}
 	params := func(p []string) [][]byte {
 		out := make([][]byte, len(p))
 		for i, v := range p {

@@ -96,7 +96,7 @@ func (r *report) markdown() string {
 	}
 
 	if len(misses) > 0 {
-		b.WriteString("\n## Plans of the missed targets (and of -explain's queries)\n\nEach statement as rowguard sent it, run with the same role and settings under EXPLAIN (ANALYZE, BUFFERS) after the load runs, on a connection that ran it twice first (as a pooled server connection has its caches warm):\n")
+		b.WriteString("\n## Plans of the missed targets (and of -explain's queries)\n\nEach statement as rowguard sent it, run with the same role and settings under EXPLAIN (ANALYZE, BUFFERS) after the load runs, on a connection that started as the servers' pooled connections do (graphql.HeapWarmup) and ran it twice first (as a pooled server connection has its caches warm):\n")
 		for _, row := range misses {
 			fmt.Fprintf(&b, "\n### %s\n\n", row.q.Name)
 			fmt.Fprintf(&b, "The user's statement: %s; the admin's: %s.", planSummary(row.explainUser), planSummary(row.explainAdmin))
