@@ -54,7 +54,7 @@ func KeepConnectionsOnCancel(c *pgxpool.Config) {
 // 1 MiB, so every backend starts with the threshold a large statement
 // would have left: at most 2 MiB of free heap is kept. Elsewhere than glibc
 // it costs one statement per connection and does nothing.
-const HeapWarmup = "SELECT length(repeat('x', 1048576))"
+const HeapWarmup = "SELECT pg_catalog.length(pg_catalog.repeat('x', 1048576))"
 
 // ConfigurePool sets what every pool of rowguard serve needs:
 // KeepConnectionsOnCancel, and HeapWarmup on each new connection (after any
