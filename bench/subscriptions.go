@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/rowguard/rowguard/internal/procstat"
 	"github.com/rowguard/rowguard/internal/wsclient"
 )
 
@@ -356,21 +357,12 @@ func (e *environment) postgresCPU(ctx context.Context) (time.Duration, error) {
 // parentPID returns a process's parent from /proc/<pid>/stat, 0 when
 // unknown.
 func parentPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[1])
-	return n
+	n, _ := st.Int(4)
+	return int(n)
 }
 
 // hasuraPer1000 is Hasura's published anchor: 1,000,000 live queries on

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rowguard/rowguard/internal/procstat"
 )
 
 // result is one measured run.
@@ -126,28 +128,20 @@ func rssKB(pid int) (int64, error) {
 
 // cpuTime reads a process's user + system CPU time from /proc/<pid>/stat.
 func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) may hold spaces; fields after it are
-	// plain. utime and stime are fields 14 and 15, in clock ticks.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	ut, err := st.Int(14) // utime and stime, in clock ticks
+	if err != nil {
+		return 0, err
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	sys, err := st.Int(15)
+	if err != nil {
+		return 0, err
 	}
 	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / ticks, nil
+	return time.Duration(ut+sys) * time.Second / ticks, nil
 }
 
 // sampleRSS records the highest VmRSS of pid until stop is closed, and

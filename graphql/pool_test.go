@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/rowguard/rowguard/graphql"
 	"github.com/rowguard/rowguard/internal/pgtest"
+	"github.com/rowguard/rowguard/internal/procstat"
 )
 
 // sortStatement allocates and frees a few hundred KiB at the top of a
@@ -82,16 +82,13 @@ func minorFaults(t *testing.T, pid int) int64 {
 	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
 		t.Skipf("backend %d is not a process of this machine (%v): the test reads its page faults from /proc", pid, err)
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		t.Skipf("read the backend's /proc stat: %v", err)
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	rest := string(stat[strings.LastIndexByte(string(stat), ')')+2:])
-	fields := strings.Fields(rest)
-	n, err := strconv.ParseInt(fields[7], 10, 64) // field 10 of the whole line
+	n, err := st.Int(10) // minflt
 	if err != nil {
-		t.Fatalf("minflt of %q: %v", stat, err)
+		t.Fatal(err)
 	}
 	return n
 }
