@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Delays of a cancelled request's statement (see KeepConnectionsOnCancel).
+// Delays of a cancelled request's statement (see keepConnectionsOnCancel).
 const (
 	// cancelRequestDelay: a statement still running this long after its
 	// request was cancelled gets a PostgreSQL cancel request; one that
@@ -23,7 +23,7 @@ const (
 	cancelDeadline = 10 * time.Second
 )
 
-// KeepConnectionsOnCancel makes a cancelled context (a client gone
+// keepConnectionsOnCancel makes a cancelled context (a client gone
 // mid-request, a deadline) stop the statement with a PostgreSQL cancel
 // request instead of breaking the connection, pgx's default. A broken
 // connection is replaced by a new backend, whose first requests pay for
@@ -31,7 +31,7 @@ const (
 // policies' helpers) and for preparing every statement again: under a
 // load generator that drops its connections at the end of each run, that
 // showed as a server slowing down over minutes.
-func KeepConnectionsOnCancel(c *pgxpool.Config) {
+func keepConnectionsOnCancel(c *pgxpool.Config) {
 	c.ConnConfig.BuildContextWatcherHandler = func(pg *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pg, CancelRequestDelay: cancelRequestDelay, DeadlineDelay: cancelDeadline}
 	}
@@ -57,10 +57,10 @@ func KeepConnectionsOnCancel(c *pgxpool.Config) {
 const HeapWarmup = "SELECT pg_catalog.length(pg_catalog.repeat('x', 1048576))"
 
 // ConfigurePool sets what every pool of rowguard serve needs:
-// KeepConnectionsOnCancel, and HeapWarmup on each new connection (after any
+// keepConnectionsOnCancel, and HeapWarmup on each new connection (after any
 // AfterConnect c already has).
 func ConfigurePool(c *pgxpool.Config) {
-	KeepConnectionsOnCancel(c)
+	keepConnectionsOnCancel(c)
 	after := c.AfterConnect
 	c.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		if after != nil {
