@@ -268,3 +268,28 @@ func TestSubscriptionBenchShort(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianOf(t *testing.T) {
+	ok := func(rps float64, p50 time.Duration, rss int64) measured {
+		return measured{res: &result{RPS: rps, P50: p50, P99: 10 * p50, Requests: 100, RSSLoad: rss}}
+	}
+	failed := measured{err: "failed: connection refused"}
+
+	m := medianOf([]measured{ok(300, 3*time.Millisecond, 10), ok(100, 1*time.Millisecond, 30), ok(200, 5*time.Millisecond, 20)})
+	if !m.ok() || m.res.RPS != 200 || m.res.P50 != 3*time.Millisecond || m.res.P99 != 30*time.Millisecond {
+		t.Fatalf("odd rounds: got %+v, want the median of each figure (200 req/s, p50 3ms, p99 30ms)", m.res)
+	}
+	if m.res.Requests != 300 || m.res.RSSLoad != 30 || m.res.Rounds != 3 {
+		t.Fatalf("odd rounds: got %d requests, RSS %d, %d rounds; want 300, the highest 30, 3", m.res.Requests, m.res.RSSLoad, m.res.Rounds)
+	}
+
+	m = medianOf([]measured{ok(100, time.Millisecond, 1), failed, ok(300, 3*time.Millisecond, 1)})
+	if !m.ok() || m.res.RPS != 200 || m.res.P50 != 2*time.Millisecond || m.res.Rounds != 2 {
+		t.Fatalf("a failed round among good ones: got %+v, want the mean of the two middle figures of the 2 good rounds", m.res)
+	}
+
+	m = medianOf([]measured{failed, failed})
+	if m.ok() || m.err != failed.err {
+		t.Fatalf("every round failed: got %+v, want the first failure", m)
+	}
+}

@@ -35,6 +35,7 @@ type config struct {
 	data             dataset
 	scale            bool
 	duration         time.Duration
+	rounds           int // interleaved rounds of every measurement; the report gives medians
 	conns, threads   int
 	databaseURL      string
 	out, work        string
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&c.data.Memberships, "memberships", 3, "memberships per user")
 	flag.IntVar(&c.data.Articles, "articles", 0, "articles (default 100,000; 1,000,000 with --scale)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each wrk and pgbench run")
+	flag.IntVar(&c.rounds, "rounds", 3, "rounds of every measurement (rowguard as user and as admin, pgbench, PostGraphile), interleaved, the user's and the admin's order swapped every other round; the report gives each figure's median over the rounds")
 	flag.IntVar(&c.conns, "connections", 16, "wrk connections = pgbench clients = each server's pool size")
 	flag.IntVar(&c.threads, "threads", 2, "wrk and pgbench threads")
 	flag.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "superuser URL of a PostgreSQL server to use instead of a throwaway cluster")

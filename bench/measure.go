@@ -24,6 +24,50 @@ type measured struct {
 
 func (m measured) ok() bool { return m.res != nil }
 
+// medianOf is the median of each figure of the rounds ms that succeeded
+// (each figure on its own: the median req/s and the median p99 may come
+// from different rounds), with the rounds' requests added up and the
+// highest RSS; the first failure when none succeeded. A round that failed
+// while others succeeded is dropped, and the result says how many
+// counted.
+func medianOf(ms []measured) measured {
+	var ok []result
+	for _, m := range ms {
+		if m.ok() {
+			ok = append(ok, *m.res)
+		}
+	}
+	if len(ok) == 0 {
+		if len(ms) == 0 {
+			return measured{err: "not measured"}
+		}
+		return ms[0]
+	}
+	med := func(f func(result) float64) float64 {
+		v := make([]float64, len(ok))
+		for i, r := range ok {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	out := result{
+		RPS:       med(func(r result) float64 { return r.RPS }),
+		P50:       time.Duration(med(func(r result) float64 { return float64(r.P50) })),
+		P99:       time.Duration(med(func(r result) float64 { return float64(r.P99) })),
+		CPUPerReq: time.Duration(med(func(r result) float64 { return float64(r.CPUPerReq) })),
+		Rounds:    len(ok),
+	}
+	for _, r := range ok {
+		out.Requests += r.Requests
+		out.RSSLoad = max(out.RSSLoad, r.RSSLoad)
+	}
+	return measured{res: &out}
+}
+
 // row is every measurement of one query.
 type row struct {
 	q            benchQuery
@@ -94,14 +138,46 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 		}
 	}
 
+	rounds := max(1, e.cfg.rounds)
 	for _, r := range rep.rows {
-		logf("%s: rowguard as user", r.q.Name)
-		r.user = e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.User), Header: userHeader})
-		logf("%s: rowguard as admin", r.q.Name)
-		r.admin = e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.Admin), Header: adminHeader})
+		// Each round measures every server once; the user and the admin
+		// swap places every other round, so neither always runs right
+		// after pgbench or PostGraphile has left the machine warm or
+		// loaded. Single 5-s runs on this machine vary by ±20%; the
+		// medians of interleaved rounds are what the ratios use.
+		var users, admins, pgbenches, postgraphiles []measured
+		for i := range rounds {
+			user := func() {
+				logf("%s: rowguard as user (round %d of %d)", r.q.Name, i+1, rounds)
+				users = append(users, e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.User), Header: userHeader}))
+			}
+			admin := func() {
+				logf("%s: rowguard as admin (round %d of %d)", r.q.Name, i+1, rounds)
+				admins = append(admins, e.wrk(ctx, script, rg, load{URL: rg.URL, Body: body(r.q.Admin), Header: adminHeader}))
+			}
+			if i%2 == 0 {
+				user()
+				admin()
+			} else {
+				admin()
+				user()
+			}
+			if r.userTx != nil {
+				logf("%s: pgbench, the same transaction (round %d of %d)", r.q.Name, i+1, rounds)
+				pgbenches = append(pgbenches, e.runPgbench(ctx, r))
+			}
+			if r.q.PostGraphile != "" && pg != nil {
+				logf("%s: PostGraphile as user (round %d of %d)", r.q.Name, i+1, rounds)
+				m := e.wrk(ctx, script, pg, load{URL: pg.URL, Body: body(r.q.PostGraphile), Header: userHeader})
+				if !m.ok() {
+					logf("%s: PostGraphile %s; its log ends:\n%s", r.q.Name, m.err, tailString(pg.log.String(), 1500))
+				}
+				postgraphiles = append(postgraphiles, m)
+			}
+		}
+		r.user, r.admin = medianOf(users), medianOf(admins)
 		if r.userTx != nil {
-			logf("%s: pgbench, the same transaction", r.q.Name)
-			r.pgbench = e.runPgbench(ctx, r)
+			r.pgbench = medianOf(pgbenches)
 		}
 		switch {
 		case r.q.PostGraphile == "":
@@ -112,11 +188,7 @@ func (e *environment) measure(ctx context.Context) (*report, error) {
 				r.postgraphile = measured{err: "skipped (--skip-postgraphile)"}
 			}
 		default:
-			logf("%s: PostGraphile as user", r.q.Name)
-			r.postgraphile = e.wrk(ctx, script, pg, load{URL: pg.URL, Body: body(r.q.PostGraphile), Header: userHeader})
-			if !r.postgraphile.ok() {
-				logf("%s: PostGraphile %s; its log ends:\n%s", r.q.Name, r.postgraphile.err, tailString(pg.log.String(), 1500))
-			}
+			r.postgraphile = medianOf(postgraphiles)
 		}
 		// Explained before the next query runs: the mutation, last, grows
 		// the table the read queries were measured on.

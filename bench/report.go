@@ -29,6 +29,9 @@ func (r *report) markdown() string {
 		c.data.Users, c.data.Orgs, c.data.Memberships, c.data.Articles, r.loadTime.Round(time.Millisecond))
 	fmt.Fprintf(&b, "Each run: %s, %d connections, %d threads (wrk on loopback; pgbench -M prepared, one pipeline per transaction); every server's pool: %d connections. ",
 		c.duration, c.conns, c.threads, c.conns)
+	if c.rounds > 1 {
+		fmt.Fprintf(&b, "Every figure is the median of %d interleaved rounds (each round runs the user, the admin, pgbench and PostGraphile once; the user and the admin swap places every other round); RSS is the highest of the rounds. ", c.rounds)
+	}
 	fmt.Fprintf(&b, "Machine: %d CPUs, %s/%s; load average (1 min) %s at the start, %s at the end: other work on the machine skews every number. The user is user 1 with a JWT; admin uses the admin secret.\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.loadStart, loadAverage())
 
@@ -51,7 +54,11 @@ func (r *report) markdown() string {
 			if res.CPUPerReq > 0 {
 				cpu = fmt.Sprintf("%.3f ms", float64(res.CPUPerReq)/1e6)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %s | %s |\n", row.q.Name, m.who, res.RPS, ms(res.P50), ms(res.P99), rss, cpu)
+			rps := fmt.Sprintf("%.0f", res.RPS)
+			if res.Rounds > 0 && res.Rounds < c.rounds {
+				rps += fmt.Sprintf(" (%d of %d rounds)", res.Rounds, c.rounds)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.q.Name, m.who, rps, ms(res.P50), ms(res.P99), rss, cpu)
 		}
 	}
 	fmt.Fprintf(&b, "\nIdle RSS: rowguard %s", mb(r.rowguardIdle))

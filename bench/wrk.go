@@ -22,6 +22,9 @@ type result struct {
 	// CPUPerReq is the server process's CPU time (user + system) per
 	// request during the run; 0 when not measured.
 	CPUPerReq time.Duration
+	// Rounds is how many runs the figures are the medians of (medianOf);
+	// 0 for a single run.
+	Rounds int
 }
 
 // load describes one wrk run: a GraphQL body POSTed to url with an
