@@ -288,6 +288,13 @@ func TestMedianOf(t *testing.T) {
 		t.Fatalf("a failed round among good ones: got %+v, want the mean of the two middle figures of the 2 good rounds", m.res)
 	}
 
+	withCPU := ok(100, time.Millisecond, 1)
+	withCPU.res.CPUPerReq = 120 * time.Microsecond
+	m = medianOf([]measured{withCPU, ok(300, 3*time.Millisecond, 1)})
+	if !m.ok() || m.res.CPUPerReq != 120*time.Microsecond {
+		t.Fatalf("a round whose CPU was not read: got CPU %v, want the other round's 120µs, not a mean with 0", m.res.CPUPerReq)
+	}
+
 	m = medianOf([]measured{failed, failed})
 	if m.ok() || m.err != failed.err {
 		t.Fatalf("every round failed: got %+v, want the first failure", m)

@@ -27,7 +27,8 @@ func (m measured) ok() bool { return m.res != nil }
 // medianOf is the median of each figure of the rounds ms that succeeded
 // (each figure on its own: the median req/s and the median p99 may come
 // from different rounds), with the rounds' requests added up and the
-// highest RSS; the first failure when none succeeded. A round that failed
+// highest RSS, and the server's CPU per request over the rounds that read
+// it; the first failure when none succeeded. A round that failed
 // while others succeeded is dropped, and the result says how many
 // counted.
 func medianOf(ms []measured) measured {
@@ -43,23 +44,22 @@ func medianOf(ms []measured) measured {
 		}
 		return ms[0]
 	}
-	med := func(f func(result) float64) float64 {
-		v := make([]float64, len(ok))
-		for i, r := range ok {
-			v[i] = f(r)
+	rps := make([]float64, len(ok))
+	var cpu []result // the rounds whose server CPU was read
+	for i, r := range ok {
+		rps[i] = r.RPS
+		if r.CPUPerReq > 0 {
+			cpu = append(cpu, r)
 		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	out := result{
-		RPS:       med(func(r result) float64 { return r.RPS }),
-		P50:       time.Duration(med(func(r result) float64 { return float64(r.P50) })),
-		P99:       time.Duration(med(func(r result) float64 { return float64(r.P99) })),
-		CPUPerReq: time.Duration(med(func(r result) float64 { return float64(r.CPUPerReq) })),
-		Rounds:    len(ok),
+		RPS:    medianFloat(rps),
+		P50:    medianDuration(ok, func(r result) time.Duration { return r.P50 }),
+		P99:    medianDuration(ok, func(r result) time.Duration { return r.P99 }),
+		Rounds: len(ok),
+	}
+	if len(cpu) > 0 {
+		out.CPUPerReq = medianDuration(cpu, func(r result) time.Duration { return r.CPUPerReq })
 	}
 	for _, r := range ok {
 		out.Requests += r.Requests
